@@ -1,0 +1,259 @@
+"""The job config: what a job computes, on which inputs, and where it writes.
+
+A :class:`JobConfig` is built in Python or loaded from a TOML file, where user
+functions are named as ``"package.module:function"``. :func:`validate` checks
+every field before any task runs, so a mistake is reported as a
+:class:`~mr_luigi.errors.ConfigError` naming the field, not as a traceback from
+inside a Luigi worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence, Union
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+from mr_luigi.errors import ConfigError
+
+#: A user function, or a ``"module:function"`` reference to one.
+FunctionRef = Union[Callable[..., Any], str]
+
+DEFAULT_SPLIT_SIZE_MB = 64.0
+
+
+@dataclass
+class JobConfig:
+    """Everything that defines one MapReduce job.
+
+    The user functions keep the classic signatures: ``map_function(line)``
+    returns or yields ``(key, value)`` pairs; ``reduce_function(key, values)``
+    returns the value for ``key`` (``values`` is an iterator); a combiner has
+    the reducer's signature and must be safe to apply zero or more times.
+    ``partitioner(key, num_partitions)`` returns a partition index.
+    """
+
+    job_name: str
+    map_function: FunctionRef
+    reduce_function: FunctionRef
+    input_files: Sequence[str] = ()
+    output_dir: str = ""
+    combine_function: FunctionRef | None = None
+    partitioner: FunctionRef | None = None
+    work_dir: str | None = None
+    num_reduce_tasks: int = 4
+    max_retries: int = 2
+    keep_intermediate: bool = False
+    split_size_mb: float = DEFAULT_SPLIT_SIZE_MB
+
+    def replace(self, **changes: Any) -> "JobConfig":
+        """A copy with some fields changed (fields are validated later)."""
+        return dataclasses.replace(self, **changes)
+
+
+FIELD_NAMES = tuple(f.name for f in dataclasses.fields(JobConfig))
+_FUNCTION_FIELDS = ("map_function", "reduce_function", "combine_function", "partitioner")
+_REQUIRED = ("job_name", "map_function", "reduce_function", "input_files", "output_dir")
+_PATH_FIELDS = ("output_dir", "work_dir")
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """A validated config: functions imported, paths absolute, inputs expanded."""
+
+    config: JobConfig
+    map_function: Callable[..., Any]
+    reduce_function: Callable[..., Any]
+    combine_function: Callable[..., Any] | None
+    partitioner: Callable[..., Any] | None
+    input_paths: tuple[Path, ...]
+    output_dir: Path
+    work_dir: Path
+    function_refs: Mapping[str, str] = field(default_factory=dict)
+
+
+def config_from_mapping(values: Mapping[str, Any], source: str = "", base_dir: Path | None = None) -> dict[str, Any]:
+    """Check the keys of a config mapping and make its relative paths absolute.
+
+    Paths in a config file are relative to the file's own folder, so a config
+    means the same thing whatever the working directory is.
+    """
+    unknown = sorted(set(values) - set(FIELD_NAMES))
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(key, FIELD_NAMES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else f"; known keys: {', '.join(FIELD_NAMES)}"
+        raise ConfigError(key, f"unknown key{hint}", source)
+    result = dict(values)
+    if base_dir is not None:
+        for name in _PATH_FIELDS:
+            if isinstance(result.get(name), str) and result[name]:
+                result[name] = os.path.normpath(base_dir / os.path.expanduser(result[name]))
+        if "input_files" in result:
+            result["input_files"] = [
+                os.path.normpath(base_dir / os.path.expanduser(p)) if isinstance(p, str) else p
+                for p in _as_list(result["input_files"])
+            ]
+    return result
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a TOML job config into a dict of JobConfig fields (not yet validated)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError("config", f"config file {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError("config", f"{str(path)!r} is a directory, not a TOML config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("config", f"{path}: invalid TOML: {exc}") from None
+    return config_from_mapping(data, source=str(path), base_dir=path.resolve().parent)
+
+
+def load_config(path: str | os.PathLike[str], **overrides: Any) -> JobConfig:
+    """Load a TOML job config; keyword overrides win over the file."""
+    values = read_config_file(path)
+    values.update(config_from_mapping(overrides))
+    for name in _REQUIRED:
+        if name not in values:
+            raise ConfigError(name, "missing: every job config needs it", str(path))
+    return JobConfig(**values)
+
+
+def resolve_function(ref: FunctionRef, field_name: str) -> Callable[..., Any]:
+    """Import a ``"module:function"`` reference, or check a callable."""
+    if callable(ref):
+        return ref
+    if not isinstance(ref, str) or ":" not in ref:
+        raise ConfigError(field_name, f"expected a function or 'module:function', got {ref!r}")
+    module_name, _, attr_path = ref.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(field_name, f"cannot import module {module_name!r}: {exc}") from None
+    for attr in attr_path.split("."):
+        try:
+            obj = getattr(obj, attr)
+        except AttributeError:
+            raise ConfigError(field_name, f"module {module_name!r} has no attribute {attr_path!r}") from None
+    if not callable(obj):
+        raise ConfigError(field_name, f"{ref!r} is a {type(obj).__name__}, not a callable")
+    return obj
+
+
+def function_ref(fn: Callable[..., Any]) -> str:
+    """A readable ``module:qualname`` name for a function, for logs and the manifest."""
+    module = getattr(fn, "__module__", None) or "?"
+    name = getattr(fn, "__qualname__", None) or type(fn).__name__
+    return f"{module}:{name}"
+
+
+def validate(config: JobConfig) -> ResolvedConfig:
+    """Check every field and resolve functions and paths, or raise ConfigError."""
+    _check_type("job_name", config.job_name, str)
+    if not config.job_name or not all(c.isalnum() or c in "-_." for c in config.job_name):
+        raise ConfigError("job_name", f"{config.job_name!r} must be non-empty and use only letters, digits, '-', '_' and '.'")
+    for name in ("num_reduce_tasks", "max_retries"):
+        _check_type(name, getattr(config, name), int)
+    if config.num_reduce_tasks < 1:
+        raise ConfigError("num_reduce_tasks", f"must be at least 1, got {config.num_reduce_tasks}")
+    if config.max_retries < 0:
+        raise ConfigError("max_retries", f"must be 0 or more, got {config.max_retries}")
+    _check_type("keep_intermediate", config.keep_intermediate, bool)
+    _check_type("split_size_mb", config.split_size_mb, (int, float))
+    if not config.split_size_mb > 0:
+        raise ConfigError("split_size_mb", f"must be positive, got {config.split_size_mb}")
+
+    functions = {}
+    for name in _FUNCTION_FIELDS:
+        ref = getattr(config, name)
+        if ref is None and name in ("combine_function", "partitioner"):
+            functions[name] = None
+            continue
+        functions[name] = resolve_function(ref, name)
+
+    input_paths = _expand_inputs(config.input_files)
+    output_dir = _check_output_dir(config.output_dir)
+    work_dir = Path(os.path.abspath(os.path.expanduser(config.work_dir))) if config.work_dir else output_dir / "_work"
+    if work_dir.exists() and not work_dir.is_dir():
+        raise ConfigError("work_dir", f"{str(work_dir)!r} exists and is not a directory")
+    return ResolvedConfig(
+        config=config,
+        input_paths=input_paths,
+        output_dir=output_dir,
+        work_dir=work_dir,
+        function_refs={k: function_ref(v) for k, v in functions.items() if v is not None},
+        **functions,
+    )
+
+
+def _check_type(name: str, value: Any, types: type | tuple[type, ...]) -> None:
+    if isinstance(value, bool) and types in (int, (int, float)):
+        raise ConfigError(name, f"expected a number, got {value!r}")
+    if not isinstance(value, types):
+        expected = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
+        raise ConfigError(name, f"expected {expected}, got {type(value).__name__} {value!r}")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, (str, os.PathLike)):
+        return [value]
+    return list(value)
+
+
+def _expand_inputs(patterns: Any) -> tuple[Path, ...]:
+    """Expand paths, folders and globs into a sorted list of distinct files."""
+    import glob
+
+    if not patterns:
+        raise ConfigError("input_files", "no input given: name at least one file, folder or glob")
+    found: dict[str, None] = {}
+    for pattern in _as_list(patterns):
+        if not isinstance(pattern, (str, os.PathLike)):
+            raise ConfigError("input_files", f"expected paths or globs, got {pattern!r}")
+        pattern = os.path.expanduser(os.fspath(pattern))
+        if glob.has_magic(pattern):
+            matches = sorted(m for m in glob.glob(pattern, recursive=True) if os.path.isfile(m))
+            if not matches:
+                raise ConfigError("input_files", f"glob {pattern!r} matched no files")
+        elif os.path.isdir(pattern):
+            matches = sorted(
+                os.path.join(root, name)
+                for root, _, names in os.walk(pattern)
+                for name in names
+                if not name.startswith((".", "_")) and "-luigi-tmp-" not in name
+            )
+            if not matches:
+                raise ConfigError("input_files", f"folder {pattern!r} holds no files")
+        elif os.path.isfile(pattern):
+            matches = [pattern]
+        elif os.path.exists(pattern):
+            raise ConfigError("input_files", f"{pattern!r} is not a regular file")
+        else:
+            raise ConfigError("input_files", f"{pattern!r} does not exist")
+        for match in matches:
+            path = os.path.abspath(match)
+            if not os.access(path, os.R_OK):
+                raise ConfigError("input_files", f"{path!r} is not readable (permissions)")
+            found[path] = None
+    return tuple(Path(p) for p in found)
+
+
+def _check_output_dir(output_dir: Any) -> Path:
+    if not output_dir or not isinstance(output_dir, (str, os.PathLike)):
+        raise ConfigError("output_dir", f"expected a folder path, got {output_dir!r}")
+    path = Path(os.path.abspath(os.path.expanduser(os.fspath(output_dir))))
+    if path.exists() and not path.is_dir():
+        raise ConfigError("output_dir", f"{str(path)!r} exists and is a file, not a folder")
+    return path

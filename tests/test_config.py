@@ -1,0 +1,132 @@
+"""Job configs: TOML loading, overrides, and one clear ConfigError per mistake."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mr_luigi import ConfigError, JobConfig, load_config
+from mr_luigi.config import validate
+from pipelines.word_count import word_count_map, word_count_reduce
+
+
+def _config(tmp_path: Path, **changes) -> JobConfig:
+    src = tmp_path / "in.txt"
+    if not src.exists():
+        src.write_text("a b\n")
+    values = dict(
+        job_name="wc",
+        map_function=word_count_map,
+        reduce_function=word_count_reduce,
+        input_files=[str(src)],
+        output_dir=str(tmp_path / "out"),
+    )
+    values.update(changes)
+    return JobConfig(**values)
+
+
+def _write_toml(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "job.toml"
+    path.write_text(body)
+    return path
+
+
+GOOD_TOML = """
+job_name = "wc"
+map_function = "pipelines.word_count:word_count_map"
+reduce_function = "pipelines.word_count:word_count_reduce"
+input_files = ["data/*.txt"]
+output_dir = "out"
+num_reduce_tasks = 3
+"""
+
+
+def test_toml_resolves_functions_and_paths_relative_to_the_file(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.txt").write_text("x\n")
+    (tmp_path / "data" / "b.txt").write_text("y\n")
+    config = load_config(_write_toml(tmp_path, GOOD_TOML))
+    resolved = validate(config)
+    assert resolved.map_function is word_count_map
+    assert resolved.reduce_function is word_count_reduce
+    assert [p.name for p in resolved.input_paths] == ["a.txt", "b.txt"]
+    assert resolved.output_dir == tmp_path / "out"
+    assert resolved.work_dir == tmp_path / "out" / "_work"
+    assert config.num_reduce_tasks == 3
+
+
+def test_overrides_win_over_the_file(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.txt").write_text("x\n")
+    config = load_config(_write_toml(tmp_path, GOOD_TOML), num_reduce_tasks=7)
+    assert config.num_reduce_tasks == 7
+
+
+@pytest.mark.parametrize(
+    "body, field, fragment",
+    [
+        (GOOD_TOML + "num_reducers = 2\n", "num_reducers", "did you mean 'num_reduce_tasks'"),
+        (GOOD_TOML.replace("word_count_map", "no_such_function"), "map_function", "no attribute 'no_such_function'"),
+        (GOOD_TOML.replace("pipelines.word_count:word_count_reduce", "no_such_module_xyz:f"), "reduce_function", "cannot import module 'no_such_module_xyz'"),
+        (GOOD_TOML.replace("pipelines.word_count:word_count_reduce", "pipelines.word_count:_WORD"), "reduce_function", "not a callable"),
+        (GOOD_TOML.replace("num_reduce_tasks = 3", "num_reduce_tasks = 0"), "num_reduce_tasks", "at least 1"),
+        (GOOD_TOML.replace("num_reduce_tasks = 3", 'num_reduce_tasks = "3"'), "num_reduce_tasks", "expected int"),
+        (GOOD_TOML.replace('"data/*.txt"', '"nothing/*.log"'), "input_files", "matched no files"),
+        (GOOD_TOML.replace('"data/*.txt"', '"missing.txt"'), "input_files", "does not exist"),
+        (GOOD_TOML.replace('job_name = "wc"', 'job_name = "a/b"'), "job_name", "letters, digits"),
+        (GOOD_TOML.replace('job_name = "wc"\n', ""), "job_name", "missing"),
+        ("job_name = [", "config", "invalid TOML"),
+    ],
+)
+def test_each_mistake_names_its_field(tmp_path, body, field, fragment):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.txt").write_text("x\n")
+    with pytest.raises(ConfigError) as info:
+        validate(load_config(_write_toml(tmp_path, body)))
+    assert info.value.field == field
+    assert fragment in str(info.value)
+
+
+def test_output_dir_that_is_a_file(tmp_path):
+    (tmp_path / "out").write_text("I am a file")
+    with pytest.raises(ConfigError, match="output_dir: .* is a file"):
+        validate(_config(tmp_path))
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_function_objects_and_string_refs_are_both_accepted(tmp_path):
+    resolved = validate(_config(tmp_path, combine_function="pipelines.word_count:word_count_reduce"))
+    assert resolved.combine_function is word_count_reduce
+    assert resolved.partitioner is None
+
+
+def test_non_callable_function_object(tmp_path):
+    with pytest.raises(ConfigError, match="map_function: expected a function"):
+        validate(_config(tmp_path, map_function=42))
+
+
+def test_folder_input_skips_hidden_and_underscore_files(tmp_path):
+    folder = tmp_path / "books"
+    folder.mkdir()
+    (folder / "a.txt").write_text("a\n")
+    (folder / ".hidden").write_text("h\n")
+    (folder / "_SUCCESS").write_text("{}")
+    (folder / "b.txt-luigi-tmp-123").write_text("partial")
+    resolved = validate(_config(tmp_path, input_files=str(folder)))
+    assert [p.name for p in resolved.input_paths] == ["a.txt"]
+
+
+def test_unreadable_input_is_reported(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root can read any file")
+    src = tmp_path / "secret.txt"
+    src.write_text("x\n")
+    src.chmod(0)
+    with pytest.raises(ConfigError, match="not readable"):
+        validate(_config(tmp_path, input_files=[str(src)]))
