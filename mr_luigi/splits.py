@@ -1,0 +1,149 @@
+"""Input splits: how input files are cut into map tasks, and how a split is read.
+
+A map task is costly to schedule in Luigi (milliseconds, growing with the
+graph), so the number of map tasks follows the data size, not the file count:
+a large file is cut into line-aligned byte ranges and small files are packed
+together until a split holds about ``split_size`` bytes. A compressed file is
+one split, streamed.
+
+A line belongs to the split that holds its first byte: a reader starting at
+byte ``s > 0`` skips through the first newline at or after ``s - 1``, and
+reads every line that starts before its end, even past it. So no line is lost
+or read twice, and CRLF pairs are never cut.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator, Sequence
+
+from mr_luigi.errors import InputError
+
+COMPRESSED_SUFFIXES = (".gz", ".bz2")
+_BOM = b"\xef\xbb\xbf"
+_READ_BUFFER = 1 << 20
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Bytes ``[start, end)`` of one input file (the whole file when compressed)."""
+
+    path: str
+    start: int
+    end: int
+    file_size: int
+
+    @property
+    def compressed(self) -> bool:
+        return self.path.endswith(COMPRESSED_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Split:
+    """The input of one map task: one or more segments, read in order."""
+
+    index: int
+    segments: tuple[Segment, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(s.end - s.start for s in self.segments)
+
+
+def plan_splits(paths: Sequence[Path], split_size: int) -> list[Split]:
+    """Cut files into splits of about ``split_size`` bytes each."""
+    pieces: list[Segment] = []
+    for path in paths:
+        size = os.path.getsize(path)
+        if size == 0 or str(path).endswith(COMPRESSED_SUFFIXES) or size <= split_size:
+            pieces.append(Segment(str(path), 0, size, size))
+            continue
+        count = math.ceil(size / split_size)
+        step = math.ceil(size / count)
+        pieces.extend(Segment(str(path), s, min(s + step, size), size) for s in range(0, size, step))
+    return _pack(pieces, split_size)
+
+
+def _pack(pieces: list[Segment], split_size: int) -> list[Split]:
+    """Group consecutive segments so that each split holds about split_size bytes."""
+    splits: list[Split] = []
+    current: list[Segment] = []
+    held = 0
+    for piece in pieces:
+        length = piece.end - piece.start
+        if current and held + length > split_size:
+            splits.append(Split(len(splits), tuple(current)))
+            current, held = [], 0
+        current.append(piece)
+        held += length
+    if current:
+        splits.append(Split(len(splits), tuple(current)))
+    return splits
+
+
+def read_lines(segment: Segment) -> Iterator[tuple[int, str]]:
+    """Yield ``(byte_offset, line)`` for each line of a segment.
+
+    Lines are decoded as UTF-8 (undecodable bytes become U+FFFD), a byte-order
+    mark at the start of a file is dropped, and the line ending (LF or CRLF) is
+    removed. Offsets count bytes of the decompressed stream.
+    """
+    with _open(segment) as fh:
+        pos = segment.start
+        if pos > 0:
+            fh.seek(pos - 1)
+            pos += len(fh.readline()) - 1
+        end = segment.end if not segment.compressed else math.inf
+        first = pos == 0
+        for raw in fh:
+            if pos >= end:
+                break
+            offset = pos
+            pos += len(raw)
+            if first:
+                first = False
+                if raw.startswith(_BOM):
+                    raw = raw[3:]
+            if raw[-1:] == b"\n":
+                raw = raw[:-2] if raw[-2:-1] == b"\r" else raw[:-1]
+            yield offset, raw.decode("utf-8", "replace")
+
+
+def _open(segment: Segment) -> BinaryIO:
+    path = segment.path
+    try:
+        if path.endswith(".gz"):
+            return gzip.open(path, "rb")  # type: ignore[return-value]
+        if path.endswith(".bz2"):
+            return bz2.open(path, "rb")  # type: ignore[return-value]
+        fh = open(path, "rb", buffering=_READ_BUFFER)
+    except OSError as exc:
+        raise InputError(f"cannot read input {path!r}: {exc.strerror or exc}") from None
+    size = os.fstat(fh.fileno()).st_size
+    if size != segment.file_size:
+        fh.close()
+        raise InputError(
+            f"input {path!r} changed size while the job ran ({segment.file_size} bytes when planned, {size} now); "
+            "inputs must not change during a job: re-run it on a stable copy"
+        )
+    return fh
+
+
+def line_number(path: str, offset: int) -> int:
+    """The 1-based line number of the line starting at ``offset`` (slow: for error messages)."""
+    segment = Segment(path, 0, offset, os.path.getsize(path))
+    count = 1
+    with _open(segment) as fh:
+        remaining = offset
+        while remaining > 0:
+            chunk = fh.read(min(remaining, _READ_BUFFER))
+            if not chunk:
+                break
+            count += chunk.count(b"\n")
+            remaining -= len(chunk)
+    return count

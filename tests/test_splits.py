@@ -1,0 +1,113 @@
+"""Input splits: every line is read exactly once, whatever the split size."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+from pathlib import Path
+
+import pytest
+
+from mr_luigi.errors import InputError
+from mr_luigi.splits import Segment, line_number, plan_splits, read_lines
+from tests.conftest import reference_lines
+
+
+def _read_all(paths: list[Path], split_size: int) -> list[str]:
+    lines = []
+    for split in plan_splits(paths, split_size):
+        for segment in split.segments:
+            lines.extend(line for _, line in read_lines(segment))
+    return lines
+
+
+CASES = {
+    "lf": b"alpha\nbeta\ngamma\n",
+    "crlf": b"alpha\r\nbeta\r\n\r\ngamma\r\n",
+    "no_final_newline": b"one\ntwo\nthree",
+    "bom": b"\xef\xbb\xbffirst\nsecond\n",
+    "blank_lines": b"\n\n\nx\n\n",
+    "long_line": b"short\n" + b"y" * 5000 + b"\nafter\n",
+    "single_long_line": b"z" * 3000,
+    "empty": b"",
+    "lone_cr": b"a\rb\nc\r\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("split_size", [1, 2, 3, 5, 7, 64, 1 << 20])
+def test_every_line_exactly_once(tmp_path, name, split_size):
+    path = tmp_path / f"{name}.txt"
+    path.write_bytes(CASES[name])
+    assert _read_all([path], split_size) == reference_lines(CASES[name])
+
+
+def test_split_boundary_inside_crlf_pair(tmp_path):
+    data = b"ab\r\ncd\r\nef\r\n"
+    path = tmp_path / "x.txt"
+    path.write_bytes(data)
+    cr = data.index(b"\r")
+    for boundary in (cr, cr + 1, cr + 2):
+        segments = [Segment(str(path), 0, boundary, len(data)), Segment(str(path), boundary, len(data), len(data))]
+        lines = [line for s in segments for _, line in read_lines(s)]
+        assert lines == ["ab", "cd", "ef"], boundary
+
+
+def test_many_files_and_sizes_give_the_same_lines(tmp_path):
+    paths = []
+    for i, data in enumerate(CASES.values()):
+        path = tmp_path / f"f{i}.txt"
+        path.write_bytes(data)
+        paths.append(path)
+    expected = [line for data in CASES.values() for line in reference_lines(data)]
+    for size in (1, 4, 13, 100, 10_000):
+        assert _read_all(paths, size) == expected
+
+
+def test_small_files_are_packed_into_few_splits(tmp_path):
+    paths = []
+    for i in range(200):
+        path = tmp_path / f"small{i:03d}.txt"
+        path.write_bytes(b"x" * 99 + b"\n")
+        paths.append(path)
+    splits = plan_splits(paths, 2000)
+    assert len(splits) == 10
+    assert sorted(s.path for split in splits for s in split.segments) == sorted(map(str, paths))
+
+
+def test_large_file_is_cut_into_ranges(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"0123456789\n" * 1000)
+    splits = plan_splits([path], 2000)
+    assert len(splits) == 6
+    ranges = [(s.start, s.end) for split in splits for s in split.segments]
+    assert ranges[0][0] == 0 and ranges[-1][1] == 11000
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+
+
+@pytest.mark.parametrize("opener, suffix", [(gzip.open, ".gz"), (bz2.open, ".bz2")])
+def test_compressed_files_are_one_streamed_split(tmp_path, opener, suffix):
+    data = b"\xef\xbb\xbfone\r\ntwo\n" * 500
+    path = tmp_path / f"log{suffix}"
+    with opener(path, "wb") as fh:
+        fh.write(data)
+    splits = plan_splits([path], 10)
+    assert len(splits) == 1
+    assert _read_all([path], 10) == reference_lines(data)
+
+
+def test_file_that_changed_size_is_an_input_error(tmp_path):
+    path = tmp_path / "growing.txt"
+    path.write_bytes(b"a\nb\n")
+    (split,) = plan_splits([path], 100)
+    path.write_bytes(b"a\nb\nc\n")
+    with pytest.raises(InputError, match="changed size"):
+        list(read_lines(split.segments[0]))
+
+
+def test_line_number_of_an_offset(tmp_path):
+    path = tmp_path / "n.txt"
+    data = b"l1\nl2\r\nl3\nl4\n"
+    path.write_bytes(data)
+    offsets = {line: offset for offset, line in read_lines(Segment(str(path), 0, len(data), len(data)))}
+    assert [line_number(str(path), offsets[f"l{i}"]) for i in range(1, 5)] == [1, 2, 3, 4]
