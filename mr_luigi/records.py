@@ -1,0 +1,75 @@
+"""The record format of intermediate files (map output, shuffle output).
+
+A record stream is a sequence of batches; each batch is a 4-byte little-endian
+length followed by a pickled list of up to ``BATCH_SIZE`` records (usually
+``(key, value)`` tuples in key order). Batching amortises pickle's per-call
+cost, and the length prefix lets a reader stop exactly at the end of a byte
+range, so one map output file can hold every partition back to back.
+
+Intermediate files are written and read only by this job's own tasks: they are
+trusted local files, and unpickling one from an untrusted source would run its
+code. Never point a job's ``work_dir`` at files someone else can write.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+from pathlib import Path
+from typing import Any, BinaryIO, Iterable, Iterator
+
+BATCH_SIZE = 2048
+BUFFER_SIZE = 1 << 20
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+_LENGTH = struct.Struct("<I")
+
+
+def write_records(fh: BinaryIO, records: Iterable[Any]) -> int:
+    """Append records to an open binary file; return how many were written."""
+    count = 0
+    batch: list[Any] = []
+    append = batch.append
+    for record in records:
+        append(record)
+        if len(batch) >= BATCH_SIZE:
+            count += _write_batch(fh, batch)
+            batch = []
+            append = batch.append
+    if batch:
+        count += _write_batch(fh, batch)
+    return count
+
+
+def _write_batch(fh: BinaryIO, batch: list[Any]) -> int:
+    blob = pickle.dumps(batch, _PROTOCOL)
+    fh.write(_LENGTH.pack(len(blob)))
+    fh.write(blob)
+    return len(batch)
+
+
+def write_run(path: Path, records: Iterable[Any]) -> int:
+    """Write records to a new file at ``path``; return how many."""
+    with open(path, "wb", buffering=BUFFER_SIZE) as fh:
+        return write_records(fh, records)
+
+
+def read_run(path: Path, start: int = 0, end: int | None = None) -> Iterator[Any]:
+    """Yield the records stored in bytes ``[start, end)`` of a file (all by default)."""
+    with open(path, "rb", buffering=BUFFER_SIZE) as fh:
+        if start:
+            fh.seek(start)
+        pos = start
+        read = fh.read
+        loads = pickle.loads
+        while end is None or pos < end:
+            header = read(4)
+            if not header:
+                return
+            if len(header) < 4:
+                raise EOFError(f"{path}: record stream truncated at byte {pos}")
+            (length,) = _LENGTH.unpack(header)
+            blob = read(length)
+            if len(blob) < length:
+                raise EOFError(f"{path}: record stream truncated at byte {pos}")
+            pos += 4 + length
+            yield from loads(blob)

@@ -1,0 +1,43 @@
+"""The intermediate record format round-trips records and byte ranges."""
+
+from __future__ import annotations
+
+import pytest
+
+from mr_luigi import records
+from mr_luigi.records import read_run, write_records, write_run
+
+
+def test_round_trip_of_many_batches(tmp_path):
+    data = [(f"k{i}", {"n": i, "tags": ["a", "é", "😀"]}) for i in range(records.BATCH_SIZE * 3 + 5)]
+    path = tmp_path / "run"
+    assert write_run(path, iter(data)) == len(data)
+    assert list(read_run(path)) == data
+
+
+def test_empty_run(tmp_path):
+    path = tmp_path / "run"
+    assert write_run(path, []) == 0
+    assert path.stat().st_size == 0
+    assert list(read_run(path)) == []
+
+
+def test_ranges_hold_back_to_back_streams(tmp_path):
+    path = tmp_path / "data"
+    parts = [[(i, p) for i in range(n)] for p, n in enumerate([0, 3, records.BATCH_SIZE + 1, 1])]
+    index = []
+    with open(path, "wb") as fh:
+        for part in parts:
+            start = fh.tell()
+            write_records(fh, part)
+            index.append((start, fh.tell()))
+    for part, (start, end) in zip(parts, index):
+        assert list(read_run(path, start, end)) == part
+
+
+def test_truncated_file_is_detected(tmp_path):
+    path = tmp_path / "run"
+    write_run(path, [("a", 1)] * 10)
+    path.write_bytes(path.read_bytes()[:-3])
+    with pytest.raises(EOFError, match="truncated"):
+        list(read_run(path))
