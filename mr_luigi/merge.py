@@ -1,0 +1,94 @@
+"""Sorting, merging and grouping of ``(key, value)`` records.
+
+Records are always ordered by key alone (values need not be comparable), and
+every helper streams: a merge holds one record per input, a group hands its
+values to the user's function as an iterator.
+"""
+
+from __future__ import annotations
+
+import heapq
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from mr_luigi.errors import RecordError
+
+first = itemgetter(0)
+second = itemgetter(1)
+
+Record = tuple  # (key, value)
+Combiner = Callable[[Any, Iterator[Any]], Any]
+
+
+def sort_records(records: list[Record]) -> None:
+    """Sort records in place by key, with a clear error for incomparable keys."""
+    try:
+        records.sort(key=first)
+    except TypeError:
+        raise unorderable_keys_error(map(first, records)) from None
+
+
+def merge_sorted(streams: Sequence[Iterable[Record]]) -> Iterator[Record]:
+    """Merge streams that are each sorted by key into one sorted stream."""
+    if len(streams) == 1:
+        return iter(streams[0])
+    return heapq.merge(*streams, key=first)
+
+
+def group_by_key(records: Iterable[Record]) -> Iterator[tuple[Any, Iterator[Any]]]:
+    """Yield ``(key, values)`` for each run of equal keys in sorted records."""
+    for key, group in groupby(records, key=first):
+        yield key, map(second, group)
+
+
+def combine_sorted(records: Iterable[Record], combiner: Combiner) -> Iterator[Record]:
+    """Apply a combiner to each key of sorted records; a lone value passes as is."""
+    for key, group in groupby(records, key=first):
+        head = next(group)
+        nxt = next(group, None)
+        if nxt is None:
+            yield head
+            continue
+        values = _chain_values(head[1], nxt[1], group)
+        yield key, combiner(key, values)
+
+
+def _chain_values(a: Any, b: Any, rest: Iterator[Record]) -> Iterator[Any]:
+    yield a
+    yield b
+    for record in rest:
+        yield record[1]
+
+
+def unorderable_keys_error(keys: Iterable[Any]) -> RecordError:
+    """Build the error for keys of types that cannot be ordered, naming two of them."""
+    seen: dict[type, Any] = {}
+    for key in keys:
+        kind = type(key)
+        if kind not in seen:
+            for other in seen.values():
+                try:
+                    _ = (other < key) or (key < other)
+                except TypeError:
+                    return _pair_error(other, key)
+            seen[kind] = key
+    return RecordError("keys cannot be ordered against each other; every key of a job must be mutually comparable")
+
+
+def _pair_error(a: Any, b: Any) -> RecordError:
+    return RecordError(
+        f"keys {a!r} ({type(a).__name__}) and {b!r} ({type(b).__name__}) cannot be ordered against each other: "
+        "all keys of a job must be mutually comparable (e.g. all str, or all numbers)"
+    )
+
+
+def checked_merge(streams: Sequence[Iterable[Record]], heads: Callable[[], list[Any]]) -> Iterator[Record]:
+    """:func:`merge_sorted`, turning a key-comparison TypeError into a clear error.
+
+    ``heads`` returns a few keys of each input, read again only on failure.
+    """
+    try:
+        yield from merge_sorted(streams)
+    except TypeError:
+        raise unorderable_keys_error(heads()) from None

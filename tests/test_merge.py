@@ -1,0 +1,57 @@
+"""Sorting, merging, grouping and combining records."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from mr_luigi.errors import RecordError
+from mr_luigi.merge import checked_merge, combine_sorted, group_by_key, sort_records
+
+
+def test_merge_of_sorted_streams_equals_a_global_sort():
+    rng = random.Random(7)
+    records = [(rng.randint(0, 50), i) for i in range(1000)]
+    streams = [sorted(records[i::4], key=lambda r: r[0]) for i in range(4)]
+    merged = list(checked_merge(streams, lambda: []))
+    assert [k for k, _ in merged] == sorted(k for k, _ in records)
+    assert sorted(merged) == sorted(records)
+
+
+def test_group_by_key_hands_values_in_order():
+    records = [("a", 1), ("a", 2), ("b", 3), ("c", 4), ("c", 5)]
+    assert [(k, list(vs)) for k, vs in group_by_key(records)] == [("a", [1, 2]), ("b", [3]), ("c", [4, 5])]
+
+
+def test_combiner_runs_per_key_and_skips_lone_values():
+    calls = []
+
+    def combiner(key, values):
+        values = list(values)
+        calls.append(key)
+        return sum(values)
+
+    out = list(combine_sorted([("a", 1), ("a", 2), ("b", 5), ("c", 1), ("c", 1), ("c", 1)], combiner))
+    assert out == [("a", 3), ("b", 5), ("c", 3)]
+    assert calls == ["a", "c"]
+
+
+def test_values_need_not_be_comparable():
+    records = [("b", {"x": 1}), ("a", {"y": 2}), ("a", {"z": 3})]
+    sort_records(records)
+    assert [k for k, _ in records] == ["a", "a", "b"]
+
+
+def test_mixed_key_types_name_both_keys():
+    records = [("apple", 1), (3, 1), ("pear", 1)]
+    with pytest.raises(RecordError) as info:
+        sort_records(records)
+    message = str(info.value)
+    assert "'apple' (str)" in message and "3 (int)" in message
+
+
+def test_mixed_key_types_in_a_merge_name_both_keys():
+    streams = [[("a", 1)], [(2, 1)]]
+    with pytest.raises(RecordError, match=r"'a' \(str\) and 2 \(int\)"):
+        list(checked_merge(streams, lambda: ["a", 2]))
