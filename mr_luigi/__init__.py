@@ -1,0 +1,36 @@
+"""mr_luigi: MapReduce jobs as Luigi tasks.
+
+Define a job with a :class:`JobConfig` (your map, reduce and optional combine
+functions, inputs, outputs), then run it with ``luigi --module`` through a
+:class:`MapReduceJob` subclass, or from Python with
+:class:`MapReduceScheduler`.
+"""
+
+from mr_luigi.luigi_settings import apply_defaults as _apply_luigi_defaults
+
+_apply_luigi_defaults()
+
+from mr_luigi.config import JobConfig, load_config  # noqa: E402
+from mr_luigi.errors import ConfigError, InputError, JobFailed, MrLuigiError, RecordError  # noqa: E402
+from mr_luigi.job import ConfigFileJob, MapReduceJob  # noqa: E402
+from mr_luigi.partition import hash_partition  # noqa: E402
+from mr_luigi.runner import JobResult, MapReduceScheduler  # noqa: E402
+from mr_luigi.sample_data import create_sample_data  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "ConfigFileJob",
+    "InputError",
+    "JobConfig",
+    "JobFailed",
+    "JobResult",
+    "MapReduceJob",
+    "MapReduceScheduler",
+    "MrLuigiError",
+    "RecordError",
+    "create_sample_data",
+    "hash_partition",
+    "load_config",
+]

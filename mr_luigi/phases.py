@@ -1,0 +1,231 @@
+"""The work of each phase: map, shuffle, reduce and the final merge.
+
+Each function reads its inputs, writes its outputs into a folder that the
+calling task renames into place when it returns, and returns statistics for
+the job manifest. Scheduling lives in :mod:`mr_luigi.tasks`; the per-record
+loops here are the hot paths, so they keep per-record work to a minimum.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from mr_luigi import atomic
+from mr_luigi.errors import InputError, MrLuigiError, RecordError
+from mr_luigi.merge import checked_merge, combine_sorted, first, group_by_key, sort_records
+from mr_luigi.partition import hash_partition
+from mr_luigi.plan import JobPlan
+from mr_luigi.records import BUFFER_SIZE, read_run, write_records, write_run
+from mr_luigi.splits import Segment, line_number, read_lines
+from mr_luigi.textformat import render_line
+
+STATS_FILE = "stats.json"
+MAP_DATA = "data"
+SHUFFLE_DATA = "data"
+KEYS_FILE = "keys"
+#: In-mapper combining folds a key's buffered values once this many are held.
+COMBINE_EVERY = 64
+
+
+def write_stats(folder: Path, stats: dict[str, Any]) -> None:
+    (folder / STATS_FILE).write_text(json.dumps(stats, sort_keys=True))
+
+
+def read_stats(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / STATS_FILE).read_text())
+
+
+# -- map ---------------------------------------------------------------------
+
+
+def run_map(plan: JobPlan, index: int, out: Path) -> dict[str, Any]:
+    """Map one split; write every partition's sorted records into ``out/data``."""
+    split = plan.splits[index]
+    num_partitions = plan.num_partitions
+    partition = _partition_function(plan)
+    combiner = plan.resolved.combine_function
+    buffers: list[Any] = [{} if combiner else [] for _ in range(num_partitions)]
+    stats = {"input_records": 0, "input_bytes": split.size, "map_output_records": 0}
+    for segment in split.segments:
+        try:
+            _map_segment(plan, segment, buffers, partition, stats)
+        except MrLuigiError:
+            raise
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(f"cannot read input {segment.path!r}: {exc}") from exc
+    if combiner:
+        stats["combine_input_records"] = stats["map_output_records"]
+        buffers = [_combine_buffer(buf, combiner) for buf in buffers]
+        stats["combine_output_records"] = sum(len(b) for b in buffers)
+    stats["partitions"] = _write_partitions(out / MAP_DATA, buffers)
+    return stats
+
+
+def _partition_function(plan: JobPlan) -> Callable[[Any, int], int]:
+    user = plan.resolved.partitioner
+    if user is None:
+        return hash_partition
+    n = plan.num_partitions
+
+    def checked(key: Any, num_partitions: int) -> int:
+        p = user(key, num_partitions)
+        if type(p) is not int or not 0 <= p < n:
+            raise RecordError(f"partitioner returned {p!r} for key {key!r}: expected an int in [0, {n})")
+        return p
+
+    return checked
+
+
+def _map_segment(plan: JobPlan, segment: Segment, buffers: list[Any], partition: Callable[[Any, int], int], stats: dict[str, Any]) -> None:
+    """The map hot loop: call the user's map on each line and buffer its pairs."""
+    mapper = plan.resolved.map_function
+    combiner = plan.resolved.combine_function
+    n = len(buffers)
+    single = buffers[0] if n == 1 else None
+    records = emitted = 0
+    offset = segment.start
+    try:
+        for offset, line in read_lines(segment):
+            records += 1
+            try:
+                if combiner is None:
+                    for key, value in mapper(line):
+                        (single if single is not None else buffers[partition(key, n)]).append((key, value))
+                        emitted += 1
+                else:
+                    for key, value in mapper(line):
+                        buf = single if single is not None else buffers[partition(key, n)]
+                        values = buf.get(key)
+                        if values is None:
+                            buf[key] = [value]
+                        else:
+                            values.append(value)
+                            if len(values) >= COMBINE_EVERY:
+                                buf[key] = [combiner(key, iter(values))]
+                        emitted += 1
+            except MrLuigiError:
+                raise
+            except Exception as exc:
+                raise _map_error(segment, offset, exc) from exc
+    finally:
+        stats["input_records"] += records
+        stats["map_output_records"] += emitted
+
+
+def _map_error(segment: Segment, offset: int, exc: Exception) -> RecordError:
+    try:
+        where = f"{segment.path}:{line_number(segment.path, offset)}"
+    except (OSError, EOFError, zlib.error):
+        where = f"{segment.path} at byte {offset}"
+    hint = ""
+    if isinstance(exc, (TypeError, ValueError)) and ("unpack" in str(exc) or "iterable" in str(exc)):
+        hint = " (map_function must return or yield (key, value) pairs)"
+    return RecordError(f"map_function failed on {where}: {type(exc).__name__}: {exc}{hint}")
+
+
+def _combine_buffer(buf: dict[Any, list[Any]], combiner: Callable[[Any, Iterator[Any]], Any]) -> list[tuple[Any, Any]]:
+    try:
+        return [(k, v[0] if len(v) == 1 else combiner(k, iter(v))) for k, v in buf.items()]
+    except MrLuigiError:
+        raise
+    except Exception as exc:
+        raise RecordError(f"combine_function failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _write_partitions(path: Path, buffers: list[Any]) -> list[list[int]]:
+    """Sort each partition and write them back to back; return [start, end, count] per partition."""
+    index = []
+    with open(path, "wb", buffering=BUFFER_SIZE) as fh:
+        for records in buffers:
+            sort_records(records)
+            start = fh.tell()
+            count = write_records(fh, records)
+            index.append([start, fh.tell(), count])
+    return index
+
+
+# -- shuffle -----------------------------------------------------------------
+
+
+def run_shuffle(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
+    """Merge one partition's sorted pieces from every map into one sorted file."""
+    sources = []
+    for index in range(plan.num_maps):
+        folder = plan.map_dir(index)
+        start, end, count = read_stats(folder)["partitions"][partition]
+        if count:
+            sources.append((folder / MAP_DATA, start, end))
+    streams = [read_run(path, start, end) for path, start, end in sources]
+
+    def heads() -> list[Any]:
+        return [next(map(first, read_run(path, start, end)), None) for path, start, end in sources]
+
+    merged = checked_merge(streams, heads)
+    combiner = plan.resolved.combine_function
+    if combiner is not None:
+        merged = combine_sorted(merged, combiner)
+    count = write_run(out / SHUFFLE_DATA, merged)
+    return {"map_pieces": len(sources), "shuffle_output_records": count, "shuffle_output_bytes": (out / SHUFFLE_DATA).stat().st_size}
+
+
+# -- reduce ------------------------------------------------------------------
+
+
+def run_reduce(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
+    """Call the user's reduce once per key; write text lines and the keys in order."""
+    reducer = plan.resolved.reduce_function
+    source = plan.reduce_input_dir(partition) / SHUFFLE_DATA
+    name = f"part-{partition:05d}"
+    groups = 0
+    key: Any = None
+    with open(out / name, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as text, open(out / KEYS_FILE, "wb", buffering=BUFFER_SIZE) as keys_fh:
+        keys: list[Any] = []
+        try:
+            for key, values in group_by_key(read_run(source)):
+                text.write(render_line(key, reducer(key, values)))
+                keys.append(key)
+                groups += 1
+                if len(keys) >= 4096:
+                    write_records(keys_fh, keys)
+                    keys = []
+        except MrLuigiError:
+            raise
+        except Exception as exc:
+            raise RecordError(f"reduce_function failed on key {key!r} (partition {partition}): {type(exc).__name__}: {exc}") from exc
+        write_records(keys_fh, keys)
+    return {"reduce_input_groups": groups, "output_records": groups, "output_bytes": (out / name).stat().st_size}
+
+
+# -- final merge -------------------------------------------------------------
+
+
+def write_final_outputs(plan: JobPlan) -> int:
+    """Publish the part files and write final_output.txt, every key once, in key order."""
+    out = plan.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    parts = []
+    for p in range(plan.num_partitions):
+        folder = plan.reduce_output_dir(p)
+        name = f"part-{p:05d}"
+        atomic.publish_file(folder / name, out / name)
+        parts.append(folder)
+    with atomic.atomic_file(out / "final_output.txt") as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as fh:
+            streams = [_keyed_lines(folder, p) for p, folder in enumerate(parts)]
+
+            def heads() -> list[Any]:
+                return [next(read_run(folder / KEYS_FILE), None) for folder in parts]
+
+            lines = 0
+            for _, line in checked_merge(streams, heads):
+                fh.write(line)
+                lines += 1
+    return lines
+
+
+def _keyed_lines(folder: Path, partition: int) -> Iterator[tuple[Any, str]]:
+    with open(folder / f"part-{partition:05d}", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as fh:
+        yield from zip(read_run(folder / KEYS_FILE), fh, strict=True)

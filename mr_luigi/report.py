@@ -1,0 +1,112 @@
+"""The job manifest (``_SUCCESS``) and the end-of-job summary.
+
+The manifest is the record of a finished job: its config, inputs, tasks with
+their durations and record counts, and totals. It is written last, so its
+presence means every other output is complete; its ``job_id`` tells a re-run
+whether the results in a folder are this job's.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from mr_luigi import phases
+from mr_luigi.atomic import atomic_file
+from mr_luigi.plan import JobPlan
+
+#: Task statistics summed into the manifest's totals.
+_TOTALS = (
+    "input_records",
+    "input_bytes",
+    "map_output_records",
+    "combine_input_records",
+    "combine_output_records",
+    "shuffle_output_records",
+    "reduce_input_groups",
+    "output_records",
+    "output_bytes",
+)
+
+
+def collect_task_stats(plan: JobPlan) -> list[dict[str, Any]]:
+    """The statistics every task left beside its outputs, map tasks first."""
+    folders = (
+        [plan.map_dir(i) for i in range(plan.num_maps)]
+        + [plan.reduce_input_dir(p) for p in range(plan.num_partitions)]
+        + [plan.reduce_output_dir(p) for p in range(plan.num_partitions)]
+    )
+    return [phases.read_stats(folder) for folder in folders]
+
+
+def build_manifest(plan: JobPlan, tasks: list[dict[str, Any]], final_lines: int, finalize_start: float) -> dict[str, Any]:
+    """The manifest of a finished job, as a JSON-ready dict."""
+    totals = {name: sum(t.get(name, 0) for t in tasks) for name in _TOTALS}
+    phase_times: dict[str, list[float]] = {}
+    for t in tasks:
+        span = phase_times.setdefault(t["phase"], [t["start"], t["end"]])
+        span[0], span[1] = min(span[0], t["start"]), max(span[1], t["end"])
+    start = min((t["start"] for t in tasks), default=finalize_start)
+    end = time.time()
+    return {
+        "job_name": plan.name,
+        "job_id": plan.job_id,
+        "status": "SUCCESS",
+        "start_time": start,
+        "end_time": end,
+        "duration_s": round(end - start, 3),
+        "config": _config_summary(plan),
+        "inputs": [{"path": str(p), "bytes": p.stat().st_size} for p in plan.resolved.input_paths],
+        "task_counts": {"map": plan.num_maps, "shuffle": plan.num_partitions, "reduce": plan.num_partitions},
+        "phases": {name: {"start": s, "end": e, "duration_s": round(e - s, 3)} for name, (s, e) in phase_times.items()},
+        "totals": totals,
+        "final_output_records": final_lines,
+        "outputs": [f"part-{p:05d}" for p in range(plan.num_partitions)] + ["final_output.txt"],
+        "tasks": [
+            {
+                **{k: v for k, v in t.items() if k != "partitions"},
+                "duration_s": round(t["end"] - t["start"], 3),
+            }
+            for t in tasks
+        ],
+        "finalize": {"start": finalize_start, "end": end, "duration_s": round(end - finalize_start, 3)},
+    }
+
+
+def _config_summary(plan: JobPlan) -> dict[str, Any]:
+    config = plan.config
+    return {
+        "job_name": config.job_name,
+        **plan.resolved.function_refs,
+        "input_files": [str(p) for p in config.input_files] if not isinstance(config.input_files, str) else [config.input_files],
+        "output_dir": str(plan.output_dir),
+        "work_dir": str(plan.resolved.work_dir),
+        "num_reduce_tasks": config.num_reduce_tasks,
+        "max_retries": config.max_retries,
+        "keep_intermediate": config.keep_intermediate,
+        "split_size_mb": config.split_size_mb,
+    }
+
+
+def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest at ``path``, or None if absent or unreadable (an unfinished job)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def summary_line(manifest: dict[str, Any], output_dir: Path) -> str:
+    totals = manifest["totals"]
+    return (
+        f"Job {manifest['job_name']} succeeded in {manifest['duration_s']:.2f}s: "
+        f"{totals['input_records']} input records, {totals['map_output_records']} map outputs, "
+        f"{manifest['final_output_records']} keys -> {output_dir / 'final_output.txt'}"
+    )

@@ -1,0 +1,107 @@
+"""Running a job from Python: the seed-compatible :class:`MapReduceScheduler`.
+
+``MapReduceScheduler(max_concurrent_tasks=2).execute_job(config)`` runs the
+same Luigi graph as ``luigi --module ...`` with the embedded scheduler, and
+returns True when the job succeeded, retries included.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import luigi
+from luigi.execution_summary import LuigiStatusCode, _summary_dict
+
+from mr_luigi import report
+from mr_luigi.config import JobConfig
+from mr_luigi.errors import JobFailed
+from mr_luigi.job import PlannedJob
+from mr_luigi.plan import JobPlan, make_plan
+
+logger = logging.getLogger("luigi-interface.mr_luigi")
+
+_OK = (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY)
+
+
+@dataclass
+class JobResult:
+    """What one ``execute_job`` call did."""
+
+    success: bool
+    status: str
+    output_dir: Path
+    manifest_path: Path
+    manifest: dict[str, Any] | None = None
+    failures: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return dict(self.manifest["totals"]) if self.manifest else {}
+
+    def raise_for_failure(self) -> None:
+        if not self.success:
+            raise JobFailed(self.describe_failure())
+
+    def describe_failure(self) -> str:
+        if not self.failures:
+            return f"job did not finish (status {self.status})"
+        lines = [f"{task}: {error}" for task, error in self.failures.items()]
+        return "job failed; failed tasks:\n" + "\n".join(lines)
+
+
+class MapReduceScheduler:
+    """Runs jobs with up to ``max_concurrent_tasks`` tasks at once, each in its own process."""
+
+    def __init__(self, max_concurrent_tasks: int = 1) -> None:
+        if max_concurrent_tasks < 1:
+            raise ValueError(f"max_concurrent_tasks must be at least 1, got {max_concurrent_tasks}")
+        self.max_concurrent_tasks = max_concurrent_tasks
+        self.last_result: JobResult | None = None
+
+    def execute_job(self, job_config: JobConfig) -> bool:
+        """Run a job to completion; True on success. Raises ConfigError on a bad config."""
+        plan = make_plan(job_config)
+        run = luigi.build(
+            [PlannedJob(plan_param=plan)],
+            workers=self.max_concurrent_tasks,
+            local_scheduler=True,
+            detailed_summary=True,
+        )
+        self.last_result = _result(plan, run)
+        if not self.last_result.success:
+            logger.error("Job %s failed: %s", plan.name, self.last_result.describe_failure())
+        return self.last_result.success
+
+
+def _result(plan: JobPlan, run: Any) -> JobResult:
+    success = run.status in _OK
+    manifest = report.read_manifest(plan.success_path)
+    return JobResult(
+        success=success and manifest is not None,
+        status=run.status.name,
+        output_dir=plan.output_dir,
+        manifest_path=plan.success_path,
+        manifest=manifest,
+        failures={} if success else _failures(run.worker),
+    )
+
+
+def _failures(worker: Any) -> dict[str, str]:
+    """The last error of each failed task, as the scheduler recorded it."""
+    failed = _summary_dict(worker)["failed"]
+    errors = {}
+    for task in sorted(failed, key=lambda t: t.task_id):
+        error = worker._scheduler.fetch_error(task.task_id).get("error") or "unknown error"
+        if error.startswith('"'):  # the scheduler keeps it JSON-encoded
+            error = json.loads(error)
+        errors[getattr(task, "label", task.task_id)] = _last_line(error)
+    return errors
+
+
+def _last_line(traceback_text: str) -> str:
+    lines = [line for line in traceback_text.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else traceback_text

@@ -1,0 +1,159 @@
+"""The Luigi tasks of a job: map, a barrier, shuffle and reduce.
+
+The graph of a job with M splits and R partitions::
+
+    MapTask x M  ->  MapBarrier  ->  ShuffleTask x R  ->  ReduceTask x R  ->  job
+
+Each shuffle task needs every map's output, but requires only the barrier:
+M + 3R edges instead of M x R, which keeps Luigi's scheduling cost linear.
+Every task writes its outputs into a temporary folder renamed into place when
+the task succeeds, so an interrupted task is simply incomplete, and a re-run
+does exactly the tasks whose outputs are missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import luigi
+
+from mr_luigi import atomic, phases
+from mr_luigi.plan import JobPlan
+
+logger = logging.getLogger("luigi-interface.mr_luigi")
+
+
+class PlanParameter(luigi.Parameter):
+    """A task parameter holding a :class:`JobPlan` object.
+
+    It is serialised as the plan's ``job_id``, a digest of the config, so task
+    ids are stable across processes and hosts and the Luigi UI shows which job
+    a task belongs to. Every worker builds the plan itself from the job's root
+    task, so the object never has to cross a process boundary.
+    """
+
+    def serialize(self, x: Any) -> str:
+        return x.job_id if isinstance(x, JobPlan) else str(x)
+
+    def parse(self, x: str) -> Any:
+        raise luigi.parameter.ParameterException(
+            "a job's internal tasks cannot be started on their own: run the job's root task"
+        )
+
+
+class PhaseTask(luigi.Task):
+    """Common behaviour of map, shuffle and reduce tasks."""
+
+    task_namespace = "mr_luigi"
+    plan: JobPlan = PlanParameter()
+    phase = ""
+
+    @property
+    def retry_count(self) -> int:  # read by Luigi's worker: total attempts
+        return self.plan.config.max_retries + 1
+
+    @property
+    def label(self) -> str:
+        return f"{self.plan.name} {self.phase}"
+
+    def output_dir(self) -> Path:
+        raise NotImplementedError
+
+    def output(self) -> luigi.LocalTarget:
+        return luigi.LocalTarget(str(self.output_dir()))
+
+    def work(self, out: Path) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def run(self) -> None:
+        started = time.time()
+        logger.info("Started task %s", self.label)
+        with atomic.atomic_directory(self.output_dir()) as out:
+            stats = self.work(out)
+            stats.update(task=self.label, phase=self.phase, start=started, end=time.time(), pid=os.getpid())
+            phases.write_stats(out, stats)
+        logger.info("Finished task %s in %.2fs", self.label, time.time() - started)
+
+
+class MapTask(PhaseTask):
+    """Runs the user's map over one input split."""
+
+    index: int = luigi.IntParameter()
+    phase = "map"
+
+    @property
+    def label(self) -> str:
+        return f"{self.plan.name} map {self.index}/{self.plan.num_maps}"
+
+    def output_dir(self) -> Path:
+        return self.plan.map_dir(self.index)
+
+    def work(self, out: Path) -> dict[str, Any]:
+        return phases.run_map(self.plan, self.index, out)
+
+
+class MapBarrier(luigi.WrapperTask):
+    """Complete when every map task is: the one edge between the phases."""
+
+    task_namespace = "mr_luigi"
+    plan: JobPlan = PlanParameter()
+
+    def requires(self) -> list[MapTask]:
+        return [MapTask(plan=self.plan, index=i) for i in range(self.plan.num_maps)]
+
+
+class ShuffleTask(PhaseTask):
+    """Merges one partition's pieces from all maps into one sorted reduce input."""
+
+    partition: int = luigi.IntParameter()
+    phase = "shuffle"
+
+    @property
+    def label(self) -> str:
+        return f"{self.plan.name} shuffle {self.partition}/{self.plan.num_partitions}"
+
+    def requires(self) -> MapBarrier:
+        return MapBarrier(plan=self.plan)
+
+    def output_dir(self) -> Path:
+        return self.plan.reduce_input_dir(self.partition)
+
+    def work(self, out: Path) -> dict[str, Any]:
+        return phases.run_shuffle(self.plan, self.partition, out)
+
+
+class ReduceTask(PhaseTask):
+    """Calls the user's reduce on each key of one partition."""
+
+    partition: int = luigi.IntParameter()
+    phase = "reduce"
+
+    @property
+    def label(self) -> str:
+        return f"{self.plan.name} reduce {self.partition}/{self.plan.num_partitions}"
+
+    def requires(self) -> ShuffleTask:
+        return ShuffleTask(plan=self.plan, partition=self.partition)
+
+    def output_dir(self) -> Path:
+        return self.plan.reduce_output_dir(self.partition)
+
+    def work(self, out: Path) -> dict[str, Any]:
+        return phases.run_reduce(self.plan, self.partition, out)
+
+
+def reduce_tasks(plan: JobPlan) -> list[ReduceTask]:
+    return [ReduceTask(plan=plan, partition=p) for p in range(plan.num_partitions)]
+
+
+def all_task_folders(plan: JobPlan) -> list[tuple[str, Callable[[int], Path], int]]:
+    """Each phase with the folder function and count of its tasks (for the manifest)."""
+    return [
+        ("map", plan.map_dir, plan.num_maps),
+        ("shuffle", plan.reduce_input_dir, plan.num_partitions),
+        ("reduce", plan.reduce_output_dir, plan.num_partitions),
+    ]

@@ -1,0 +1,66 @@
+"""The luigi command: exit codes, retries and config errors as users see them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import counts_from_output, reference_word_count
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def luigi_cmd(*args: str, env_extra: dict[str, str] | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO), **(env_extra or {}))
+    cmd = [sys.executable, "-m", "luigi", *args, "--local-scheduler", "--no-lock", "--log-level", "INFO"]
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def _input(tmp_path: Path) -> Path:
+    src = tmp_path / "in.txt"
+    src.write_text("one two two\nthree three three\n")
+    return src
+
+
+def test_failed_job_exits_non_zero(tmp_path):
+    src = _input(tmp_path)
+    env = {"FAIL_ONCE_MARKER": str(tmp_path / "marker")}
+    proc = luigi_cmd("--module", "tests.jobs_for_tests", "FlakyCount", "--input", str(src), "--output-dir", str(tmp_path / "out"), "--max-retries", "0", env_extra=env)
+    assert proc.returncode == 30, proc.stderr
+    assert "injected failure on the first attempt" in proc.stderr
+    assert not (tmp_path / "out" / "_SUCCESS").exists()
+
+
+def test_retry_in_the_same_invocation_exits_zero(tmp_path):
+    src = _input(tmp_path)
+    env = {"FAIL_ONCE_MARKER": str(tmp_path / "marker")}
+    proc = luigi_cmd("--module", "tests.jobs_for_tests", "FlakyCount", "--input", str(src), "--output-dir", str(tmp_path / "out"), env_extra=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "injected failure" in proc.stderr  # it did fail once
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count([src])
+
+
+def test_config_error_is_one_clear_line(tmp_path):
+    proc = luigi_cmd("--module", "pipelines.word_count", "WordCount", "--input", str(tmp_path / "nothing" / "*.txt"), "--output-dir", str(tmp_path / "out"), "--num-reduce-tasks", "2")
+    assert proc.returncode != 0
+    assert "ConfigError: input_files: glob" in proc.stderr and "matched no files" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_config_file_names_the_key(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text("num_reduce_task = 3\n")
+    proc = luigi_cmd("--module", "pipelines.word_count", "WordCount", "--config", str(config), "--input", str(_input(tmp_path)), "--output-dir", str(tmp_path / "out"))
+    assert proc.returncode != 0
+    assert "num_reduce_task: unknown key (did you mean 'num_reduce_tasks'?)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_job_log_says_what_was_created_and_where_output_went(tmp_path):
+    src = _input(tmp_path)
+    proc = luigi_cmd("--module", "pipelines.word_count", "WordCount", "--input", str(src), "--output-dir", str(tmp_path / "out"), "--num-reduce-tasks", "2")
+    assert proc.returncode == 0, proc.stderr
+    for text in ("Starting MapReduce job", "Created 1 map tasks", "Created 2 shuffle tasks", "Created 2 reduce tasks", "Started task word_count map 0/1", "Finished task word_count reduce 1/2", str(tmp_path / "out" / "final_output.txt")):
+        assert text in proc.stderr, text

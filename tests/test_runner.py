@@ -1,0 +1,173 @@
+"""The Python API: execute_job, retries, resume, failures and the manifest."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mr_luigi import ConfigError, JobConfig, MapReduceScheduler, create_sample_data
+from tests import jobs_for_tests as jobs
+from tests.conftest import counts_from_output, read_tsv, reference_word_count
+
+
+def make_config(inputs, out: Path, **changes) -> JobConfig:
+    values = dict(
+        job_name="test_job",
+        map_function=jobs.count_words,
+        reduce_function=jobs.total,
+        combine_function=jobs.total,
+        input_files=[str(p) for p in inputs],
+        output_dir=str(out),
+        num_reduce_tasks=3,
+        max_retries=0,
+    )
+    values.update(changes)
+    return JobConfig(**values)
+
+
+@pytest.fixture
+def sample(tmp_path):
+    return [Path(p) for p in create_sample_data(tmp_path / "in", num_files=4, lines_per_file=300)]
+
+
+def test_create_sample_data_is_deterministic(tmp_path):
+    a = create_sample_data(tmp_path / "a", 2, 50)
+    b = create_sample_data(tmp_path / "b", 2, 50)
+    assert [Path(p).read_bytes() for p in a] == [Path(p).read_bytes() for p in b]
+    assert all(len(Path(p).read_text().splitlines()) == 50 for p in a)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_execute_job_counts_words(tmp_path, sample, workers):
+    scheduler = MapReduceScheduler(max_concurrent_tasks=workers)
+    assert scheduler.execute_job(make_config(sample, tmp_path / "out", split_size_mb=0.002)) is True
+    result = scheduler.last_result
+    assert result.success and result.status == "SUCCESS"
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count(sample)
+    assert result.manifest_path == tmp_path / "out" / "_SUCCESS"
+
+
+def test_manifest_records_the_job(tmp_path, sample):
+    scheduler = MapReduceScheduler(2)
+    assert scheduler.execute_job(make_config(sample, tmp_path / "out", split_size_mb=0.004))
+    manifest = json.loads((tmp_path / "out" / "_SUCCESS").read_text())
+    expected = reference_word_count(sample)
+    lines = sum(len(p.read_text().splitlines()) for p in sample)
+    assert manifest["job_name"] == "test_job"
+    assert manifest["config"]["map_function"] == "tests.jobs_for_tests:count_words"
+    assert [i["bytes"] for i in manifest["inputs"]] == [p.stat().st_size for p in sample]
+    maps = manifest["task_counts"]["map"]
+    assert maps > 1 and manifest["task_counts"]["reduce"] == 3
+    assert len(manifest["tasks"]) == maps + 6
+    assert all(t["duration_s"] >= 0 for t in manifest["tasks"])
+    totals = manifest["totals"]
+    assert totals["input_records"] == lines
+    assert totals["input_bytes"] == sum(p.stat().st_size for p in sample)
+    assert totals["map_output_records"] == sum(expected.values())
+    assert totals["reduce_input_groups"] == len(expected) == manifest["final_output_records"]
+    assert manifest["end_time"] >= manifest["start_time"]
+    assert scheduler.last_result.totals == totals
+
+
+def test_retry_within_one_call(tmp_path, sample, monkeypatch):
+    monkeypatch.setenv("FAIL_ONCE_MARKER", str(tmp_path / "marker"))
+    scheduler = MapReduceScheduler(1)
+    config = make_config(sample, tmp_path / "out", map_function=jobs.fail_once_map, max_retries=1)
+    assert scheduler.execute_job(config) is True
+    assert scheduler.last_result.status == "SUCCESS_WITH_RETRY"
+    assert (tmp_path / "marker").exists()
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count(sample)
+
+
+def test_no_retry_fails_and_names_task_and_exception(tmp_path, sample, monkeypatch, caplog):
+    monkeypatch.setenv("FAIL_ONCE_MARKER", str(tmp_path / "marker"))
+    scheduler = MapReduceScheduler(2)
+    config = make_config(sample, tmp_path / "out", map_function=jobs.fail_once_map, max_retries=0)
+    with caplog.at_level(logging.INFO):
+        assert scheduler.execute_job(config) is False
+    failures = scheduler.last_result.failures
+    assert list(failures) == ["test_job map 0/1"]
+    assert "RuntimeError: injected failure on the first attempt" in failures["test_job map 0/1"]
+    assert str(sample[0]) + ":1" in failures["test_job map 0/1"]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "test_job map 0/1" in logged and "injected failure on the first attempt" in logged
+    assert not (tmp_path / "out" / "_SUCCESS").exists()
+
+
+def test_rerun_after_failure_redoes_only_missing_tasks(tmp_path, sample, monkeypatch):
+    poison = tmp_path / "in" / "poison.txt"
+    poison.write_text("clean line\nPOISON here\n")
+    marker = tmp_path / "poison-on"
+    marker.write_text("")
+    monkeypatch.setenv("POISON_MARKER", str(marker))
+    inputs = sample + [poison]
+    config = make_config(inputs, tmp_path / "out", map_function=jobs.fail_on_poison_map, split_size_mb=0.003, keep_intermediate=True, work_dir=str(tmp_path / "work"))
+    scheduler = MapReduceScheduler(1)
+    assert scheduler.execute_job(config) is False
+    (job_dir,) = (tmp_path / "work").iterdir()
+    done_before = {p.name: json.loads((p / "stats.json").read_text())["start"] for p in (job_dir / "map_output").iterdir()}
+    assert len(done_before) >= 2  # the other maps finished despite the failure
+
+    marker.unlink()
+    assert scheduler.execute_job(config) is True
+    maps = {p.name: json.loads((p / "stats.json").read_text())["start"] for p in (job_dir / "map_output").iterdir()}
+    assert len(maps) == len(done_before) + 1
+    assert all(maps[name] == start for name, start in done_before.items())
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count(inputs)
+
+
+def test_completed_job_is_not_run_again(tmp_path, sample):
+    config = make_config(sample, tmp_path / "out")
+    scheduler = MapReduceScheduler(1)
+    assert scheduler.execute_job(config)
+    before = (tmp_path / "out" / "_SUCCESS").stat().st_mtime_ns
+    assert scheduler.execute_job(config)
+    assert (tmp_path / "out" / "_SUCCESS").stat().st_mtime_ns == before
+
+
+def test_output_of_another_job_is_not_overwritten(tmp_path, sample):
+    scheduler = MapReduceScheduler(1)
+    assert scheduler.execute_job(make_config(sample, tmp_path / "out"))
+    final = (tmp_path / "out" / "final_output.txt").read_bytes()
+    with pytest.raises(ConfigError, match="holds the results of another job"):
+        scheduler.execute_job(make_config(sample, tmp_path / "out", num_reduce_tasks=5))
+    assert (tmp_path / "out" / "final_output.txt").read_bytes() == final
+
+
+def test_integer_keys_sort_as_numbers(tmp_path):
+    src = tmp_path / "lines.txt"
+    src.write_text("".join("x" * n + "\n" for n in (0, 2, 9, 10, 100, 10, 2, 33)))
+    assert MapReduceScheduler(1).execute_job(make_config([src], tmp_path / "out", map_function=jobs.length_key_map))
+    rows = read_tsv(tmp_path / "out" / "final_output.txt")
+    assert [int(k) for k, _ in rows] == [0, 2, 9, 10, 33, 100]
+    assert Counter({int(k): int(v) for k, v in rows}) == Counter([0, 2, 9, 10, 100, 10, 2, 33])
+
+
+def test_custom_partitioner_decides_the_partition(tmp_path, sample):
+    config = make_config(sample, tmp_path / "out", partitioner=jobs.first_letter_partitioner)
+    assert MapReduceScheduler(1).execute_job(config)
+    for p in range(3):
+        keys = [k for k, _ in read_tsv(tmp_path / "out" / f"part-{p:05d}")]
+        assert all(ord(k[0]) % 3 == p for k in keys)
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count(sample)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"map_function": jobs.returns_int_map}, r"in\.txt:1: TypeError: .*must return or yield \(key, value\) pairs"),
+        ({"map_function": jobs.mixed_key_map, "combine_function": None, "num_reduce_tasks": 1}, r"keys .* \(str\) and .* \(int\) cannot be ordered|keys .* \(int\) and .* \(str\) cannot be ordered"),
+        ({"partitioner": jobs.bad_partitioner}, r"partitioner returned 3 for key"),
+    ],
+)
+def test_bad_user_functions_fail_with_a_clear_error(tmp_path, changes, message):
+    src = tmp_path / "in.txt"
+    src.write_text("apple\nnine\npear\n")
+    scheduler = MapReduceScheduler(1)
+    assert scheduler.execute_job(make_config([src], tmp_path / "out", **changes)) is False
+    (error,) = scheduler.last_result.failures.values()
+    assert __import__("re").search(message, error), error

@@ -1,0 +1,97 @@
+"""The task graph: shape, edge count and atomic completion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import luigi
+import pytest
+
+from mr_luigi import JobConfig
+from mr_luigi.atomic import atomic_directory, atomic_file, is_temporary
+from mr_luigi.job import PlannedJob
+from mr_luigi.plan import make_plan
+from mr_luigi.tasks import MapBarrier, MapTask, ReduceTask, ShuffleTask
+from tests import jobs_for_tests as jobs
+
+
+def _plan(tmp_path: Path, files: int = 12, partitions: int = 5):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(files):
+        (folder / f"f{i:02d}.txt").write_text("word " * 200 + "\n")
+    config = JobConfig(
+        job_name="shape",
+        map_function=jobs.count_words,
+        reduce_function=jobs.total,
+        input_files=[str(folder)],
+        output_dir=str(tmp_path / "out"),
+        num_reduce_tasks=partitions,
+        split_size_mb=0.002,  # about 2 files per split
+    )
+    return make_plan(config)
+
+
+def _edges(root: luigi.Task) -> set[tuple[str, str]]:
+    edges, todo, seen = set(), [root], set()
+    while todo:
+        task = todo.pop()
+        if task.task_id in seen:
+            continue
+        seen.add(task.task_id)
+        for dep in luigi.task.flatten(task.requires()):
+            edges.add((task.task_id, dep.task_id))
+            todo.append(dep)
+    return edges
+
+
+def test_graph_has_a_barrier_not_m_by_r_edges(tmp_path):
+    plan = _plan(tmp_path)
+    maps, parts = plan.num_maps, plan.num_partitions
+    assert maps == 6
+    root = PlannedJob(plan_param=plan)
+    assert len(_edges(root)) == maps + 3 * parts
+    (dep,) = luigi.task.flatten(ShuffleTask(plan=plan, partition=0).requires())
+    assert isinstance(dep, MapBarrier)
+    assert {t.index for t in dep.requires()} == set(range(maps))
+    assert ReduceTask(plan=plan, partition=2).requires() == ShuffleTask(plan=plan, partition=2)
+
+
+def test_task_ids_name_the_job_and_are_stable(tmp_path):
+    plan = _plan(tmp_path)
+    again = make_plan(plan.config)
+    assert again.job_id == plan.job_id and again.job_id.startswith("shape-")
+    assert MapTask(plan=plan, index=3).task_id == MapTask(plan=again, index=3).task_id
+    assert plan.job_id in str(MapTask(plan=plan, index=3))
+
+
+def test_retry_count_follows_max_retries(tmp_path):
+    plan = _plan(tmp_path)
+    assert MapTask(plan=plan, index=0).retry_count == plan.config.max_retries + 1
+
+
+def test_a_task_with_only_a_temporary_folder_is_incomplete(tmp_path):
+    plan = _plan(tmp_path)
+    task = MapTask(plan=plan, index=0)
+    with pytest.raises(RuntimeError):
+        with atomic_directory(task.output_dir()) as tmp:
+            (tmp / "data").write_bytes(b"half")
+            assert is_temporary(tmp.name)
+            assert not task.complete()
+            raise RuntimeError("killed")
+    assert not task.complete()
+    assert not list(task.output_dir().parent.iterdir())
+
+
+def test_atomic_file_keeps_the_old_file_on_failure(tmp_path):
+    path = tmp_path / "result.txt"
+    path.write_text("old")
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_file(path) as tmp:
+            tmp.write_text("new but unfinished")
+            raise KeyboardInterrupt
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["result.txt"]
+    with atomic_file(path) as tmp:
+        tmp.write_text("new")
+    assert path.read_text() == "new"
