@@ -1,0 +1,40 @@
+"""Word count: how often each word occurs in a set of text files.
+
+A word is a maximal run of ``[a-z0-9']`` in the lower-cased line. Run it with::
+
+    luigi --module pipelines.word_count WordCount --local-scheduler
+    luigi --module pipelines.word_count WordCount --input 'books/*.txt' --output-dir out --local-scheduler
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from mr_luigi import ConfigFileJob
+
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def word_count_map(line: str) -> Iterator[tuple[str, int]]:
+    """Emit ``(word, 1)`` for each word of a line."""
+    for word in _WORD.findall(line.lower()):
+        yield word, 1
+
+
+def word_count_reduce(word: str, counts: Iterable[int]) -> int:
+    """Sum a word's counts (also the combiner: a sum of partial sums is the sum)."""
+    return sum(counts)
+
+
+class WordCount(ConfigFileJob):
+    """Counts words; defaults to the bundled sample and ``configs/word_count.toml``."""
+
+    defaults = {
+        "job_name": "word_count",
+        "map_function": word_count_map,
+        "reduce_function": word_count_reduce,
+        "combine_function": word_count_reduce,
+    }
+    default_config_file = Path(__file__).resolve().parent.parent / "configs" / "word_count.toml"

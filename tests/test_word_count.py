@@ -1,0 +1,138 @@
+"""The word count pipeline end to end, checked against an independent Counter."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import luigi
+
+from pipelines.word_count import WordCount, word_count_map, word_count_reduce
+from tests.conftest import counts_from_output, read_tsv, reference_word_count
+
+
+def run_word_count(inputs, out: Path, workers: int = 1, **params) -> None:
+    task = WordCount(input=str(inputs), output_dir=str(out), **params)
+    result = luigi.build([task], local_scheduler=True, workers=workers, detailed_summary=True)
+    assert result.status.name in ("SUCCESS", "SUCCESS_WITH_RETRY"), result.summary_text
+
+
+def test_map_and_reduce_functions():
+    assert list(word_count_map("Don't STOP: the whale's 42 tails!")) == [("don't", 1), ("stop", 1), ("the", 1), ("whale's", 1), ("42", 1), ("tails", 1)]
+    assert word_count_reduce("w", iter([1, 2, 3])) == 6
+
+
+def test_messy_text_matches_counter(tmp_path, messy_inputs):
+    out = tmp_path / "out"
+    run_word_count(tmp_path / "in", out)
+    expected = reference_word_count(messy_inputs)
+    assert counts_from_output(out / "final_output.txt") == expected
+    # every key once, sorted by key
+    keys = [k for k, _ in read_tsv(out / "final_output.txt")]
+    assert keys == sorted(expected)
+    # the curly apostrophe splits a word; a straight one does not
+    assert expected["cat"] == 1 and expected["s"] == 1 and expected["whale's"] == 1 and expected["'em"] == 1
+
+
+def test_part_files_are_sorted_and_disjoint(tmp_path, messy_inputs):
+    out = tmp_path / "out"
+    run_word_count(tmp_path / "in", out, num_reduce_tasks=3)
+    seen: Counter = Counter()
+    for p in range(3):
+        rows = read_tsv(out / f"part-{p:05d}")
+        keys = [k for k, _ in rows]
+        assert keys == sorted(keys)
+        assert not set(keys) & set(seen)
+        seen.update({k: int(v) for k, v in rows})
+    assert seen == reference_word_count(messy_inputs)
+    assert not (out / "part-00003").exists()
+
+
+def test_workers_1_and_2_give_identical_bytes(tmp_path, messy_inputs):
+    outs = []
+    for workers in (1, 2):
+        out = tmp_path / f"out{workers}"
+        # tiny splits: several map tasks run side by side
+        config = tmp_path / "small_splits.toml"
+        config.write_text("split_size_mb = 0.00005\nnum_reduce_tasks = 3\n")
+        run_word_count(tmp_path / "in", out, workers=workers, config=str(config))
+        outs.append(out)
+    manifest = json.loads((outs[1] / "_SUCCESS").read_text())
+    assert manifest["task_counts"]["map"] > 2
+    for name in ["final_output.txt"] + [f"part-{p:05d}" for p in range(3)]:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def test_partition_count_does_not_change_the_result(tmp_path, messy_inputs):
+    finals = set()
+    for n in (1, 3, 8):
+        out = tmp_path / f"out{n}"
+        run_word_count(tmp_path / "in", out, num_reduce_tasks=n)
+        finals.add((out / "final_output.txt").read_bytes())
+        assert len(list(out.glob("part-*"))) == n
+    assert len(finals) == 1
+
+
+def test_empty_input_gives_empty_output(tmp_path):
+    src = tmp_path / "empty.txt"
+    src.write_bytes(b"")
+    out = tmp_path / "out"
+    run_word_count(src, out)
+    assert (out / "final_output.txt").read_bytes() == b""
+    assert json.loads((out / "_SUCCESS").read_text())["final_output_records"] == 0
+
+
+def test_line_of_several_megabytes(tmp_path):
+    src = tmp_path / "long.txt"
+    words = [f"w{i % 1000}" for i in range(700_000)]
+    src.write_text("start\n" + " ".join(words) + "\nend")
+    assert src.stat().st_size > 3_000_000
+    out = tmp_path / "out"
+    run_word_count(src, out)
+    assert counts_from_output(out / "final_output.txt") == reference_word_count([src])
+
+
+def test_intermediates_removed_after_success_unless_kept(tmp_path, messy_inputs):
+    out = tmp_path / "out"
+    run_word_count(tmp_path / "in", out)
+    assert sorted(p.name for p in out.iterdir()) == ["_SUCCESS", "final_output.txt"] + [f"part-{p:05d}" for p in range(4)]
+    kept = tmp_path / "kept"
+    config = tmp_path / "keep.toml"
+    config.write_text('keep_intermediate = true\nwork_dir = "work"\n')
+    run_word_count(tmp_path / "in", kept, config=str(config))
+    (job_dir,) = (tmp_path / "work").iterdir()
+    assert {p.name for p in job_dir.iterdir()} == {"map_output", "reduce_input", "reduce_output"}
+
+
+def test_luigi_command_from_another_directory(tmp_path, messy_inputs):
+    out = tmp_path / "out"
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    cmd = ["luigi", "--module", "pipelines.word_count", "WordCount", "--input", str(tmp_path / "in" / "*.txt"), "--output-dir", str(out), "--local-scheduler", "--workers", "2", "--no-lock"]
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=_env_without_pythonpath(), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert str(out / "final_output.txt") in proc.stderr
+    assert counts_from_output(out / "final_output.txt") == reference_word_count(messy_inputs)
+
+
+def _env_without_pythonpath() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def test_bundled_sample_with_default_config(tmp_path):
+    """The README's command: no parameters but an output folder of the test's own."""
+    repo = Path(__file__).resolve().parent.parent
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "luigi", "--module", "pipelines.word_count", "WordCount", "--output-dir", str(out), "--local-scheduler", "--no-lock"]
+    proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    samples = sorted((repo / "data" / "word_count").glob("*.txt"))
+    assert samples
+    assert counts_from_output(out / "final_output.txt") == reference_word_count(samples)
+    assert len(list(out.glob("part-*"))) == 4  # num_reduce_tasks from configs/word_count.toml
