@@ -112,7 +112,8 @@ def test_luigi_command_from_another_directory(tmp_path, messy_inputs):
     out = tmp_path / "out"
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
-    cmd = ["luigi", "--module", "pipelines.word_count", "WordCount", "--input", str(tmp_path / "in" / "*.txt"), "--output-dir", str(out), "--local-scheduler", "--workers", "2", "--no-lock"]
+    luigi_script = Path(sys.executable).parent / "luigi"  # the console script of this environment
+    cmd = [str(luigi_script), "--module", "pipelines.word_count", "WordCount", "--input", str(tmp_path / "in" / "*.txt"), "--output-dir", str(out), "--local-scheduler", "--workers", "2", "--no-lock"]
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=_env_without_pythonpath(), timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert str(out / "final_output.txt") in proc.stderr
