@@ -44,23 +44,31 @@ def read_stats(folder: Path) -> dict[str, Any]:
 def run_map(plan: JobPlan, index: int, out: Path) -> dict[str, Any]:
     """Map one split; write every partition's sorted records into ``out/data``."""
     split = plan.splits[index]
-    num_partitions = plan.num_partitions
-    partition = _partition_function(plan)
     combiner = plan.resolved.combine_function
-    buffers: list[Any] = [{} if combiner else [] for _ in range(num_partitions)]
-    stats = {"input_records": 0, "input_bytes": split.size, "map_output_records": 0}
+    stats: dict[str, Any] = {"input_records": 0, "input_bytes": split.size, "map_output_records": 0}
+    # With a combiner, values are grouped by key as they arrive (in-mapper
+    # combining); without, pairs are kept in arrival order. Either way the
+    # partition is computed once per distinct key, after sorting.
+    buffer: Any = {} if combiner else []
     for segment in split.segments:
         try:
-            _map_segment(plan, segment, buffers, partition, stats)
+            if combiner:
+                _map_segment_combining(plan, segment, buffer, stats)
+            else:
+                _map_segment(plan, segment, buffer, stats)
         except MrLuigiError:
             raise
         except (OSError, EOFError, zlib.error) as exc:
             raise InputError(f"cannot read input {segment.path!r}: {exc}") from exc
     if combiner:
+        records = _combine_buffer(buffer, combiner)
         stats["combine_input_records"] = stats["map_output_records"]
-        buffers = [_combine_buffer(buf, combiner) for buf in buffers]
-        stats["combine_output_records"] = sum(len(b) for b in buffers)
-    stats["partitions"] = _write_partitions(out / MAP_DATA, buffers)
+        stats["combine_output_records"] = len(records)
+    else:
+        records = buffer
+        stats["map_output_records"] = len(records)
+    sort_records(records)
+    stats["partitions"] = _write_partitions(out / MAP_DATA, _split_partitions(records, plan))
     return stats
 
 
@@ -79,40 +87,71 @@ def _partition_function(plan: JobPlan) -> Callable[[Any, int], int]:
     return checked
 
 
-def _map_segment(plan: JobPlan, segment: Segment, buffers: list[Any], partition: Callable[[Any, int], int], stats: dict[str, Any]) -> None:
-    """The map hot loop: call the user's map on each line and buffer its pairs."""
+def _split_partitions(records: list[tuple[Any, Any]], plan: JobPlan) -> list[list[tuple[Any, Any]]]:
+    """Deal sorted records into partitions (each stays sorted), one partitioner call per key."""
+    n = plan.num_partitions
+    if n == 1:
+        return [records]
+    partition = _partition_function(plan)
+    parts: list[list[tuple[Any, Any]]] = [[] for _ in range(n)]
+    last: Any = object()
+    target = parts[0]
+    for record in records:
+        key = record[0]
+        if key != last:
+            target = parts[partition(key, n)]
+            last = key
+        target.append(record)
+    return parts
+
+
+def _map_segment(plan: JobPlan, segment: Segment, buffer: list[Any], stats: dict[str, Any]) -> None:
+    """The map hot loop without a combiner: call the user's map, keep its pairs."""
     mapper = plan.resolved.map_function
-    combiner = plan.resolved.combine_function
-    n = len(buffers)
-    single = buffers[0] if n == 1 else None
-    records = emitted = 0
+    append = buffer.append
+    records = 0
     offset = segment.start
     try:
-        for offset, line in read_lines(segment):
-            records += 1
+        for records, (offset, line) in enumerate(read_lines(segment), 1):  # noqa: B007
             try:
-                if combiner is None:
-                    for key, value in mapper(line):
-                        (single if single is not None else buffers[partition(key, n)]).append((key, value))
-                        emitted += 1
-                else:
-                    for key, value in mapper(line):
-                        buf = single if single is not None else buffers[partition(key, n)]
-                        values = buf.get(key)
-                        if values is None:
-                            buf[key] = [value]
-                        else:
-                            values.append(value)
-                            if len(values) >= COMBINE_EVERY:
-                                buf[key] = [combiner(key, iter(values))]
-                        emitted += 1
+                for key, value in mapper(line):
+                    append((key, value))
             except MrLuigiError:
                 raise
             except Exception as exc:
                 raise _map_error(segment, offset, exc) from exc
     finally:
         stats["input_records"] += records
-        stats["map_output_records"] += emitted
+
+
+def _map_segment_combining(plan: JobPlan, segment: Segment, buffer: dict[Any, list[Any]], stats: dict[str, Any]) -> None:
+    """The map hot loop with a combiner: group values by key, folding long groups."""
+    mapper = plan.resolved.map_function
+    combiner = plan.resolved.combine_function
+    get = buffer.get
+    records = folds = 0
+    offset = segment.start
+    held_before = sum(map(len, buffer.values()))
+    try:
+        for records, (offset, line) in enumerate(read_lines(segment), 1):  # noqa: B007
+            try:
+                for key, value in mapper(line):
+                    values = get(key)
+                    if values is None:
+                        buffer[key] = [value]
+                    else:
+                        values.append(value)
+                        if len(values) >= COMBINE_EVERY:
+                            buffer[key] = [combiner(key, iter(values))]
+                            folds += 1
+            except MrLuigiError:
+                raise
+            except Exception as exc:
+                raise _map_error(segment, offset, exc) from exc
+    finally:
+        stats["input_records"] += records
+        # every fold turned COMBINE_EVERY values into one
+        stats["map_output_records"] += sum(map(len, buffer.values())) - held_before + folds * (COMBINE_EVERY - 1)
 
 
 def _map_error(segment: Segment, offset: int, exc: Exception) -> RecordError:
@@ -135,12 +174,11 @@ def _combine_buffer(buf: dict[Any, list[Any]], combiner: Callable[[Any, Iterator
         raise RecordError(f"combine_function failed: {type(exc).__name__}: {exc}") from exc
 
 
-def _write_partitions(path: Path, buffers: list[Any]) -> list[list[int]]:
-    """Sort each partition and write them back to back; return [start, end, count] per partition."""
+def _write_partitions(path: Path, partitions: list[list[Any]]) -> list[list[int]]:
+    """Write sorted partitions back to back; return [start, end, count] per partition."""
     index = []
     with open(path, "wb", buffering=BUFFER_SIZE) as fh:
-        for records in buffers:
-            sort_records(records)
+        for records in partitions:
             start = fh.tell()
             count = write_records(fh, records)
             index.append([start, fh.tell(), count])
