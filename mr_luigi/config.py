@@ -28,7 +28,6 @@ from mr_luigi.errors import ConfigError
 #: A user function, or a ``"module:function"`` reference to one.
 FunctionRef = Union[Callable[..., Any], str]
 
-DEFAULT_SPLIT_SIZE_MB = 64.0
 
 
 @dataclass
@@ -40,6 +39,8 @@ class JobConfig:
     returns the value for ``key`` (``values`` is an iterator); a combiner has
     the reducer's signature and must be safe to apply zero or more times.
     ``partitioner(key, num_partitions)`` returns a partition index.
+    ``split_size_mb`` is the input per map task; by default it is chosen from
+    the input size (see :func:`mr_luigi.splits.auto_split_size`).
     """
 
     job_name: str
@@ -53,7 +54,7 @@ class JobConfig:
     num_reduce_tasks: int = 4
     max_retries: int = 2
     keep_intermediate: bool = False
-    split_size_mb: float = DEFAULT_SPLIT_SIZE_MB
+    split_size_mb: float | None = None
 
     def replace(self, **changes: Any) -> "JobConfig":
         """A copy with some fields changed (fields are validated later)."""
@@ -171,9 +172,10 @@ def validate(config: JobConfig) -> ResolvedConfig:
     if config.max_retries < 0:
         raise ConfigError("max_retries", f"must be 0 or more, got {config.max_retries}")
     _check_type("keep_intermediate", config.keep_intermediate, bool)
-    _check_type("split_size_mb", config.split_size_mb, (int, float))
-    if not config.split_size_mb > 0:
-        raise ConfigError("split_size_mb", f"must be positive, got {config.split_size_mb}")
+    if config.split_size_mb is not None:
+        _check_type("split_size_mb", config.split_size_mb, (int, float))
+        if not config.split_size_mb > 0:
+            raise ConfigError("split_size_mb", f"must be positive, got {config.split_size_mb}")
 
     functions = {}
     for name in _FUNCTION_FIELDS:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mr_luigi.config import JobConfig, ResolvedConfig, validate
-from mr_luigi.splits import Split, plan_splits
+from mr_luigi.splits import Split, auto_split_size, plan_splits
 
 FORMAT_VERSION = 1
 
@@ -90,7 +90,10 @@ class JobPlan:
 def make_plan(config: JobConfig) -> JobPlan:
     """Validate a config and plan its splits (raises ConfigError)."""
     resolved = validate(config)
-    split_size = max(1, int(config.split_size_mb * 1024 * 1024))
+    if config.split_size_mb is None:
+        split_size = auto_split_size(sum(p.stat().st_size for p in resolved.input_paths))
+    else:
+        split_size = max(1, int(config.split_size_mb * 1024 * 1024))
     splits = tuple(plan_splits(resolved.input_paths, split_size))
     return JobPlan(resolved, splits, f"{config.job_name}-{_digest(resolved, splits)}")
 

@@ -55,6 +55,22 @@ class Split:
         return sum(s.end - s.start for s in self.segments)
 
 
+MIN_AUTO_SPLIT = 1 << 20
+MAX_AUTO_SPLIT = 64 << 20
+AUTO_SPLITS = 8
+
+
+def auto_split_size(total_bytes: int) -> int:
+    """The default split size: about 8 splits, each between 1 and 64 MiB.
+
+    Eight splits keep two to four workers busy (a straggler costs at most an
+    eighth of the map phase) while 64 MiB splits keep task counts low for
+    large inputs. It depends on the data alone, never on the machine, so
+    every worker host plans the same tasks.
+    """
+    return min(MAX_AUTO_SPLIT, max(MIN_AUTO_SPLIT, -(-total_bytes // AUTO_SPLITS)))
+
+
 def plan_splits(paths: Sequence[Path], split_size: int) -> list[Split]:
     """Cut files into splits of about ``split_size`` bytes each."""
     pieces: list[Segment] = []

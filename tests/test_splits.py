@@ -111,3 +111,12 @@ def test_line_number_of_an_offset(tmp_path):
     path.write_bytes(data)
     offsets = {line: offset for offset, line in read_lines(Segment(str(path), 0, len(data), len(data)))}
     assert [line_number(str(path), offsets[f"l{i}"]) for i in range(1, 5)] == [1, 2, 3, 4]
+
+
+def test_auto_split_size_depends_on_data_size_only():
+    from mr_luigi.splits import auto_split_size
+
+    mib = 1 << 20
+    assert auto_split_size(0) == mib
+    assert auto_split_size(40 * mib) == 5 * mib
+    assert auto_split_size(100_000 * mib) == 64 * mib
