@@ -9,6 +9,7 @@ loops here are the hot paths, so they keep per-record work to a minimum.
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -26,6 +27,7 @@ STATS_FILE = "stats.json"
 MAP_DATA = "data"
 SHUFFLE_DATA = "data"
 KEYS_FILE = "keys"
+_PART_NAME = re.compile(r"part-(\d{5})")
 #: In-mapper combining folds a key's buffered values once this many are held.
 COMBINE_EVERY = 64
 
@@ -244,6 +246,7 @@ def write_final_outputs(plan: JobPlan) -> int:
     """Publish the part files and write final_output.txt, every key once, in key order."""
     out = plan.output_dir
     out.mkdir(parents=True, exist_ok=True)
+    _remove_stale_outputs(out, plan.num_partitions)
     parts = []
     for p in range(plan.num_partitions):
         folder = plan.reduce_output_dir(p)
@@ -262,6 +265,18 @@ def write_final_outputs(plan: JobPlan) -> int:
                 fh.write(line)
                 lines += 1
     return lines
+
+
+def _remove_stale_outputs(out: Path, num_partitions: int) -> None:
+    """Remove part files beyond this job's partitions and leftovers of killed writes.
+
+    An unfinished earlier run with more partitions may have left them; only
+    names this engine writes are touched.
+    """
+    for path in out.iterdir():
+        match = _PART_NAME.fullmatch(path.name)
+        if (match and int(match.group(1)) >= num_partitions) or (path.is_file() and atomic.is_temporary(path.name)):
+            path.unlink()
 
 
 def _keyed_lines(folder: Path, partition: int) -> Iterator[tuple[Any, str]]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import luigi
 
+from mr_luigi import JobConfig, MapReduceScheduler
 from pipelines.word_count import WordCount, word_count_map, word_count_reduce
 from tests.conftest import counts_from_output, read_tsv, reference_word_count
 
@@ -137,3 +138,44 @@ def test_bundled_sample_with_default_config(tmp_path):
     assert samples
     assert counts_from_output(out / "final_output.txt") == reference_word_count(samples)
     assert len(list(out.glob("part-*"))) == 4  # num_reduce_tasks from configs/word_count.toml
+
+
+def test_stale_part_files_of_an_unfinished_run_are_removed(tmp_path, messy_inputs):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "part-00007").write_text("stale\t1\n")
+    (out / "final_output.txt-luigi-tmp-0123456789ab").write_text("half written")
+    (out / "notes.txt").write_text("the user's own file")
+    run_word_count(tmp_path / "in", out, num_reduce_tasks=2)
+    assert sorted(p.name for p in out.iterdir()) == ["_SUCCESS", "final_output.txt", "notes.txt", "part-00000", "part-00001"]
+
+
+def test_truncated_gzip_input_fails_naming_the_file(tmp_path):
+    import gzip
+
+    src = tmp_path / "log.gz"
+    src.write_bytes(gzip.compress(b"some words here\n" * 5000)[:-200])
+    config = JobConfig(
+        job_name="wc", map_function=word_count_map, reduce_function=word_count_reduce,
+        input_files=[str(src)], output_dir=str(tmp_path / "out"), max_retries=0,
+    )
+    scheduler = MapReduceScheduler(1)
+    assert scheduler.execute_job(config) is False
+    (error,) = scheduler.last_result.failures.values()
+    assert error.startswith("mr_luigi.errors.InputError: cannot read input") and str(src) in error, error
+    assert not (tmp_path / "out" / "_SUCCESS").exists()
+
+
+def test_compressed_inputs_give_the_same_counts(tmp_path, messy_inputs):
+    import bz2
+    import gzip
+
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    for i, path in enumerate(messy_inputs):
+        opener = gzip.open if i % 2 else bz2.open
+        with opener(packed / (path.name + (".gz" if i % 2 else ".bz2")), "wb") as fh:
+            fh.write(path.read_bytes())
+    out = tmp_path / "out"
+    run_word_count(packed, out)
+    assert counts_from_output(out / "final_output.txt") == reference_word_count(messy_inputs)
