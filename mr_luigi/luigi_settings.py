@@ -13,6 +13,9 @@ from __future__ import annotations
 import luigi.configuration
 
 DEFAULTS: dict[str, dict[str, str]] = {
+    # Luigi's DEBUG default logs every completeness check and about doubles
+    # the scheduling time; --log-level DEBUG still brings it back.
+    "core": {"log_level": "INFO"},
     # Stay alive while a failed task waits for its retry, and poll promptly.
     "worker": {"keep_alive": "true", "wait_interval": "0.1", "wait_jitter": "0"},
     # A failed task becomes pending again at once (the embedded scheduler only;
