@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,9 +55,14 @@ class JobResult:
 
 
 class MapReduceScheduler:
-    """Runs jobs with up to ``max_concurrent_tasks`` tasks at once, each in its own process."""
+    """Runs jobs with up to ``max_concurrent_tasks`` tasks at once (default: one per core).
 
-    def __init__(self, max_concurrent_tasks: int = 1) -> None:
+    With more than one, each task runs in its own forked process.
+    """
+
+    def __init__(self, max_concurrent_tasks: int | None = None) -> None:
+        if max_concurrent_tasks is None:
+            max_concurrent_tasks = os.cpu_count() or 1
         if max_concurrent_tasks < 1:
             raise ValueError(f"max_concurrent_tasks must be at least 1, got {max_concurrent_tasks}")
         self.max_concurrent_tasks = max_concurrent_tasks
