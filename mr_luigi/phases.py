@@ -46,7 +46,7 @@ def read_stats(folder: Path) -> dict[str, Any]:
 def run_map(plan: JobPlan, index: int, out: Path) -> dict[str, Any]:
     """Map one split; write every partition's sorted records into ``out/data``."""
     split = plan.splits[index]
-    combiner = plan.resolved.combine_function
+    combiner = _combiner(plan)
     stats: dict[str, Any] = {"input_records": 0, "input_bytes": split.size, "map_output_records": 0}
     # With a combiner, values are grouped by key as they arrive (in-mapper
     # combining); without, pairs are kept in arrival order. Either way the
@@ -72,6 +72,11 @@ def run_map(plan: JobPlan, index: int, out: Path) -> dict[str, Any]:
     sort_records(records)
     stats["partitions"] = _write_partitions(out / MAP_DATA, _split_partitions(records, plan))
     return stats
+
+
+def _combiner(plan: JobPlan) -> Callable[[Any, Iterator[Any]], Any] | None:
+    combiner = plan.resolved.combine_function
+    return None if combiner is None else checked_combiner(combiner)
 
 
 def _partition_function(plan: JobPlan) -> Callable[[Any, int], int]:
@@ -129,7 +134,7 @@ def _map_segment(plan: JobPlan, segment: Segment, buffer: list[Any], stats: dict
 def _map_segment_combining(plan: JobPlan, segment: Segment, buffer: dict[Any, list[Any]], stats: dict[str, Any]) -> None:
     """The map hot loop with a combiner: group values by key, folding long groups."""
     mapper = plan.resolved.map_function
-    combiner = plan.resolved.combine_function
+    combiner = _combiner(plan)
     get = buffer.get
     records = folds = 0
     offset = segment.start
@@ -168,12 +173,21 @@ def _map_error(segment: Segment, offset: int, exc: Exception) -> RecordError:
 
 
 def _combine_buffer(buf: dict[Any, list[Any]], combiner: Callable[[Any, Iterator[Any]], Any]) -> list[tuple[Any, Any]]:
-    try:
-        return [(k, v[0] if len(v) == 1 else combiner(k, iter(v))) for k, v in buf.items()]
-    except MrLuigiError:
-        raise
-    except Exception as exc:
-        raise RecordError(f"combine_function failed: {type(exc).__name__}: {exc}") from exc
+    return [(k, v[0] if len(v) == 1 else combiner(k, iter(v))) for k, v in buf.items()]
+
+
+def checked_combiner(combiner: Callable[[Any, Iterator[Any]], Any]) -> Callable[[Any, Iterator[Any]], Any]:
+    """The user's combiner, with its errors reported as such and naming the key."""
+
+    def combine(key: Any, values: Iterator[Any]) -> Any:
+        try:
+            return combiner(key, values)
+        except MrLuigiError:
+            raise
+        except Exception as exc:
+            raise RecordError(f"combine_function failed on key {key!r}: {type(exc).__name__}: {exc}") from exc
+
+    return combine
 
 
 def _write_partitions(path: Path, partitions: list[list[Any]]) -> list[list[int]]:
@@ -204,7 +218,7 @@ def run_shuffle(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
         return [next(map(first, read_run(path, start, end)), None) for path, start, end in sources]
 
     merged = checked_merge(streams, heads)
-    combiner = plan.resolved.combine_function
+    combiner = _combiner(plan)
     if combiner is not None:
         merged = combine_sorted(merged, combiner)
     count = write_run(out / SHUFFLE_DATA, merged)

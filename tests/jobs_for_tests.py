@@ -62,3 +62,7 @@ class FlakyCount(ConfigFileJob):
     """A command-line job whose first map attempt fails (see fail_once_map)."""
 
     defaults = {"job_name": "flaky", "map_function": fail_once_map, "reduce_function": total, "num_reduce_tasks": 2}
+
+
+def broken_combiner(key, values):
+    raise ZeroDivisionError("combiner bug")

@@ -162,11 +162,12 @@ def test_custom_partitioner_decides_the_partition(tmp_path, sample):
         ({"map_function": jobs.returns_int_map}, r"in\.txt:1: TypeError: .*must return or yield \(key, value\) pairs"),
         ({"map_function": jobs.mixed_key_map, "combine_function": None, "num_reduce_tasks": 1}, r"keys .* \(str\) and .* \(int\) cannot be ordered|keys .* \(int\) and .* \(str\) cannot be ordered"),
         ({"partitioner": jobs.bad_partitioner}, r"partitioner returned 3 for key"),
+        ({"combine_function": jobs.broken_combiner}, r"combine_function failed on key '.*': ZeroDivisionError: combiner bug"),
     ],
 )
 def test_bad_user_functions_fail_with_a_clear_error(tmp_path, changes, message):
     src = tmp_path / "in.txt"
-    src.write_text("apple\nnine\npear\n")
+    src.write_text("apple\nnine\npear\napple\n")
     scheduler = MapReduceScheduler(1)
     assert scheduler.execute_job(make_config([src], tmp_path / "out", **changes)) is False
     (error,) = scheduler.last_result.failures.values()
