@@ -44,7 +44,7 @@ def test_retry_in_the_same_invocation_exits_zero(tmp_path):
 
 def test_config_error_is_one_clear_line(tmp_path):
     proc = luigi_cmd("--module", "pipelines.word_count", "WordCount", "--input", str(tmp_path / "nothing" / "*.txt"), "--output-dir", str(tmp_path / "out"), "--num-reduce-tasks", "2")
-    assert proc.returncode != 0
+    assert proc.returncode == 2
     assert "ConfigError: input_files: glob" in proc.stderr and "matched no files" in proc.stderr
     assert "Traceback" not in proc.stderr
 
