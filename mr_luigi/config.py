@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import glob
 import importlib
 import os
 import sys
@@ -216,8 +217,6 @@ def _as_list(value: Any) -> list[Any]:
 
 def _expand_inputs(patterns: Any) -> tuple[Path, ...]:
     """Expand paths, folders and globs into a sorted list of distinct files."""
-    import glob
-
     if not patterns:
         raise ConfigError("input_files", "no input given: name at least one file, folder or glob")
     found: dict[str, None] = {}

@@ -17,7 +17,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import luigi
 
@@ -149,11 +149,3 @@ class ReduceTask(PhaseTask):
 def reduce_tasks(plan: JobPlan) -> list[ReduceTask]:
     return [ReduceTask(plan=plan, partition=p) for p in range(plan.num_partitions)]
 
-
-def all_task_folders(plan: JobPlan) -> list[tuple[str, Callable[[int], Path], int]]:
-    """Each phase with the folder function and count of its tasks (for the manifest)."""
-    return [
-        ("map", plan.map_dir, plan.num_maps),
-        ("shuffle", plan.reduce_input_dir, plan.num_partitions),
-        ("reduce", plan.reduce_output_dir, plan.num_partitions),
-    ]
