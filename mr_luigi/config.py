@@ -127,9 +127,18 @@ def load_config(path: str | os.PathLike[str], **overrides: Any) -> JobConfig:
     """Load a TOML job config; keyword overrides win over the file."""
     values = read_config_file(path)
     values.update(config_from_mapping(overrides))
+    return config_from_values(values, source=str(path))
+
+
+def config_from_values(values: Mapping[str, Any], source: str = "", hints: Mapping[str, str] | None = None) -> JobConfig:
+    """A JobConfig from checked values, or a ConfigError naming a missing field.
+
+    ``hints`` say where a missing field can be given (e.g. a command-line flag).
+    """
     for name in _REQUIRED:
-        if name not in values:
-            raise ConfigError(name, "missing: every job config needs it", str(path))
+        if values.get(name) in (None, "", [], ()):
+            where = (hints or {}).get(name, "set it in the job config")
+            raise ConfigError(name, f"missing: every job needs it ({where})", source)
     return JobConfig(**values)
 
 

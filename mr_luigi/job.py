@@ -21,7 +21,7 @@ import luigi
 from luigi.cmdline_parser import CmdlineParser
 
 from mr_luigi import phases, report
-from mr_luigi.config import JobConfig, config_from_mapping, read_config_file
+from mr_luigi.config import JobConfig, config_from_mapping, config_from_values, read_config_file
 from mr_luigi.errors import ConfigError
 from mr_luigi.plan import JobPlan, make_plan
 from mr_luigi.tasks import PlanParameter, reduce_tasks
@@ -138,6 +138,9 @@ class PlannedJob(MapReduceJob):
         return self.plan_param.config
 
 
+_FLAG_HINTS = {"input_files": "give --input or set it in the config file", "output_dir": "give --output-dir or set it in the config file"}
+
+
 class ConfigFileJob(MapReduceJob):
     """A job whose config comes from defaults, a TOML file and the command line.
 
@@ -167,8 +170,4 @@ class ConfigFileJob(MapReduceJob):
             "max_retries": self.max_retries,
         }
         values.update(config_from_mapping({k: v for k, v in overrides.items() if v is not None}))
-        for name in ("job_name", "map_function", "reduce_function", "input_files", "output_dir"):
-            if not values.get(name):
-                flag = {"input_files": "--input", "output_dir": "--output-dir"}.get(name, name)
-                raise ConfigError(name, f"not set: give {flag} or set it in the config file")
-        return JobConfig(**values)
+        return config_from_values(values, hints=_FLAG_HINTS)

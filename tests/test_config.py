@@ -119,3 +119,12 @@ def test_folder_input_skips_hidden_and_underscore_files(tmp_path):
     (folder / "b.txt-luigi-tmp-123").write_text("partial")
     resolved = validate(_config(tmp_path, input_files=str(folder)))
     assert [p.name for p in resolved.input_paths] == ["a.txt"]
+
+
+def test_command_line_job_without_input_names_the_flag(tmp_path):
+    from pipelines.word_count import WordCount
+
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    with pytest.raises(ConfigError, match=r"input_files: missing: .*give --input"):
+        WordCount(config=str(empty), output_dir=str(tmp_path / "out"))
