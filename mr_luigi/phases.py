@@ -18,7 +18,7 @@ from mr_luigi import atomic
 from mr_luigi.errors import InputError, MrLuigiError, RecordError
 from mr_luigi.merge import checked_merge, combine_sorted, first, group_by_key, sort_records
 from mr_luigi.partition import hash_partition
-from mr_luigi.plan import JobPlan
+from mr_luigi.plan import JobPlan, part_name
 from mr_luigi.records import BUFFER_SIZE, read_run, write_records, write_run
 from mr_luigi.splits import Segment, line_number, read_lines
 from mr_luigi.textformat import render_line
@@ -113,7 +113,11 @@ def _split_partitions(records: list[tuple[Any, Any]], plan: JobPlan) -> list[lis
 
 
 def _map_segment(plan: JobPlan, segment: Segment, buffer: list[Any], stats: dict[str, Any]) -> None:
-    """The map hot loop without a combiner: call the user's map, keep its pairs."""
+    """The map hot loop without a combiner: call the user's map, keep its pairs.
+
+    This and :func:`_map_segment_combining` are two loops on purpose: one loop
+    with a branch would pay for the branch on every pair.
+    """
     mapper = plan.resolved.map_function
     append = buffer.append
     records = 0
@@ -232,7 +236,7 @@ def run_reduce(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
     """Call the user's reduce once per key; write text lines and the keys in order."""
     reducer = plan.resolved.reduce_function
     source = plan.reduce_input_dir(partition) / SHUFFLE_DATA
-    name = f"part-{partition:05d}"
+    name = part_name(partition)
     groups = 0
     key: Any = None
     with open(out / name, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as text, open(out / KEYS_FILE, "wb", buffering=BUFFER_SIZE) as keys_fh:
@@ -264,7 +268,7 @@ def write_final_outputs(plan: JobPlan) -> int:
     parts = []
     for p in range(plan.num_partitions):
         folder = plan.reduce_output_dir(p)
-        name = f"part-{p:05d}"
+        name = part_name(p)
         atomic.publish_file(folder / name, out / name)
         parts.append(folder)
     with atomic.atomic_file(out / "final_output.txt") as tmp:
@@ -294,5 +298,5 @@ def _remove_stale_outputs(out: Path, num_partitions: int) -> None:
 
 
 def _keyed_lines(folder: Path, partition: int) -> Iterator[tuple[Any, str]]:
-    with open(folder / f"part-{partition:05d}", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as fh:
+    with open(folder / part_name(partition), encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as fh:
         yield from zip(read_run(folder / KEYS_FILE), fh, strict=True)

@@ -24,6 +24,11 @@ from mr_luigi.splits import Split, auto_split_size, plan_splits
 FORMAT_VERSION = 1
 
 
+def part_name(partition: int) -> str:
+    """The name of a partition's files: ``part-00003``."""
+    return f"part-{partition:05d}"
+
+
 @dataclass(frozen=True, eq=False)
 class JobPlan:
     """A validated job: config, splits, identity and file layout.
@@ -71,10 +76,10 @@ class JobPlan:
         return self.job_dir / "map_output" / f"map-{index:05d}"
 
     def reduce_input_dir(self, partition: int) -> Path:
-        return self.job_dir / "reduce_input" / f"part-{partition:05d}"
+        return self.job_dir / "reduce_input" / part_name(partition)
 
     def reduce_output_dir(self, partition: int) -> Path:
-        return self.job_dir / "reduce_output" / f"part-{partition:05d}"
+        return self.job_dir / "reduce_output" / part_name(partition)
 
     @property
     def success_path(self) -> Path:

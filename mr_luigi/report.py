@@ -15,7 +15,7 @@ from typing import Any
 
 from mr_luigi import phases
 from mr_luigi.atomic import atomic_file
-from mr_luigi.plan import JobPlan
+from mr_luigi.plan import JobPlan, part_name
 
 #: Task statistics summed into the manifest's totals.
 _TOTALS = (
@@ -63,7 +63,7 @@ def build_manifest(plan: JobPlan, tasks: list[dict[str, Any]], final_lines: int,
         "phases": {name: {"start": s, "end": e, "duration_s": round(e - s, 3)} for name, (s, e) in phase_times.items()},
         "totals": totals,
         "final_output_records": final_lines,
-        "outputs": [f"part-{p:05d}" for p in range(plan.num_partitions)] + ["final_output.txt"],
+        "outputs": [part_name(p) for p in range(plan.num_partitions)] + ["final_output.txt"],
         "tasks": [
             {
                 **{k: v for k, v in t.items() if k != "partitions"},
