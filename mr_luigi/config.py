@@ -42,6 +42,9 @@ class JobConfig:
     ``partitioner(key, num_partitions)`` returns a partition index.
     ``split_size_mb`` is the input per map task; by default it is chosen from
     the input size (see :func:`mr_luigi.splits.auto_split_size`).
+    ``map_memory_mb`` bounds a map task's buffered output: beyond it, the
+    buffer is sorted and spilled to disk (see :mod:`mr_luigi.spill`).
+    ``merge_fan_in`` is how many sorted runs a merge reads at once.
     """
 
     job_name: str
@@ -56,6 +59,8 @@ class JobConfig:
     max_retries: int = 2
     keep_intermediate: bool = False
     split_size_mb: float | None = None
+    map_memory_mb: float = 256
+    merge_fan_in: int = 64
 
     def replace(self, **changes: Any) -> "JobConfig":
         """A copy with some fields changed (fields are validated later)."""
@@ -183,9 +188,11 @@ def validate(config: JobConfig) -> ResolvedConfig:
         raise ConfigError("max_retries", f"must be 0 or more, got {config.max_retries}")
     _check_type("keep_intermediate", config.keep_intermediate, bool)
     if config.split_size_mb is not None:
-        _check_type("split_size_mb", config.split_size_mb, (int, float))
-        if not config.split_size_mb > 0:
-            raise ConfigError("split_size_mb", f"must be positive, got {config.split_size_mb}")
+        _check_positive("split_size_mb", config.split_size_mb)
+    _check_positive("map_memory_mb", config.map_memory_mb)
+    _check_type("merge_fan_in", config.merge_fan_in, int)
+    if config.merge_fan_in < 2:
+        raise ConfigError("merge_fan_in", f"must be at least 2, got {config.merge_fan_in}")
 
     functions = {}
     for name in _FUNCTION_FIELDS:
@@ -208,6 +215,12 @@ def validate(config: JobConfig) -> ResolvedConfig:
         function_refs={k: function_ref(v) for k, v in functions.items() if v is not None},
         **functions,
     )
+
+
+def _check_positive(name: str, value: Any) -> None:
+    _check_type(name, value, (int, float))
+    if not value > 0:
+        raise ConfigError(name, f"must be positive, got {value}")
 
 
 def _check_type(name: str, value: Any, types: type | tuple[type, ...]) -> None:

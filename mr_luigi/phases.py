@@ -16,15 +16,15 @@ from typing import Any, Callable, Iterator
 
 from mr_luigi import atomic
 from mr_luigi.errors import InputError, MrLuigiError, RecordError
-from mr_luigi.merge import checked_merge, combine_sorted, first, group_by_key, sort_records
+from mr_luigi.merge import checked_merge, combine_sorted, first, group_by_key
 from mr_luigi.partition import hash_partition
 from mr_luigi.plan import JobPlan, part_name
-from mr_luigi.records import BUFFER_SIZE, read_run, write_records, write_run
+from mr_luigi.records import BUFFER_SIZE, MERGE_BUFFER, read_run, write_records, write_run
+from mr_luigi.spill import FIRST_CHECK, MapOutput, checked_partitioner
 from mr_luigi.splits import Segment, line_number, read_lines
 from mr_luigi.textformat import render_line
 
 STATS_FILE = "stats.json"
-MAP_DATA = "data"
 SHUFFLE_DATA = "data"
 KEYS_FILE = "keys"
 _PART_NAME = re.compile(r"part-(\d{5})")
@@ -44,9 +44,10 @@ def read_stats(folder: Path) -> dict[str, Any]:
 
 
 def run_map(plan: JobPlan, index: int, out: Path) -> dict[str, Any]:
-    """Map one split; write every partition's sorted records into ``out/data``."""
+    """Map one split into sorted runs in ``out``, spilling when over the memory budget."""
     split = plan.splits[index]
     combiner = _combiner(plan)
+    output = MapOutput(out, plan.num_partitions, plan.resolved.config.map_memory_mb, combiner, _partition_function(plan))
     stats: dict[str, Any] = {"input_records": 0, "input_bytes": split.size, "map_output_records": 0}
     # With a combiner, values are grouped by key as they arrive (in-mapper
     # combining); without, pairs are kept in arrival order. Either way the
@@ -55,22 +56,21 @@ def run_map(plan: JobPlan, index: int, out: Path) -> dict[str, Any]:
     for segment in split.segments:
         try:
             if combiner:
-                _map_segment_combining(plan, segment, buffer, stats)
+                _map_segment_combining(plan, segment, buffer, stats, output)
             else:
-                _map_segment(plan, segment, buffer, stats)
+                _map_segment(plan, segment, buffer, stats, output)
         except MrLuigiError:
             raise
         except (OSError, EOFError, zlib.error) as exc:
             raise InputError(f"cannot read input {segment.path!r}: {exc}") from exc
+    output.spill(buffer)
     if combiner:
-        records = _combine_buffer(buffer, combiner)
         stats["combine_input_records"] = stats["map_output_records"]
-        stats["combine_output_records"] = len(records)
+        stats["combine_output_records"] = output.output_records
     else:
-        records = buffer
-        stats["map_output_records"] = len(records)
-    sort_records(records)
-    stats["partitions"] = _write_partitions(out / MAP_DATA, _split_partitions(records, plan))
+        stats["map_output_records"] = output.output_records
+    stats["spills"] = len(output.index)
+    stats["runs"] = output.index
     return stats
 
 
@@ -81,47 +81,21 @@ def _combiner(plan: JobPlan) -> Callable[[Any, Iterator[Any]], Any] | None:
 
 def _partition_function(plan: JobPlan) -> Callable[[Any, int], int]:
     user = plan.resolved.partitioner
-    if user is None:
-        return hash_partition
-    n = plan.num_partitions
-
-    def checked(key: Any, num_partitions: int) -> int:
-        p = user(key, num_partitions)
-        if type(p) is not int or not 0 <= p < n:
-            raise RecordError(f"partitioner returned {p!r} for key {key!r}: expected an int in [0, {n})")
-        return p
-
-    return checked
+    return hash_partition if user is None else checked_partitioner(user, plan.num_partitions)
 
 
-def _split_partitions(records: list[tuple[Any, Any]], plan: JobPlan) -> list[list[tuple[Any, Any]]]:
-    """Deal sorted records into partitions (each stays sorted), one partitioner call per key."""
-    n = plan.num_partitions
-    if n == 1:
-        return [records]
-    partition = _partition_function(plan)
-    parts: list[list[tuple[Any, Any]]] = [[] for _ in range(n)]
-    last: Any = object()
-    target = parts[0]
-    for record in records:
-        key = record[0]
-        if key != last:
-            target = parts[partition(key, n)]
-            last = key
-        target.append(record)
-    return parts
-
-
-def _map_segment(plan: JobPlan, segment: Segment, buffer: list[Any], stats: dict[str, Any]) -> None:
+def _map_segment(plan: JobPlan, segment: Segment, buffer: list[Any], stats: dict[str, Any], output: MapOutput) -> None:
     """The map hot loop without a combiner: call the user's map, keep its pairs.
 
     This and :func:`_map_segment_combining` are two loops on purpose: one loop
-    with a branch would pay for the branch on every pair.
+    with a branch would pay for the branch on every pair. The buffer's size is
+    checked once per line, and only compared with a number.
     """
     mapper = plan.resolved.map_function
     append = buffer.append
     records = 0
     offset = segment.start
+    check_at = FIRST_CHECK
     try:
         for records, (offset, line) in enumerate(read_lines(segment), 1):  # noqa: B007
             try:
@@ -131,18 +105,21 @@ def _map_segment(plan: JobPlan, segment: Segment, buffer: list[Any], stats: dict
                 raise
             except Exception as exc:
                 raise _map_error(segment, offset, exc) from exc
+            if len(buffer) >= check_at:
+                check_at = output.check(buffer)
     finally:
         stats["input_records"] += records
 
 
-def _map_segment_combining(plan: JobPlan, segment: Segment, buffer: dict[Any, list[Any]], stats: dict[str, Any]) -> None:
+def _map_segment_combining(plan: JobPlan, segment: Segment, buffer: dict[Any, list[Any]], stats: dict[str, Any], output: MapOutput) -> None:
     """The map hot loop with a combiner: group values by key, folding long groups."""
     mapper = plan.resolved.map_function
     combiner = _combiner(plan)
     get = buffer.get
-    records = folds = 0
+    records = 0
+    pairs = -_held_values(buffer)  # values held from earlier segments of the split
     offset = segment.start
-    held_before = sum(map(len, buffer.values()))
+    check_at = FIRST_CHECK
     try:
         for records, (offset, line) in enumerate(read_lines(segment), 1):  # noqa: B007
             try:
@@ -154,15 +131,24 @@ def _map_segment_combining(plan: JobPlan, segment: Segment, buffer: dict[Any, li
                         values.append(value)
                         if len(values) >= COMBINE_EVERY:
                             buffer[key] = [combiner(key, iter(values))]
-                            folds += 1
+                            pairs += COMBINE_EVERY - 1
             except MrLuigiError:
                 raise
             except Exception as exc:
                 raise _map_error(segment, offset, exc) from exc
+            if len(buffer) >= check_at:
+                pairs += _held_values(buffer)
+                check_at = output.check(buffer)
+                pairs -= _held_values(buffer)
     finally:
         stats["input_records"] += records
-        # every fold turned COMBINE_EVERY values into one
-        stats["map_output_records"] += sum(map(len, buffer.values())) - held_before + folds * (COMBINE_EVERY - 1)
+        # pairs = every value the map emitted: those still held, those a
+        # spill took, and COMBINE_EVERY - 1 more for each fold
+        stats["map_output_records"] += pairs + _held_values(buffer)
+
+
+def _held_values(buffer: dict[Any, list[Any]]) -> int:
+    return sum(map(len, buffer.values()))
 
 
 def _map_error(segment: Segment, offset: int, exc: Exception) -> RecordError:
@@ -174,10 +160,6 @@ def _map_error(segment: Segment, offset: int, exc: Exception) -> RecordError:
     if isinstance(exc, (TypeError, ValueError)) and ("unpack" in str(exc) or "iterable" in str(exc)):
         hint = " (map_function must return or yield (key, value) pairs)"
     return RecordError(f"map_function failed on {where}: {type(exc).__name__}: {exc}{hint}")
-
-
-def _combine_buffer(buf: dict[Any, list[Any]], combiner: Callable[[Any, Iterator[Any]], Any]) -> list[tuple[Any, Any]]:
-    return [(k, v[0] if len(v) == 1 else combiner(k, iter(v))) for k, v in buf.items()]
 
 
 def checked_combiner(combiner: Callable[[Any, Iterator[Any]], Any]) -> Callable[[Any, Iterator[Any]], Any]:
@@ -194,39 +176,71 @@ def checked_combiner(combiner: Callable[[Any, Iterator[Any]], Any]) -> Callable[
     return combine
 
 
-def _write_partitions(path: Path, partitions: list[list[Any]]) -> list[list[int]]:
-    """Write sorted partitions back to back; return [start, end, count] per partition."""
-    index = []
-    with open(path, "wb", buffering=BUFFER_SIZE) as fh:
-        for records in partitions:
-            start = fh.tell()
-            count = write_records(fh, records)
-            index.append([start, fh.tell(), count])
-    return index
-
-
 # -- shuffle -----------------------------------------------------------------
 
 
 def run_shuffle(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
-    """Merge one partition's sorted pieces from every map into one sorted file."""
-    sources = []
+    """Merge one partition's sorted runs from every map into one sorted file.
+
+    At most ``merge_fan_in`` runs are open at once: with more, groups of them
+    are first merged into bigger runs (combining when there is a combiner),
+    pass after pass, so memory stays bounded whatever the number of runs.
+    """
+    pieces: list[Piece] = []
     for index in range(plan.num_maps):
         folder = plan.map_dir(index)
-        start, end, count = read_stats(folder)["partitions"][partition]
-        if count:
-            sources.append((folder / MAP_DATA, start, end))
-    streams = [read_run(path, start, end) for path, start, end in sources]
+        for run in read_stats(folder)["runs"]:
+            start, end, count = run["partitions"][partition]
+            if count:
+                pieces.append((folder / run["file"], start, end))
+    combiner = _combiner(plan)
+    fan_in = plan.resolved.config.merge_fan_in
+    passes = 0
+    map_pieces = len(pieces)
+    while len(pieces) > fan_in:
+        passes += 1
+        pieces = _merge_pass(pieces, fan_in, combiner, out, passes)
+    count = write_run(out / SHUFFLE_DATA, _merge_pieces(pieces, combiner))
+    for path in out.glob(f"{_MERGE_PREFIX}*"):
+        path.unlink()
+    return {
+        "map_pieces": map_pieces,
+        "merge_passes": passes,
+        "shuffle_output_records": count,
+        "shuffle_output_bytes": (out / SHUFFLE_DATA).stat().st_size,
+    }
+
+
+Piece = tuple[Path, int, int | None]  # a byte range of a run file; None: to the end
+_MERGE_PREFIX = "merge-"
+
+
+def _merge_pass(pieces: list[Piece], fan_in: int, combiner: Any, out: Path, number: int) -> list[Piece]:
+    """Merge groups of ``fan_in`` pieces into new runs, deleting merged runs of earlier passes."""
+    merged: list[Piece] = []
+    for i in range(0, len(pieces), fan_in):
+        group = pieces[i : i + fan_in]
+        if len(group) == 1:
+            merged.append(group[0])
+            continue
+        path = out / f"{_MERGE_PREFIX}{number:03d}-{i // fan_in:05d}"
+        write_run(path, _merge_pieces(group, combiner))
+        merged.append((path, 0, None))
+        for source, _, _ in group:
+            if source.parent == out and source.name.startswith(_MERGE_PREFIX):
+                source.unlink()
+    return merged
+
+
+def _merge_pieces(pieces: list[Piece], combiner: Any) -> Iterator[tuple[Any, Any]]:
+    """Stream the k-way merge of sorted pieces, combined when there is a combiner."""
+    streams = [read_run(path, start, end, MERGE_BUFFER) for path, start, end in pieces]
 
     def heads() -> list[Any]:
-        return [next(map(first, read_run(path, start, end)), None) for path, start, end in sources]
+        return [next(map(first, read_run(path, start, end)), None) for path, start, end in pieces]
 
     merged = checked_merge(streams, heads)
-    combiner = _combiner(plan)
-    if combiner is not None:
-        merged = combine_sorted(merged, combiner)
-    count = write_run(out / SHUFFLE_DATA, merged)
-    return {"map_pieces": len(sources), "shuffle_output_records": count, "shuffle_output_bytes": (out / SHUFFLE_DATA).stat().st_size}
+    return merged if combiner is None else combine_sorted(merged, combiner)
 
 
 # -- reduce ------------------------------------------------------------------

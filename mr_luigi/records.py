@@ -20,6 +20,8 @@ from typing import Any, BinaryIO, Iterable, Iterator
 
 BATCH_SIZE = 2048
 BUFFER_SIZE = 1 << 20
+#: Read buffer of each input of a merge, which may have many open at once.
+MERGE_BUFFER = 1 << 17
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 _LENGTH = struct.Struct("<I")
 
@@ -53,9 +55,9 @@ def write_run(path: Path, records: Iterable[Any]) -> int:
         return write_records(fh, records)
 
 
-def read_run(path: Path, start: int = 0, end: int | None = None) -> Iterator[Any]:
+def read_run(path: Path, start: int = 0, end: int | None = None, buffering: int = BUFFER_SIZE) -> Iterator[Any]:
     """Yield the records stored in bytes ``[start, end)`` of a file (all by default)."""
-    with open(path, "rb", buffering=BUFFER_SIZE) as fh:
+    with open(path, "rb", buffering=buffering) as fh:
         if start:
             fh.seek(start)
         pos = start

@@ -24,6 +24,8 @@ _TOTALS = (
     "map_output_records",
     "combine_input_records",
     "combine_output_records",
+    "spills",
+    "merge_passes",
     "shuffle_output_records",
     "reduce_input_groups",
     "output_records",
@@ -66,7 +68,7 @@ def build_manifest(plan: JobPlan, tasks: list[dict[str, Any]], final_lines: int,
         "outputs": [part_name(p) for p in range(plan.num_partitions)] + ["final_output.txt"],
         "tasks": [
             {
-                **{k: v for k, v in t.items() if k != "partitions"},
+                **{k: v for k, v in t.items() if k != "runs"},
                 "duration_s": round(t["end"] - t["start"], 3),
             }
             for t in tasks
@@ -87,6 +89,8 @@ def _config_summary(plan: JobPlan) -> dict[str, Any]:
         "max_retries": config.max_retries,
         "keep_intermediate": config.keep_intermediate,
         "split_size_mb": config.split_size_mb,
+        "map_memory_mb": config.map_memory_mb,
+        "merge_fan_in": config.merge_fan_in,
     }
 
 

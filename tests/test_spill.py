@@ -1,0 +1,179 @@
+"""The map side's memory budget: spilled runs, multi-pass merges, hot keys."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mr_luigi import ConfigError, JobConfig, MapReduceScheduler
+from mr_luigi.config import validate
+from mr_luigi.records import read_run
+from mr_luigi.spill import MapOutput, estimate_entry_bytes
+from tests import jobs_for_tests as jobs
+from tests.conftest import counts_from_output
+
+
+def write_text(folder: Path, files: int, lines: int, seed: int = 7) -> list[Path]:
+    rng = random.Random(seed)
+    vocabulary = [f"w{i}" for i in range(3000)]
+    folder.mkdir(parents=True)
+    paths = []
+    for f in range(files):
+        path = folder / f"part{f}.txt"
+        path.write_text("".join(" ".join(rng.choices(vocabulary, k=rng.randint(0, 12))) + "\n" for _ in range(lines)))
+        paths.append(path)
+    return paths
+
+
+def word_counts(paths: list[Path]) -> Counter:
+    counts: Counter = Counter()
+    for path in paths:
+        counts.update(re.findall(r"[a-z0-9']+", path.read_text().lower()))
+    return counts
+
+
+def run_job(inputs: list[Path], out: Path, **changes) -> dict:
+    values = dict(
+        job_name="spill_test",
+        map_function=jobs.count_words,
+        reduce_function=jobs.total,
+        combine_function=jobs.total,
+        input_files=[str(p) for p in inputs],
+        output_dir=str(out),
+        num_reduce_tasks=3,
+        max_retries=0,
+        split_size_mb=0.05,
+    )
+    values.update(changes)
+    scheduler = MapReduceScheduler(max_concurrent_tasks=1)
+    assert scheduler.execute_job(JobConfig(**values)), scheduler.last_result.failures
+    return json.loads((out / "_SUCCESS").read_text())
+
+
+def map_tasks(manifest: dict) -> list[dict]:
+    return [t for t in manifest["tasks"] if t["phase"] == "map"]
+
+
+# -- MapOutput ---------------------------------------------------------------
+
+
+def test_map_output_spills_sorted_runs_holding_every_pair(tmp_path):
+    rng = random.Random(3)
+    pairs = [(rng.choice("abcdefghij") * rng.randint(1, 4), i) for i in range(20000)]
+    output = MapOutput(tmp_path, num_partitions=3, memory_mb=0.05)
+    buffer: list = []
+    check_at = 1024
+    for pair in pairs:
+        buffer.append(pair)
+        if len(buffer) >= check_at:
+            check_at = output.check(buffer)
+    output.spill(buffer)
+    assert buffer == []
+    assert len(output.index) > 5, "a 50 KB budget must spill 20,000 pairs several times"
+    seen = []
+    for run in output.index:
+        for start, end, count in run["partitions"]:
+            records = list(read_run(tmp_path / run["file"], start, end))
+            assert len(records) == count
+            keys = [k for k, _ in records]
+            assert keys == sorted(keys)
+            seen += records
+    assert sorted(seen) == sorted(pairs)
+    assert output.output_records == len(pairs)
+
+
+def test_a_key_lands_in_one_partition_in_every_run(tmp_path):
+    output = MapOutput(tmp_path, num_partitions=4, memory_mb=0.01)
+    for chunk in range(5):
+        buffer = [(f"k{i}", chunk) for i in range(300)]
+        output.spill(buffer)
+    where: dict[str, set[int]] = {}
+    for run in output.index:
+        for p, (start, end, _) in enumerate(run["partitions"]):
+            for key, _ in read_run(tmp_path / run["file"], start, end):
+                where.setdefault(key, set()).add(p)
+    assert len(where) == 300 and all(len(ps) == 1 for ps in where.values())
+
+
+def test_estimate_counts_the_size_of_keys_and_values():
+    small = [("a", 1)] * 1000
+    big = [("a" * 1000, "b" * 1000)] * 1000
+    assert estimate_entry_bytes(big) - estimate_entry_bytes(small) > 1900
+    grouped = {f"key{i}": [1] * 50 for i in range(1000)}
+    assert estimate_entry_bytes(grouped) > 50 * 8
+
+
+# -- whole jobs under a tiny budget ----------------------------------------
+
+
+@pytest.mark.parametrize("combiner", [jobs.total, None])
+def test_spilling_gives_the_same_output_as_no_spill(tmp_path, combiner):
+    inputs = write_text(tmp_path / "in", files=3, lines=3000)
+    roomy = run_job(inputs, tmp_path / "roomy", combine_function=combiner)
+    tight = run_job(inputs, tmp_path / "tight", combine_function=combiner, map_memory_mb=0.02)
+    assert all(t["spills"] == 1 for t in map_tasks(roomy))
+    assert all(t["spills"] > 3 for t in map_tasks(tight))
+    assert (tmp_path / "tight" / "final_output.txt").read_bytes() == (tmp_path / "roomy" / "final_output.txt").read_bytes()
+    assert counts_from_output(tmp_path / "tight" / "final_output.txt") == word_counts(inputs)
+    assert tight["totals"]["map_output_records"] == sum(word_counts(inputs).values())
+
+
+def test_more_runs_than_the_fan_in_merge_in_several_passes(tmp_path):
+    inputs = write_text(tmp_path / "in", files=2, lines=3000)
+    manifest = run_job(inputs, tmp_path / "out", combine_function=None, map_memory_mb=0.01, merge_fan_in=2)
+    shuffles = [t for t in manifest["tasks"] if t["phase"] == "shuffle"]
+    assert all(t["map_pieces"] > 4 and t["merge_passes"] >= 2 for t in shuffles)
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == word_counts(inputs)
+    assert not list((tmp_path / "out").rglob("merge-*")), "merge passes leave no files behind"
+
+
+def hot_key_map(line):
+    for _ in range(int(line)):
+        yield "hot", 1
+    yield f"cold{line}", 1
+
+
+def count_values_not_holding_them(key, values):
+    if isinstance(values, (list, tuple)):
+        raise TypeError("values must arrive as an iterator, not a list")
+    return sum(1 for _ in values)
+
+
+def test_a_hot_key_with_a_million_values_streams_through_a_small_budget(tmp_path):
+    inputs = tmp_path / "in.txt"
+    inputs.write_text("\n".join(["25000"] * 40 + ["3"]) + "\n")
+    manifest = run_job([inputs], tmp_path / "out", map_function=hot_key_map, reduce_function=count_values_not_holding_them,
+                       combine_function=None, map_memory_mb=2, num_reduce_tasks=2, split_size_mb=1)
+    counts = counts_from_output(tmp_path / "out" / "final_output.txt")
+    assert counts["hot"] == 40 * 25000 + 3
+    assert counts["cold25000"] == 40 and counts["cold3"] == 1
+    assert sum(t["spills"] for t in map_tasks(manifest)) > 3
+
+
+def test_mixed_key_types_across_runs_name_both_keys(tmp_path):
+    path = tmp_path / "in.txt"
+    # str keys first, int keys later: with a tiny budget they land in different runs
+    path.write_text("".join(f"s{i}\n" for i in range(3000)) + "".join(f"n{i}\n" for i in range(3000)))
+    config = JobConfig(job_name="mixed", map_function=jobs.mixed_key_map, reduce_function=jobs.total,
+                       input_files=[str(path)], output_dir=str(tmp_path / "out"), max_retries=0,
+                       num_reduce_tasks=1, map_memory_mb=0.01)
+    scheduler = MapReduceScheduler(1)
+    assert not scheduler.execute_job(config)
+    (failure,) = scheduler.last_result.failures.values()
+    assert re.search(r"keys '?\w+'? \((int|str)\) and '?\w+'? \((str|int)\) cannot be ordered", failure), failure
+    assert not (tmp_path / "out" / "_SUCCESS").exists()
+
+
+@pytest.mark.parametrize("value", [0, -1, "big", True])
+def test_map_memory_mb_must_be_a_positive_number(tmp_path, value):
+    path = tmp_path / "in.txt"
+    path.write_text("a\n")
+    config = JobConfig(job_name="j", map_function=jobs.count_words, reduce_function=jobs.total,
+                       input_files=[str(path)], output_dir=str(tmp_path / "out"), map_memory_mb=value)
+    with pytest.raises(ConfigError, match="map_memory_mb"):
+        validate(config)
