@@ -1,0 +1,64 @@
+"""Property: whatever the lines, splits, partitions, workers and memory
+budget, a job's output is exactly a ``Counter`` of the words, in key order."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mr_luigi import JobConfig, MapReduceScheduler
+from tests import jobs_for_tests as jobs
+
+WORD = re.compile(r"[a-z0-9']+")
+words = st.sampled_from(["a", "b", "ab", "it's", "zz", "x1", "é", "MAP", "7", "10", ""])
+line = st.lists(words, max_size=8).map(" ".join)
+ending = st.sampled_from(["\n", "\r\n"])
+text_file = st.tuples(st.lists(st.tuples(line, ending), max_size=60), st.booleans()).map(
+    lambda t: "".join(a + b for a, b in t[0])[: -1 if t[1] and t[0] else None]
+)
+
+
+def expected_output(texts: list[str]) -> bytes:
+    counts: Counter = Counter()
+    for text in texts:
+        for raw in text.splitlines():
+            counts.update(WORD.findall(raw.lower()))
+    return "".join(f"{k}\t{counts[k]}\n" for k in sorted(counts)).encode()
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=st.lists(text_file, min_size=1, max_size=4),
+    split_kb=st.sampled_from([0.05, 0.2, 1, 64]),
+    partitions=st.integers(1, 5),
+    workers=st.sampled_from([1, 2]),
+    memory_mb=st.sampled_from([0.0005, 0.005, 256]),
+    fan_in=st.sampled_from([2, 3, 64]),
+    combine=st.booleans(),
+)
+def test_any_job_shape_gives_the_counter_result(texts, split_kb, partitions, workers, memory_mb, fan_in, combine):
+    folder = Path(tempfile.mkdtemp(prefix="mr_luigi_prop_"))
+    try:
+        inputs = []
+        for i, text in enumerate(texts):
+            path = folder / "in" / f"f{i}.txt"
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(text.encode())
+            inputs.append(str(path))
+        config = JobConfig(
+            job_name="prop", map_function=jobs.count_words, reduce_function=jobs.total,
+            combine_function=jobs.total if combine else None, input_files=inputs,
+            output_dir=str(folder / "out"), num_reduce_tasks=partitions, max_retries=0,
+            split_size_mb=split_kb / 1024, map_memory_mb=memory_mb, merge_fan_in=fan_in,
+        )
+        scheduler = MapReduceScheduler(max_concurrent_tasks=workers)
+        assert scheduler.execute_job(config), scheduler.last_result.failures
+        assert (folder / "out" / "final_output.txt").read_bytes() == expected_output(texts)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
