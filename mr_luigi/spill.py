@@ -16,13 +16,13 @@ Checks happen at doubling intervals, so they cost nothing per record.
 
 from __future__ import annotations
 
-from itertools import islice
+from itertools import groupby, islice
 from pathlib import Path
 from sys import getsizeof
 from typing import Any, Callable, Iterator
 
 from mr_luigi.errors import RecordError
-from mr_luigi.merge import sort_records
+from mr_luigi.merge import first, sort_records
 from mr_luigi.partition import hash_partition
 from mr_luigi.records import BUFFER_SIZE, write_records
 
@@ -129,14 +129,8 @@ def split_partitions(records: list[tuple[Any, Any]], n: int, partition: Partitio
     if n == 1:
         return [records]
     parts: list[list[tuple[Any, Any]]] = [[] for _ in range(n)]
-    last: Any = object()
-    target = parts[0]
-    for record in records:
-        key = record[0]
-        if key != last:
-            target = parts[partition(key, n)]
-            last = key
-        target.append(record)
+    for key, group in groupby(records, first):  # extend() walks each group in C
+        parts[partition(key, n)].extend(group)
     return parts
 
 
