@@ -197,7 +197,7 @@ def validate(config: JobConfig) -> ResolvedConfig:
     functions = {}
     for name in _FUNCTION_FIELDS:
         ref = getattr(config, name)
-        if ref is None and name in ("combine_function", "partitioner"):
+        if ref in (None, "") and name in ("combine_function", "partitioner"):  # "" turns one off in TOML
             functions[name] = None
             continue
         functions[name] = resolve_function(ref, name)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mr_luigi import ConfigError, JobConfig, load_config
-from mr_luigi.config import validate
+from mr_luigi.config import read_config_file, validate
 from pipelines.word_count import word_count_map, word_count_reduce
 
 
@@ -103,6 +103,14 @@ def test_function_objects_and_string_refs_are_both_accepted(tmp_path):
     resolved = validate(_config(tmp_path, combine_function="pipelines.word_count:word_count_reduce"))
     assert resolved.combine_function is word_count_reduce
     assert resolved.partitioner is None
+
+
+def test_an_empty_string_turns_the_combiner_off(tmp_path):
+    config = tmp_path / "job.toml"
+    config.write_text('combine_function = ""\n')
+    values = read_config_file(config)
+    resolved = validate(_config(tmp_path, combine_function=values["combine_function"]))
+    assert resolved.combine_function is None
 
 
 def test_non_callable_function_object(tmp_path):
