@@ -47,6 +47,11 @@ class JobPlan:
     def __hash__(self) -> int:
         return hash(self.job_id)
 
+    def __repr__(self) -> str:
+        # Luigi formats parameter values into messages; a plan of thousands
+        # of splits must not be spelled out each time (it cost seconds).
+        return f"JobPlan({self.job_id})"
+
     @property
     def config(self) -> JobConfig:
         return self.resolved.config
