@@ -20,7 +20,7 @@ from mr_luigi.merge import checked_merge, combine_sorted, first, group_by_key
 from mr_luigi.partition import hash_partition
 from mr_luigi.plan import JobPlan, part_name
 from mr_luigi.records import BUFFER_SIZE, MERGE_BUFFER, read_run, write_records, write_run
-from mr_luigi.spill import FIRST_CHECK, MapOutput, checked_partitioner
+from mr_luigi.spill import MapOutput, checked_partitioner
 from mr_luigi.splits import Segment, line_number, read_lines
 from mr_luigi.textformat import render_line
 
@@ -65,6 +65,7 @@ def run_map(plan: JobPlan, index: int, out: Path) -> dict[str, Any]:
             raise InputError(f"cannot read input {segment.path!r}: {exc}") from exc
     output.spill(buffer)
     if combiner:
+        stats["map_output_records"] += output.spilled_values
         stats["combine_input_records"] = stats["map_output_records"]
         stats["combine_output_records"] = output.output_records
     else:
@@ -95,7 +96,7 @@ def _map_segment(plan: JobPlan, segment: Segment, buffer: list[Any], stats: dict
     append = buffer.append
     records = 0
     offset = segment.start
-    check_at = FIRST_CHECK
+    check_at = output.check_at
     try:
         for records, (offset, line) in enumerate(read_lines(segment), 1):  # noqa: B007
             try:
@@ -116,10 +117,9 @@ def _map_segment_combining(plan: JobPlan, segment: Segment, buffer: dict[Any, li
     mapper = plan.resolved.map_function
     combiner = _combiner(plan)
     get = buffer.get
-    records = 0
-    pairs = -_held_values(buffer)  # values held from earlier segments of the split
+    records = folds = 0
     offset = segment.start
-    check_at = FIRST_CHECK
+    check_at = output.check_at
     try:
         for records, (offset, line) in enumerate(read_lines(segment), 1):  # noqa: B007
             try:
@@ -131,24 +131,18 @@ def _map_segment_combining(plan: JobPlan, segment: Segment, buffer: dict[Any, li
                         values.append(value)
                         if len(values) >= COMBINE_EVERY:
                             buffer[key] = [combiner(key, iter(values))]
-                            pairs += COMBINE_EVERY - 1
+                            folds += 1
             except MrLuigiError:
                 raise
             except Exception as exc:
                 raise _map_error(segment, offset, exc) from exc
             if len(buffer) >= check_at:
-                pairs += _held_values(buffer)
                 check_at = output.check(buffer)
-                pairs -= _held_values(buffer)
     finally:
         stats["input_records"] += records
-        # pairs = every value the map emitted: those still held, those a
-        # spill took, and COMBINE_EVERY - 1 more for each fold
-        stats["map_output_records"] += pairs + _held_values(buffer)
-
-
-def _held_values(buffer: dict[Any, list[Any]]) -> int:
-    return sum(map(len, buffer.values()))
+        # each fold turned COMBINE_EVERY values into one; run_map adds the
+        # values the buffer held when spilled
+        stats["map_output_records"] += folds * (COMBINE_EVERY - 1)
 
 
 def _map_error(segment: Segment, offset: int, exc: Exception) -> RecordError:

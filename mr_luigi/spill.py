@@ -58,23 +58,30 @@ class MapOutput:
         self.partition = partitioner or hash_partition
         self.index: list[dict[str, Any]] = []
         self.output_records = 0
+        #: values a combining buffer held when spilled (its map output pairs)
+        self.spilled_values = 0
+        #: the buffer size at which the map loop calls :meth:`check` next
+        self.check_at = FIRST_CHECK
 
     def check(self, buffer: list[Any] | dict[Any, list[Any]]) -> int:
-        """Spill the buffer if it is over budget; return the size of the next check."""
+        """Spill the buffer if it is over budget; return (and keep) the size of the next check."""
         entries = len(buffer)
         per_entry = estimate_entry_bytes(buffer)
         if entries * per_entry >= self.budget:
             self.spill(buffer)
-            return FIRST_CHECK
-        # check again when the estimate says the budget is reached, and at the
-        # latest when the buffer has doubled (values may grow in size)
-        return max(entries + 1, min(2 * entries, int(self.budget / per_entry)))
+            self.check_at = FIRST_CHECK
+        else:
+            # check again when the estimate says the budget is reached, and at
+            # the latest when the buffer has doubled (values may grow in size)
+            self.check_at = max(entries + 1, min(2 * entries, int(self.budget / per_entry)))
+        return self.check_at
 
     def spill(self, buffer: list[Any] | dict[Any, list[Any]]) -> None:
         """Write the buffer as one sorted run and empty it (in place)."""
         if not buffer:
             return
         if isinstance(buffer, dict):
+            self.spilled_values += sum(map(len, buffer.values()))
             records = combine_buffer(buffer, self.combiner)
         else:
             records = buffer
