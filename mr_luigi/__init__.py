@@ -11,15 +11,19 @@ from mr_luigi.luigi_settings import apply_defaults as _apply_luigi_defaults
 _apply_luigi_defaults()
 
 from mr_luigi.config import JobConfig, load_config  # noqa: E402
+from mr_luigi.context import job_params  # noqa: E402
+from mr_luigi.counters import increment_counter  # noqa: E402
 from mr_luigi.errors import ConfigError, InputError, JobFailed, MrLuigiError, RecordError  # noqa: E402
 from mr_luigi.job import ConfigFileJob, MapReduceJob  # noqa: E402
 from mr_luigi.partition import hash_partition  # noqa: E402
+from mr_luigi.quarantine import BadRecord  # noqa: E402
 from mr_luigi.runner import JobResult, MapReduceScheduler  # noqa: E402
 from mr_luigi.sample_data import create_sample_data  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BadRecord",
     "ConfigError",
     "ConfigFileJob",
     "InputError",
@@ -32,5 +36,7 @@ __all__ = [
     "RecordError",
     "create_sample_data",
     "hash_partition",
+    "increment_counter",
+    "job_params",
     "load_config",
 ]

@@ -45,6 +45,13 @@ class JobConfig:
     ``map_memory_mb`` bounds a map task's buffered output: beyond it, the
     buffer is sorted and spilled to disk (see :mod:`mr_luigi.spill`).
     ``merge_fan_in`` is how many sorted runs a merge reads at once.
+    ``max_bad_records`` is how many records the map function may reject
+    (see :mod:`mr_luigi.quarantine`): a count, or a fraction below 1.
+    ``params`` are settings for the user functions, read with
+    :func:`mr_luigi.job_params`. With ``named_outputs``, keys are
+    ``(name, key)`` pairs and each name gets its own ``<name>.txt`` file.
+    ``output_format`` is ``"tsv"`` (``key<TAB>value`` lines) or ``"jsonl"``
+    (each value as one JSON line).
     """
 
     job_name: str
@@ -61,6 +68,10 @@ class JobConfig:
     split_size_mb: float | None = None
     map_memory_mb: float = 256
     merge_fan_in: int = 64
+    max_bad_records: float = 0.01
+    params: Mapping[str, Any] = field(default_factory=dict)
+    named_outputs: bool = False
+    output_format: str = "tsv"
 
     def replace(self, **changes: Any) -> "JobConfig":
         """A copy with some fields changed (fields are validated later)."""
@@ -71,6 +82,7 @@ FIELD_NAMES = tuple(f.name for f in dataclasses.fields(JobConfig))
 _FUNCTION_FIELDS = ("map_function", "reduce_function", "combine_function", "partitioner")
 _REQUIRED = ("job_name", "map_function", "reduce_function", "input_files", "output_dir")
 _PATH_FIELDS = ("output_dir", "work_dir")
+OUTPUT_FORMATS = ("tsv", "jsonl")
 
 
 @dataclass(frozen=True)
@@ -193,6 +205,11 @@ def validate(config: JobConfig) -> ResolvedConfig:
     _check_type("merge_fan_in", config.merge_fan_in, int)
     if config.merge_fan_in < 2:
         raise ConfigError("merge_fan_in", f"must be at least 2, got {config.merge_fan_in}")
+    _check_bad_record_limit(config.max_bad_records)
+    _check_type("params", config.params, Mapping)
+    _check_type("named_outputs", config.named_outputs, bool)
+    if config.output_format not in OUTPUT_FORMATS:
+        raise ConfigError("output_format", f"{config.output_format!r} is not one of {', '.join(OUTPUT_FORMATS)}")
 
     functions = {}
     for name in _FUNCTION_FIELDS:
@@ -215,6 +232,12 @@ def validate(config: JobConfig) -> ResolvedConfig:
         function_refs={k: function_ref(v) for k, v in functions.items() if v is not None},
         **functions,
     )
+
+
+def _check_bad_record_limit(value: Any) -> None:
+    _check_type("max_bad_records", value, (int, float))
+    if value < 0 or (isinstance(value, float) and value >= 1):
+        raise ConfigError("max_bad_records", f"expected a count (an integer, 0 or more) or a fraction in [0, 1), got {value!r}")
 
 
 def _check_positive(name: str, value: Any) -> None:

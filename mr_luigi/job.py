@@ -98,12 +98,12 @@ class MapReduceJob(luigi.Task):
         """The final step: publish outputs, write the manifest, remove intermediates."""
         started = time.time()
         plan = self.plan
-        final_lines = phases.write_final_outputs(plan)
-        manifest = report.build_manifest(plan, report.collect_task_stats(plan), final_lines, started)
+        final_lines, outputs = phases.write_final_outputs(plan)
+        manifest = report.build_manifest(plan, report.collect_task_stats(plan), final_lines, outputs, started)
         report.write_manifest(plan.success_path, manifest)
         if not plan.config.keep_intermediate:
             remove_intermediates(plan)
-        logger.info(report.summary_line(manifest, plan.output_dir))
+        logger.info(report.summary(manifest, plan.output_dir))
 
 
 def check_previous_results(plan: JobPlan) -> None:

@@ -11,18 +11,22 @@ from __future__ import annotations
 import json
 import re
 import zlib
+from itertools import groupby
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from mr_luigi import atomic
-from mr_luigi.errors import InputError, MrLuigiError, RecordError
+from mr_luigi.counters import BAD_RECORDS_GROUP, sum_counters
+from mr_luigi.errors import InputError, JobFailed, MrLuigiError, RecordError
 from mr_luigi.merge import checked_merge, combine_sorted, first, group_by_key
 from mr_luigi.partition import hash_partition
 from mr_luigi.plan import JobPlan, part_name
+from mr_luigi.quarantine import BadRecord, BadRecordLimit, Quarantine, too_many_message
+from mr_luigi.quarantine import folder_of as quarantine_folder
 from mr_luigi.records import BUFFER_SIZE, MERGE_BUFFER, read_run, write_records, write_run
 from mr_luigi.spill import MapOutput, checked_partitioner
 from mr_luigi.splits import Segment, line_number, read_lines
-from mr_luigi.textformat import render_line
+from mr_luigi.textformat import render_json_line, render_line
 
 STATS_FILE = "stats.json"
 SHUFFLE_DATA = "data"
@@ -49,20 +53,25 @@ def run_map(plan: JobPlan, index: int, out: Path) -> dict[str, Any]:
     combiner = _combiner(plan)
     output = MapOutput(out, plan.num_partitions, plan.resolved.config.map_memory_mb, combiner, _partition_function(plan))
     stats: dict[str, Any] = {"input_records": 0, "input_bytes": split.size, "map_output_records": 0}
+    quarantine = Quarantine(plan.output_dir, index, BadRecordLimit.from_config(plan.config.max_bad_records))
     # With a combiner, values are grouped by key as they arrive (in-mapper
     # combining); without, pairs are kept in arrival order. Either way the
     # partition is computed once per distinct key, after sorting.
     buffer: Any = {} if combiner else []
-    for segment in split.segments:
-        try:
-            if combiner:
-                _map_segment_combining(plan, segment, buffer, stats, output)
-            else:
-                _map_segment(plan, segment, buffer, stats, output)
-        except MrLuigiError:
-            raise
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InputError(f"cannot read input {segment.path!r}: {exc}") from exc
+    try:
+        for segment in split.segments:
+            try:
+                if combiner:
+                    _map_segment_combining(plan, segment, buffer, stats, output, quarantine)
+                else:
+                    _map_segment(plan, segment, buffer, stats, output, quarantine)
+            except MrLuigiError:
+                raise
+            except (OSError, EOFError, zlib.error) as exc:
+                raise InputError(f"cannot read input {segment.path!r}: {exc}") from exc
+    finally:
+        quarantine.close()
+    stats["bad_records"] = quarantine.total
     output.spill(buffer)
     if combiner:
         stats["map_output_records"] += output.spilled_values
@@ -85,7 +94,7 @@ def _partition_function(plan: JobPlan) -> Callable[[Any, int], int]:
     return hash_partition if user is None else checked_partitioner(user, plan.num_partitions)
 
 
-def _map_segment(plan: JobPlan, segment: Segment, buffer: list[Any], stats: dict[str, Any], output: MapOutput) -> None:
+def _map_segment(plan: JobPlan, segment: Segment, buffer: list[Any], stats: dict[str, Any], output: MapOutput, quarantine: Quarantine) -> None:
     """The map hot loop without a combiner: call the user's map, keep its pairs.
 
     This and :func:`_map_segment_combining` are two loops on purpose: one loop
@@ -105,14 +114,14 @@ def _map_segment(plan: JobPlan, segment: Segment, buffer: list[Any], stats: dict
             except MrLuigiError:
                 raise
             except Exception as exc:
-                raise _map_error(segment, offset, exc) from exc
+                _bad_record(quarantine, segment, offset, line, exc)
             if len(buffer) >= check_at:
                 check_at = output.check(buffer)
     finally:
         stats["input_records"] += records
 
 
-def _map_segment_combining(plan: JobPlan, segment: Segment, buffer: dict[Any, list[Any]], stats: dict[str, Any], output: MapOutput) -> None:
+def _map_segment_combining(plan: JobPlan, segment: Segment, buffer: dict[Any, list[Any]], stats: dict[str, Any], output: MapOutput, quarantine: Quarantine) -> None:
     """The map hot loop with a combiner: group values by key, folding long groups."""
     mapper = plan.resolved.map_function
     combiner = _combiner(plan)
@@ -135,7 +144,7 @@ def _map_segment_combining(plan: JobPlan, segment: Segment, buffer: dict[Any, li
             except MrLuigiError:
                 raise
             except Exception as exc:
-                raise _map_error(segment, offset, exc) from exc
+                _bad_record(quarantine, segment, offset, line, exc)
             if len(buffer) >= check_at:
                 check_at = output.check(buffer)
     finally:
@@ -143,6 +152,13 @@ def _map_segment_combining(plan: JobPlan, segment: Segment, buffer: dict[Any, li
         # each fold turned COMBINE_EVERY values into one; run_map adds the
         # values the buffer held when spilled
         stats["map_output_records"] += folds * (COMBINE_EVERY - 1)
+
+
+def _bad_record(quarantine: Quarantine, segment: Segment, offset: int, line: str, exc: Exception) -> None:
+    """Quarantine a line the map function rejected, or fail when no bad record is allowed."""
+    if quarantine.limit.fail_fast and not isinstance(exc, BadRecord):
+        raise _map_error(segment, offset, exc) from exc
+    quarantine.add(segment, offset, line, exc)
 
 
 def _map_error(segment: Segment, offset: int, exc: Exception) -> RecordError:
@@ -180,10 +196,12 @@ def run_shuffle(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
     are first merged into bigger runs (combining when there is a combiner),
     pass after pass, so memory stays bounded whatever the number of runs.
     """
+    map_stats = [read_stats(plan.map_dir(index)) for index in range(plan.num_maps)]
+    check_bad_records(plan, map_stats)
     pieces: list[Piece] = []
-    for index in range(plan.num_maps):
+    for index, stats in enumerate(map_stats):
         folder = plan.map_dir(index)
-        for run in read_stats(folder)["runs"]:
+        for run in stats["runs"]:
             start, end, count = run["partitions"][partition]
             if count:
                 pieces.append((folder / run["file"], start, end))
@@ -203,6 +221,16 @@ def run_shuffle(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
         "shuffle_output_records": count,
         "shuffle_output_bytes": (out / SHUFFLE_DATA).stat().st_size,
     }
+
+
+def check_bad_records(plan: JobPlan, map_stats: list[dict[str, Any]]) -> None:
+    """Fail the job, before any merging, if its maps rejected more records than allowed."""
+    limit = BadRecordLimit.from_config(plan.config.max_bad_records)
+    bad = sum(s.get("bad_records", 0) for s in map_stats)
+    total = sum(s["input_records"] for s in map_stats)
+    if bad and limit.exceeded(bad, total):
+        by_reason = sum_counters(s["counters"] for s in map_stats).get(BAD_RECORDS_GROUP, {})
+        raise JobFailed(too_many_message(by_reason, total, limit, quarantine_folder(plan.output_dir)))
 
 
 Piece = tuple[Path, int, int | None]  # a byte range of a run file; None: to the end
@@ -243,6 +271,7 @@ def _merge_pieces(pieces: list[Piece], combiner: Any) -> Iterator[tuple[Any, Any
 def run_reduce(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
     """Call the user's reduce once per key; write text lines and the keys in order."""
     reducer = plan.resolved.reduce_function
+    render = line_renderer(plan)
     source = plan.reduce_input_dir(partition) / SHUFFLE_DATA
     name = part_name(partition)
     groups = 0
@@ -251,7 +280,7 @@ def run_reduce(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
         keys: list[Any] = []
         try:
             for key, values in group_by_key(read_run(source)):
-                text.write(render_line(key, reducer(key, values)))
+                text.write(render(key, reducer(key, values)))
                 keys.append(key)
                 groups += 1
                 if len(keys) >= 4096:
@@ -265,32 +294,80 @@ def run_reduce(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
     return {"reduce_input_groups": groups, "output_records": groups, "output_bytes": (out / name).stat().st_size}
 
 
+_OUTPUT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def line_renderer(plan: JobPlan) -> Callable[[Any, Any], str]:
+    """How one reduced key and value become an output line, per the config.
+
+    ``tsv`` writes ``key<TAB>value``; ``jsonl`` writes the value as one JSON
+    line. With ``named_outputs`` the key's first item names the output file
+    and is left out of the line.
+    """
+    value_only = plan.config.output_format == "jsonl"
+    if not plan.config.named_outputs:
+        return (lambda key, value: render_json_line(value)) if value_only else render_line
+
+    def render_named(key: Any, value: Any) -> str:
+        if type(key) is not tuple or len(key) < 2 or type(key[0]) is not str or not _OUTPUT_NAME.fullmatch(key[0]):
+            raise RecordError(
+                f"with named_outputs = true every key must be a (name, key) tuple whose name can be a file name "
+                f"(letters, digits, '_', '.', '-'), got {key!r}"
+            )
+        if value_only:
+            return render_json_line(value)
+        return render_line(key[1] if len(key) == 2 else list(key[1:]), value)
+
+    return render_named
+
+
 # -- final merge -------------------------------------------------------------
 
 
-def write_final_outputs(plan: JobPlan) -> int:
-    """Publish the part files and write final_output.txt, every key once, in key order."""
+def write_final_outputs(plan: JobPlan) -> tuple[int, list[str]]:
+    """Publish the job's results, in key order; return the line count and output names.
+
+    By default: the part files and final_output.txt, every key once. With
+    named outputs: one ``<name>.txt`` per name, each in key order.
+    """
     out = plan.output_dir
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale_outputs(out, plan.num_partitions)
-    parts = []
-    for p in range(plan.num_partitions):
-        folder = plan.reduce_output_dir(p)
-        name = part_name(p)
-        atomic.publish_file(folder / name, out / name)
-        parts.append(folder)
-    with atomic.atomic_file(out / "final_output.txt") as tmp:
-        with open(tmp, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as fh:
-            streams = [_keyed_lines(folder, p) for p, folder in enumerate(parts)]
+    _remove_stale_quarantine(quarantine_folder(out), plan.num_maps)
+    parts = [plan.reduce_output_dir(p) for p in range(plan.num_partitions)]
+    streams = [_keyed_lines(folder, p) for p, folder in enumerate(parts)]
 
-            def heads() -> list[Any]:
-                return [next(read_run(folder / KEYS_FILE), None) for folder in parts]
+    def heads() -> list[Any]:
+        return [next(read_run(folder / KEYS_FILE), None) for folder in parts]
 
-            lines = 0
-            for _, line in checked_merge(streams, heads):
+    merged = checked_merge(streams, heads)
+    if plan.config.named_outputs:
+        return _write_named_outputs(out, merged)
+    for p, folder in enumerate(parts):
+        atomic.publish_file(folder / part_name(p), out / part_name(p))
+    lines = 0
+    with atomic.atomic_file(out / FINAL_OUTPUT) as tmp, open(tmp, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as fh:
+        for _, line in merged:
+            fh.write(line)
+            lines += 1
+    return lines, [part_name(p) for p in range(plan.num_partitions)] + [FINAL_OUTPUT]
+
+
+FINAL_OUTPUT = "final_output.txt"
+
+
+def _write_named_outputs(out: Path, merged: Iterator[tuple[Any, str]]) -> tuple[int, list[str]]:
+    """Write each name's lines (contiguous in the merged order) to ``<name>.txt``, atomically."""
+    names: list[str] = []
+    lines = 0
+    for name, group in groupby(merged, key=lambda record: record[0][0]):
+        path = out / f"{name}.txt"
+        with atomic.atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as fh:
+            for _, line in group:
                 fh.write(line)
                 lines += 1
-    return lines
+        names.append(path.name)
+    return lines, names
 
 
 def _remove_stale_outputs(out: Path, num_partitions: int) -> None:
@@ -303,6 +380,19 @@ def _remove_stale_outputs(out: Path, num_partitions: int) -> None:
         match = _PART_NAME.fullmatch(path.name)
         if (match and int(match.group(1)) >= num_partitions) or (path.is_file() and atomic.is_temporary(path.name)):
             path.unlink()
+
+
+def _remove_stale_quarantine(folder: Path, num_maps: int) -> None:
+    """Remove bad-record files of map tasks this job does not have, and killed writes."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        match = _QUARANTINE_NAME.fullmatch(path.name)
+        if (match and int(match.group(1)) >= num_maps) or atomic.is_temporary(path.name):
+            path.unlink()
+
+
+_QUARANTINE_NAME = re.compile(r"map-(\d{5})\.jsonl")
 
 
 def _keyed_lines(folder: Path, partition: int) -> Iterator[tuple[Any, str]]:

@@ -120,8 +120,11 @@ def _digest(resolved: ResolvedConfig, splits: tuple[Split, ...]) -> str:
         "splits": [[[s.path, s.start, s.end] for s in split.segments] for split in splits],
         "num_reduce_tasks": config.num_reduce_tasks,
         "output_dir": str(resolved.output_dir),
+        "params": config.params,
+        "named_outputs": config.named_outputs,
+        "output_format": config.output_format,
     }
-    blob = json.dumps(identity, sort_keys=True).encode()
+    blob = json.dumps(identity, sort_keys=True, default=repr).encode()
     return hashlib.sha256(blob).hexdigest()[:12]
 
 

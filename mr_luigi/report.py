@@ -13,14 +13,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mr_luigi import phases
+from mr_luigi import phases, quarantine
 from mr_luigi.atomic import atomic_file
-from mr_luigi.plan import JobPlan, part_name
+from mr_luigi.counters import format_counters, sum_counters
+from mr_luigi.plan import JobPlan
 
 #: Task statistics summed into the manifest's totals.
 _TOTALS = (
     "input_records",
     "input_bytes",
+    "bad_records",
     "map_output_records",
     "combine_input_records",
     "combine_output_records",
@@ -43,7 +45,7 @@ def collect_task_stats(plan: JobPlan) -> list[dict[str, Any]]:
     return [phases.read_stats(folder) for folder in folders]
 
 
-def build_manifest(plan: JobPlan, tasks: list[dict[str, Any]], final_lines: int, finalize_start: float) -> dict[str, Any]:
+def build_manifest(plan: JobPlan, tasks: list[dict[str, Any]], final_lines: int, outputs: list[str], finalize_start: float) -> dict[str, Any]:
     """The manifest of a finished job, as a JSON-ready dict."""
     totals = {name: sum(t.get(name, 0) for t in tasks) for name in _TOTALS}
     phase_times: dict[str, list[float]] = {}
@@ -65,10 +67,12 @@ def build_manifest(plan: JobPlan, tasks: list[dict[str, Any]], final_lines: int,
         "phases": {name: {"start": s, "end": e, "duration_s": round(e - s, 3)} for name, (s, e) in phase_times.items()},
         "totals": totals,
         "final_output_records": final_lines,
-        "outputs": [part_name(p) for p in range(plan.num_partitions)] + ["final_output.txt"],
+        "outputs": outputs,
+        "counters": sum_counters(t.get("counters", {}) for t in tasks),
+        "bad_records": {"total": totals["bad_records"], "folder": str(quarantine.folder_of(plan.output_dir))},
         "tasks": [
             {
-                **{k: v for k, v in t.items() if k != "runs"},
+                **{k: v for k, v in t.items() if k not in ("runs", "counters")},
                 "duration_s": round(t["end"] - t["start"], 3),
             }
             for t in tasks
@@ -109,8 +113,17 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
 
 def summary_line(manifest: dict[str, Any], output_dir: Path) -> str:
     totals = manifest["totals"]
+    outputs = manifest.get("outputs") or ["final_output.txt"]
+    where = output_dir / outputs[-1] if len(outputs) == 1 or "final_output.txt" in outputs else output_dir
+    bad = manifest.get("bad_records", {}).get("total", 0)
+    skipped = f", {bad} bad records skipped (see {manifest['bad_records']['folder']})" if bad else ""
     return (
         f"Job {manifest['job_name']} succeeded in {manifest['duration_s']:.2f}s: "
         f"{totals['input_records']} input records, {totals['map_output_records']} map outputs, "
-        f"{manifest['final_output_records']} keys -> {output_dir / 'final_output.txt'}"
+        f"{manifest['final_output_records']} keys -> {where}{skipped}"
     )
+
+
+def summary(manifest: dict[str, Any], output_dir: Path) -> str:
+    """The end-of-job summary: one line, then the counters."""
+    return f"{summary_line(manifest, output_dir)}\nCounters:\n{format_counters(manifest.get('counters', {}))}"

@@ -163,3 +163,37 @@ def line_number(path: str, offset: int) -> int:
             count += chunk.count(b"\n")
             remaining -= len(chunk)
     return count
+
+
+class LineNumbers:
+    """Line numbers of increasing offsets in one file, counted incrementally.
+
+    Bad records are reported with their line number; counting newlines from
+    the start of the file for each would be quadratic, so this keeps the file
+    open and counts only the bytes between one offset and the next.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fh: BinaryIO | None = None
+        self._pos = 0
+        self._line = 1
+
+    def number(self, offset: int) -> int:
+        if offset < self._pos:  # an earlier offset: start again
+            self.close()
+        if self._fh is None:
+            self._fh = _open(Segment(self.path, 0, offset, os.path.getsize(self.path)))
+            self._pos, self._line = 0, 1
+        while self._pos < offset:
+            chunk = self._fh.read(min(offset - self._pos, _READ_BUFFER))
+            if not chunk:
+                break
+            self._line += chunk.count(b"\n")
+            self._pos += len(chunk)
+        return self._line
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None

@@ -21,7 +21,7 @@ from typing import Any
 
 import luigi
 
-from mr_luigi import atomic, phases
+from mr_luigi import atomic, context, counters, phases
 from mr_luigi.plan import JobPlan
 
 logger = logging.getLogger("luigi-interface.mr_luigi")
@@ -72,8 +72,9 @@ class PhaseTask(luigi.Task):
     def run(self) -> None:
         started = time.time()
         logger.info("Started task %s", self.label)
-        with atomic.atomic_directory(self.output_dir()) as out:
+        with context.running(self.plan.config.params) as user_counters, atomic.atomic_directory(self.output_dir()) as out:
             stats = self.work(out)
+            stats["counters"] = counters.task_counters(stats, user_counters)
             stats.update(task=self.label, phase=self.phase, start=started, end=time.time(), pid=os.getpid())
             phases.write_stats(out, stats)
         logger.info("Finished task %s in %.2fs", self.label, time.time() - started)

@@ -32,3 +32,11 @@ def render(obj: Any) -> str:
 def render_line(key: Any, value: Any) -> str:
     """One output line, newline included."""
     return f"{render(key)}\t{render(value)}\n"
+
+
+def render_json_line(value: Any) -> str:
+    """A value as one JSON line (``output_format = "jsonl"``), newline included."""
+    try:
+        return json.dumps(value, ensure_ascii=False) + "\n"
+    except (TypeError, ValueError) as exc:
+        raise RecordError(f"cannot write {value!r} ({type(value).__name__}) as JSON: {exc}") from None

@@ -61,8 +61,53 @@ from mr_luigi import ConfigFileJob  # noqa: E402
 class FlakyCount(ConfigFileJob):
     """A command-line job whose first map attempt fails (see fail_once_map)."""
 
-    defaults = {"job_name": "flaky", "map_function": fail_once_map, "reduce_function": total, "num_reduce_tasks": 2}
+    defaults = {"job_name": "flaky", "map_function": fail_once_map, "reduce_function": total, "num_reduce_tasks": 2,
+                "max_bad_records": 0}  # the injected fault fails the task instead of being quarantined
 
 
 def broken_combiner(key, values):
     raise ZeroDivisionError("combiner bug")
+
+
+# -- counters and bad records ---------------------------------------------------
+
+from mr_luigi import BadRecord, increment_counter, job_params  # noqa: E402
+
+
+def counting_map(line):
+    """Counts lines and words in user counters; fails once first if FAIL_ONCE_MARKER is set."""
+    increment_counter("parse", "lines")
+    marker = os.environ.get("FAIL_ONCE_MARKER")
+    if marker and not Path(marker).exists():
+        Path(marker).write_text("failed once")
+        raise RuntimeError("injected failure after counting")
+    words = WORD.findall(line.lower())
+    increment_counter("parse", "words", len(words))
+    return [(w, 1) for w in words]
+
+
+def strict_map(line):
+    """Rejects lines starting with BAD as unparsable and lines holding 'boom' with an error."""
+    if line.startswith("BAD"):
+        raise BadRecord("unparsable_line", "line starts with BAD")
+    if "boom" in line:
+        raise KeyError("boom")
+    return count_words(line)
+
+
+def named_map(line):
+    """Two named outputs: words, and line lengths (int keys under a name)."""
+    yield ("words", "lines"), 1
+    for word in WORD.findall(line.lower()):
+        yield ("words", word), 1
+    yield ("lengths", len(line)), 1
+
+
+def param_map(line):
+    """Counts only words of the length given in params['length']."""
+    wanted = job_params()["length"]
+    return [(w, 1) for w in WORD.findall(line.lower()) if len(w) == wanted]
+
+
+def as_record(key, values):
+    return {"word": key, "count": sum(values)}

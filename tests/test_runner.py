@@ -24,6 +24,7 @@ def make_config(inputs, out: Path, **changes) -> JobConfig:
         output_dir=str(out),
         num_reduce_tasks=3,
         max_retries=0,
+        max_bad_records=0,  # a map exception fails the task (tests of retries and failures)
     )
     values.update(changes)
     return JobConfig(**values)

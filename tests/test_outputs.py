@@ -1,0 +1,74 @@
+"""Output shapes: named outputs, JSON lines, and params for user functions."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+from mr_luigi import JobConfig, MapReduceScheduler, job_params
+from tests import jobs_for_tests as jobs
+from tests.conftest import read_tsv
+
+WORD = re.compile(r"[a-z0-9']+")
+
+
+def text(tmp_path: Path) -> Path:
+    path = tmp_path / "in.txt"
+    path.write_text("".join(f"Line {i} {'ab ' * (i % 4)}end\n" for i in range(300)))
+    return path
+
+
+def run(path, out, **changes):
+    values = dict(job_name="outputs", map_function=jobs.count_words, reduce_function=jobs.total,
+                  input_files=[str(path)], output_dir=str(out), num_reduce_tasks=3, max_retries=0,
+                  max_bad_records=0, split_size_mb=0.002)
+    values.update(changes)
+    scheduler = MapReduceScheduler(2)
+    assert scheduler.execute_job(JobConfig(**values)), scheduler.last_result.failures
+    return scheduler.last_result
+
+
+def test_named_outputs_get_one_file_each_in_key_order(tmp_path):
+    path = text(tmp_path)
+    result = run(path, tmp_path / "out", map_function=jobs.named_map, combine_function=jobs.total, named_outputs=True)
+    lines = path.read_text().splitlines()
+    words = Counter(w for line in lines for w in WORD.findall(line.lower()))
+    words["lines"] += len(lines)
+    lengths = Counter(len(line) for line in lines)
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.glob("*.txt")) == ["lengths.txt", "words.txt"]
+    assert read_tsv(out / "words.txt") == [(k, str(words[k])) for k in sorted(words)]
+    assert read_tsv(out / "lengths.txt") == [(str(k), str(lengths[k])) for k in sorted(lengths)], "int keys in numeric order"
+    assert sorted(result.manifest["outputs"]) == ["lengths.txt", "words.txt"]
+    assert not list(out.glob("part-*")) and not (out / "final_output.txt").exists()
+
+
+def test_a_key_that_is_not_a_named_pair_is_a_clear_error(tmp_path):
+    scheduler = MapReduceScheduler(1)
+    config = JobConfig(job_name="bad_named", map_function=jobs.count_words, reduce_function=jobs.total,
+                       input_files=[str(text(tmp_path))], output_dir=str(tmp_path / "out"), max_retries=0,
+                       named_outputs=True)
+    assert not scheduler.execute_job(config)
+    assert "every key must be a (name, key) tuple" in " ".join(scheduler.last_result.failures.values())
+
+
+def test_jsonl_output_writes_each_value_as_a_json_line(tmp_path):
+    path = text(tmp_path)
+    run(path, tmp_path / "out", reduce_function=jobs.as_record, output_format="jsonl")
+    records = [json.loads(line) for line in (tmp_path / "out" / "final_output.txt").read_text().splitlines()]
+    expected = Counter(w for line in path.read_text().splitlines() for w in WORD.findall(line.lower()))
+    assert records == [{"word": k, "count": expected[k]} for k in sorted(expected)]
+
+
+def test_params_reach_the_user_functions_and_change_the_job_id(tmp_path):
+    path = text(tmp_path)
+    two = run(path, tmp_path / "two", map_function=jobs.param_map, params={"length": 2})
+    three = run(path, tmp_path / "three", map_function=jobs.param_map, params={"length": 3})
+    words = Counter(w for line in path.read_text().splitlines() for w in WORD.findall(line.lower()))
+    for length, name in ((2, "two"), (3, "three")):
+        expected = {(k, str(n)) for k, n in words.items() if len(k) == length}
+        assert set(read_tsv(tmp_path / name / "final_output.txt")) == expected
+    assert two.manifest["job_id"].split("-")[-1] != three.manifest["job_id"].split("-")[-1]
+    assert job_params() == {}, "outside a task there are no params"

@@ -1,0 +1,126 @@
+"""Bad records: skipped, counted by reason, quarantined with file and line; limits."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mr_luigi import ConfigError, JobConfig, MapReduceScheduler
+from mr_luigi.config import validate
+from tests import jobs_for_tests as jobs
+from tests.conftest import counts_from_output
+
+WORD = re.compile(r"[a-z0-9']+")
+
+
+def make_inputs(tmp_path: Path) -> list[Path]:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    a = [f"good line {i} alpha" if i % 50 else f"BAD line {i}" for i in range(1, 601)]
+    a[99] = "x" * 10_000 + " boom"  # a long line on which the map raises KeyError
+    b = [f"other {i} beta" if i % 97 else f"BAD {i}" for i in range(1, 301)]
+    paths = []
+    for name, lines in (("a.txt", a), ("b.txt", b)):
+        path = folder / name
+        path.write_text("\r\n".join(lines) + "\r\n")
+        paths.append(path)
+    return paths
+
+
+def expected_bad(paths: list[Path]) -> list[tuple[str, int, str]]:
+    """(file, line number, reason) of every bad line, found by reading the files here."""
+    bad = []
+    for path in paths:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if line.startswith("BAD"):
+                bad.append((str(path), number, "unparsable_line"))
+            elif "boom" in line:
+                bad.append((str(path), number, "map_function raised KeyError"))
+    return bad
+
+
+def run(paths, out, **changes):
+    values = dict(job_name="quarantine", map_function=jobs.strict_map, reduce_function=jobs.total,
+                  combine_function=jobs.total, input_files=[str(p) for p in paths], output_dir=str(out),
+                  num_reduce_tasks=2, max_retries=0, split_size_mb=0.004, max_bad_records=100)
+    values.update(changes)
+    scheduler = MapReduceScheduler(2)
+    return scheduler.execute_job(JobConfig(**values)), scheduler.last_result
+
+
+def quarantined(out: Path) -> list[dict]:
+    records = []
+    for path in sorted((out / "_bad_records").glob("*.jsonl")):
+        records += [json.loads(line) for line in path.read_text().splitlines()]
+    return records
+
+
+def test_bad_records_are_skipped_counted_and_quarantined_with_their_line(tmp_path):
+    paths = make_inputs(tmp_path)
+    ok, result = run(paths, tmp_path / "out")
+    assert ok, result.failures
+    expected = expected_bad(paths)
+    good = Counter()
+    bad_lines = {(f, n) for f, n, _ in expected}
+    for path in paths:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if (str(path), number) not in bad_lines:
+                good.update(WORD.findall(line.lower()))
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == good
+
+    records = quarantined(tmp_path / "out")
+    assert sorted((r["file"], r["line"], r["reason"]) for r in records) == sorted(expected)
+    assert result.manifest["counters"]["bad_records"] == dict(Counter(reason for _, _, reason in expected))
+    assert result.manifest["bad_records"]["total"] == len(expected)
+    long = next(r for r in records if r["reason"] == "map_function raised KeyError")
+    assert long["raw_truncated"] and len(long["raw"]) == 4096 and long["error"] == "'boom'"
+    sample = next(r for r in records if r["reason"] == "unparsable_line")
+    assert sample["raw"].startswith("BAD") and sample["error"] == "line starts with BAD"
+    assert result.manifest["task_counts"]["map"] > 2, "line numbers must be right in splits that start mid-file"
+
+
+def test_a_count_limit_fails_the_job_naming_counts_and_folder(tmp_path):
+    paths = make_inputs(tmp_path)
+    ok, result = run(paths, tmp_path / "out", max_bad_records=5, split_size_mb=1)
+    assert not ok
+    message = " ".join(result.failures.values())
+    assert "too many bad records" in message and "max_bad_records = 5" in message
+    assert str(tmp_path / "out" / "_bad_records") in message
+    assert len(quarantined(tmp_path / "out")) >= 6, "what was found is kept for a person to read"
+    assert not (tmp_path / "out" / "_SUCCESS").exists()
+
+
+def test_a_fraction_limit_is_checked_over_the_whole_job(tmp_path):
+    paths = make_inputs(tmp_path)
+    total_bad = len(expected_bad(paths))
+    ok, result = run(paths, tmp_path / "under", max_bad_records=(total_bad + 1) / 900)
+    assert ok, result.failures
+    ok, result = run(paths, tmp_path / "over", max_bad_records=(total_bad - 1) / 900)
+    assert not ok
+    message = " ".join(result.failures.values())
+    assert f"too many bad records: {total_bad} of 900 input records" in message
+    assert "unparsable_line" in message
+
+
+def test_a_limit_of_zero_fails_on_the_first_bad_record_with_file_and_line(tmp_path):
+    paths = make_inputs(tmp_path)
+    ok, result = run(paths, tmp_path / "out", max_bad_records=0, split_size_mb=1)
+    assert not ok
+    message = " ".join(result.failures.values())
+    first_bad = {f: n for f, n, _ in reversed(expected_bad(paths))}
+    assert re.search(rf"{re.escape(str(paths[0]))}:{first_bad[str(paths[0])]}\b", message) or \
+        re.search(rf"{re.escape(str(paths[1]))}:{first_bad[str(paths[1])]}\b", message), message
+
+
+@pytest.mark.parametrize("value", [1.5, -1, "10", True])
+def test_max_bad_records_must_be_a_count_or_a_fraction(tmp_path, value):
+    path = tmp_path / "in.txt"
+    path.write_text("a\n")
+    config = JobConfig(job_name="j", map_function=jobs.count_words, reduce_function=jobs.total,
+                       input_files=[str(path)], output_dir=str(tmp_path / "out"), max_bad_records=value)
+    with pytest.raises(ConfigError, match="max_bad_records"):
+        validate(config)
