@@ -95,15 +95,19 @@ class MapReduceJob(luigi.Task):
         return JobOutput(self.plan)
 
     def run(self) -> None:
-        """The final step: publish outputs, write the manifest, remove intermediates."""
-        started = time.time()
-        plan = self.plan
-        final_lines, outputs = phases.write_final_outputs(plan)
-        manifest = report.build_manifest(plan, report.collect_task_stats(plan), final_lines, outputs, started)
-        report.write_manifest(plan.success_path, manifest)
-        if not plan.config.keep_intermediate:
-            remove_intermediates(plan)
-        logger.info(report.summary(manifest, plan.output_dir))
+        finish_job(self.plan)
+
+
+def finish_job(plan: JobPlan) -> dict[str, Any]:
+    """The final step: publish outputs, write the manifest, remove intermediates."""
+    started = time.time()
+    final_lines, outputs = phases.write_final_outputs(plan)
+    manifest = report.build_manifest(plan, report.collect_task_stats(plan), final_lines, outputs, started)
+    report.write_manifest(plan.success_path, manifest)
+    if not plan.config.keep_intermediate:
+        remove_intermediates(plan)
+    logger.info(report.summary(manifest, plan.output_dir))
+    return manifest
 
 
 def check_previous_results(plan: JobPlan) -> None:

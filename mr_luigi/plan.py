@@ -16,7 +16,7 @@ import types
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from mr_luigi.config import JobConfig, ResolvedConfig, validate
 from mr_luigi.splits import Split, auto_split_size, plan_splits
@@ -97,6 +97,32 @@ class JobPlan:
         )
 
 
+_known_plans: dict[str, JobPlan] = {}
+_plan_sources: list[Callable[[], Any]] = []
+
+
+def known_plan(job_id: str) -> JobPlan | None:
+    """A plan this process has made, by its job id, asking the plan sources if needed.
+
+    Luigi rebuilds tasks from their string parameters (dynamic dependencies,
+    the central scheduler); a plan parameter is its job id, found here.
+    """
+    if job_id not in _known_plans:
+        for source in list(_plan_sources):
+            try:
+                source()
+            except Exception:  # a source that cannot plan yet (its input is missing)
+                continue
+            if job_id in _known_plans:
+                break
+    return _known_plans.get(job_id)
+
+
+def add_plan_source(source: Callable[[], Any]) -> None:
+    """Register a callable that makes (and so registers) a plan on demand."""
+    _plan_sources.append(source)
+
+
 def make_plan(config: JobConfig) -> JobPlan:
     """Validate a config and plan its splits (raises ConfigError)."""
     resolved = validate(config)
@@ -105,7 +131,9 @@ def make_plan(config: JobConfig) -> JobPlan:
     else:
         split_size = max(1, int(config.split_size_mb * 1024 * 1024))
     splits = tuple(plan_splits(resolved.input_paths, split_size))
-    return JobPlan(resolved, splits, f"{config.job_name}-{_digest(resolved, splits)}")
+    plan = JobPlan(resolved, splits, f"{config.job_name}-{_digest(resolved, splits)}")
+    _known_plans[plan.job_id] = plan
+    return plan
 
 
 def _digest(resolved: ResolvedConfig, splits: tuple[Split, ...]) -> str:

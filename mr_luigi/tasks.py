@@ -22,7 +22,7 @@ from typing import Any
 import luigi
 
 from mr_luigi import atomic, context, counters, phases
-from mr_luigi.plan import JobPlan
+from mr_luigi.plan import JobPlan, known_plan
 
 logger = logging.getLogger("luigi-interface.mr_luigi")
 
@@ -40,9 +40,12 @@ class PlanParameter(luigi.Parameter):
         return x.job_id if isinstance(x, JobPlan) else str(x)
 
     def parse(self, x: str) -> Any:
-        raise luigi.parameter.ParameterException(
-            "a job's internal tasks cannot be started on their own: run the job's root task"
-        )
+        plan = known_plan(x)
+        if plan is None:
+            raise luigi.parameter.ParameterException(
+                f"job {x!r} is unknown to this process: a job's internal tasks cannot be started on their own; run the job's root task"
+            )
+        return plan
 
 
 class PhaseTask(luigi.Task):

@@ -111,3 +111,46 @@ def param_map(line):
 
 def as_record(key, values):
     return {"word": key, "count": sum(values)}
+
+
+# -- a two-step job ------------------------------------------------------------
+
+import heapq  # noqa: E402
+from itertools import chain  # noqa: E402
+
+import luigi  # noqa: E402
+
+from mr_luigi import JobConfig  # noqa: E402
+from mr_luigi.steps import MultiStepJob  # noqa: E402
+
+
+def top_map(line):
+    word, count = line.split("\t")
+    yield "top", [(-int(count), word)]
+
+
+def top_reduce(key, values):
+    return heapq.nsmallest(job_params()["n"], chain.from_iterable(values))
+
+
+class TopWords(MultiStepJob):
+    """Counts words, then keeps the n most frequent (ties by word)."""
+
+    input = luigi.Parameter()
+    output_dir = luigi.Parameter()
+    n = luigi.IntParameter(default=3)
+
+    def result_dir(self):
+        return Path(self.output_dir)
+
+    def steps(self):
+        counts = JobConfig(job_name="counts", map_function=count_words, reduce_function=total, combine_function=total,
+                           input_files=[self.input], output_dir=f"{self.output_dir}/counts", num_reduce_tasks=2,
+                           split_size_mb=0.002, max_retries=0)
+        top = JobConfig(job_name="top", map_function=top_map, reduce_function=top_reduce, combine_function=top_reduce,
+                        input_files=[f"{self.output_dir}/counts/final_output.txt"], output_dir=f"{self.output_dir}/top",
+                        num_reduce_tasks=1, params={"n": self.n}, split_size_mb=0.001, max_retries=0)
+        return [counts, top]
+
+    def publish(self, manifests):
+        return [str(Path(m["config"]["output_dir"]) / m["outputs"][-1]) for m in manifests]

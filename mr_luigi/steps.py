@@ -1,0 +1,161 @@
+"""Multi-step jobs: a chain of MapReduce steps, each reading what the one before wrote.
+
+A :class:`MultiStepJob` lists its steps as job configs whose inputs name the
+previous step's output files. A step cannot be planned before those files
+exist, so each step is a :class:`StepTask` that requires the previous step,
+plans itself when it runs, and hands its map, shuffle and reduce tasks to
+Luigi as dynamic dependencies. Every step is its own sub-graph with its own
+``_SUCCESS`` manifest: a re-run skips the finished steps and resumes at the
+first incomplete one.
+
+    class TopWords(MultiStepJob):
+        output_dir = luigi.Parameter()
+
+        def steps(self):
+            counts = JobConfig(job_name="counts", ..., output_dir=f"{self.output_dir}/counts")
+            top = JobConfig(job_name="top", ..., input_files=[f"{self.output_dir}/counts/final_output.txt"],
+                            output_dir=f"{self.output_dir}/top")
+            return [counts, top]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import weakref
+from pathlib import Path
+from typing import Any, Iterator
+
+import luigi
+from luigi.cmdline_parser import CmdlineParser
+
+from mr_luigi import report
+from mr_luigi.config import JobConfig
+from mr_luigi.counters import sum_counters
+from mr_luigi.errors import ConfigError
+from mr_luigi.job import JobOutput, check_previous_results, finish_job
+from mr_luigi.plan import JobPlan, add_plan_source, make_plan
+from mr_luigi.tasks import reduce_tasks
+
+
+class JobParameter(luigi.Parameter):
+    """A step's multi-step job, serialised as that job's task id."""
+
+    def serialize(self, x: Any) -> str:
+        return x.task_id if isinstance(x, luigi.Task) else str(x)
+
+    def parse(self, x: str) -> Any:
+        raise luigi.parameter.ParameterException("a step cannot be started on its own: run its multi-step job")
+
+
+class StepTask(luigi.Task):
+    """One MapReduce step of a :class:`MultiStepJob`, planned when it runs."""
+
+    task_namespace = "mr_luigi"
+    job: MultiStepJob = JobParameter()
+    index: int = luigi.IntParameter()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        ref = weakref.ref(self)
+        # Luigi rebuilds the step's dynamic dependencies from their job id:
+        # let it ask this step for its plan.
+        add_plan_source(lambda: ref() and ref().plan())  # type: ignore[union-attr]
+
+    @property
+    def config(self) -> JobConfig:
+        return self.job.step_configs[self.index]
+
+    @property
+    def retry_count(self) -> int:
+        return self.config.max_retries + 1
+
+    def plan(self) -> JobPlan:
+        return make_plan(self.config)
+
+    def requires(self) -> list[StepTask]:
+        return [StepTask(job=self.job, index=self.index - 1)] if self.index else []
+
+    def complete(self) -> bool:
+        if any(not step.complete() for step in self.requires()):
+            return False
+        try:
+            return JobOutput(self.plan()).exists()
+        except ConfigError:
+            return False
+
+    def run(self) -> Iterator[list[luigi.Task]]:
+        plan = self.plan()
+        check_previous_results(plan)
+        yield reduce_tasks(plan)
+        finish_job(plan)
+
+
+class MultiStepJob(luigi.Task):
+    """A job made of MapReduce steps; subclass and define :meth:`steps`.
+
+    The job's own output is a ``_SUCCESS`` manifest in :meth:`result_dir`
+    listing the steps' job ids and their summed counters; :meth:`publish`
+    may first copy the steps' results there.
+    """
+
+    def steps(self) -> list[JobConfig]:
+        raise NotImplementedError(f"{type(self).__name__} must define steps()")
+
+    def result_dir(self) -> Path:
+        """Where the job's manifest (and what :meth:`publish` copies) goes."""
+        raise NotImplementedError(f"{type(self).__name__} must define result_dir()")
+
+    def publish(self, manifests: list[dict[str, Any]]) -> list[str]:
+        """Copy the steps' results into :meth:`result_dir`; return their names."""
+        return []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        try:
+            self.step_configs = self.steps()
+            if not self.step_configs:
+                raise ConfigError("steps", "a multi-step job needs at least one step")
+            first = make_plan(self.step_configs[0])  # checks the first step's config and inputs now
+            check_previous_results(first)
+        except ConfigError as exc:
+            if CmdlineParser.get_instance() is None:
+                raise
+            print(f"mr_luigi: ConfigError: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    def requires(self) -> StepTask:
+        return StepTask(job=self, index=len(self.step_configs) - 1)
+
+    def output(self) -> luigi.LocalTarget:
+        return luigi.LocalTarget(str(self.result_dir() / "_SUCCESS"))
+
+    def complete(self) -> bool:
+        last = self.requires()
+        if not last.complete():
+            return False
+        manifest = report.read_manifest(self.result_dir() / "_SUCCESS")
+        return manifest is not None and [s["job_id"] for s in manifest.get("steps", [])] == self._step_ids()
+
+    def _step_ids(self) -> list[str]:
+        return [make_plan(config).job_id for config in self.step_configs]
+
+    def run(self) -> None:
+        started = time.time()
+        manifests = []
+        for config in self.step_configs:
+            plan = make_plan(config)
+            manifest = report.read_manifest(plan.success_path)
+            assert manifest is not None, f"step {config.job_name} has no manifest"
+            manifests.append(manifest)
+        outputs = self.publish(manifests)
+        report.write_manifest(self.result_dir() / "_SUCCESS", {
+            "job_name": type(self).__name__,
+            "status": "SUCCESS",
+            "steps": [{"job_name": m["job_name"], "job_id": m["job_id"], "output_dir": m["config"]["output_dir"],
+                       "duration_s": m["duration_s"]} for m in manifests],
+            "outputs": outputs,
+            "counters": sum_counters(m.get("counters", {}) for m in manifests),
+            "bad_records": {"total": sum(m.get("bad_records", {}).get("total", 0) for m in manifests)},
+            "publish_duration_s": round(time.time() - started, 3),
+        })
