@@ -2,18 +2,26 @@
 
     python data/generate.py text --size-mb 100 --files 8 --out /tmp/mr_text
     python data/generate.py keys --size-mb 1000 --distinct 30000000 --out /tmp/mr_keys
+    python data/generate.py logs --size-mb 100 --files 4 --out /tmp/mr_logs
+    python data/generate.py events --size-mb 100 --files 4 --out /tmp/mr_events
 
 Text has a Zipf-like word distribution over a fixed vocabulary (as real prose
 does: a few words very common, most rare), mixed case, punctuation, CRLF on
 some files and a byte-order mark on one. The same arguments and seed always
 give the same bytes. Keys are lines of random tokens drawn from a large
-space, for jobs with tens of millions of distinct keys. Generated data is
-never committed.
+space, for jobs with tens of millions of distinct keys. Logs are Apache
+combined-format access logs with what real ones have: a few clients making
+most requests, ``-`` byte fields, escaped quotes in user agents, and about
+0.2% truncated or junk lines. Events are JSON lines in two shapes: GitHub-like
+events (nested ``actor.login``, ISO timestamps, non-ASCII text and emoji) and
+sessions holding arrays of events with epoch-millisecond timestamps.
+Generated data is never committed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 from itertools import accumulate
 from pathlib import Path
@@ -77,6 +85,117 @@ def generate_keys(out: Path, size_mb: float, files: int = 8, distinct: int = 30_
     return paths
 
 
+_METHODS = ["GET"] * 18 + ["POST", "HEAD"]
+_PATHS = ["/", "/index.html", "/blog/", "/blog/tags/luigi", "/images/logo.png", "/feed.xml", "/search?q=map%20reduce",
+          "/projects/mr_luigi/", "/favicon.ico", "/robots.txt", "/wp-login.php"]
+_STATUSES = [200] * 40 + [304] * 6 + [301, 302, 404, 404, 404, 403, 500, 503]
+_AGENTS = ['Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/41.0 Safari/537.36',
+           'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+           'curl/7.38.0', '-', 'Mozilla/5.0 (iPhone; CPU iPhone OS 8_3 like Mac OS X) \\"quoted\\" build']
+_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+def log_lines(rng: random.Random, count: int, bad_share: float = 0.002) -> list[str]:
+    """``count`` access-log lines, about ``bad_share`` of them truncated or junk."""
+    clients = [f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}" for _ in range(2000)]
+    weights = list(accumulate(1.0 / (rank + 1) ** 1.1 for rank in range(len(clients))))
+    lines = []
+    for i in range(count):
+        ip = rng.choices(clients, cum_weights=weights)[0]
+        stamp = f"{rng.randint(1, 28):02d}/{rng.choice(_MONTHS)}/2015:{rng.randint(0, 23):02d}:05:{rng.randint(0, 59):02d} +0000"
+        roll = rng.random()
+        if roll < bad_share / 2:
+            lines.append(f'{ip} - - [{stamp}] "' + rng.choice(['', ')"', 'GET /blog/']))  # truncated
+            continue
+        if roll < bad_share:
+            lines.append(rng.choice(["-", "\x16\x03\x01", "GARBAGE LINE", ""]))  # junk
+            continue
+        status = rng.choice(_STATUSES)
+        size = "-" if status in (304, 301) or rng.random() < 0.03 else str(rng.randint(100, 200_000))
+        request = f"{rng.choice(_METHODS)} {rng.choice(_PATHS)} HTTP/1.1"
+        lines.append(f'{ip} - - [{stamp}] "{request}" {status} {size} "-" "{rng.choice(_AGENTS)}"')
+    return lines
+
+
+def generate_logs(out: Path, size_mb: float, files: int = 4, seed: int = 1999) -> list[Path]:
+    """Write ``files`` access logs totalling about ``size_mb`` MB."""
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    per_file = int(size_mb * 1024 * 1024 / files)
+    paths = []
+    for i in range(files):
+        path = out / f"access_{i:03d}.log"
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            written = 0
+            while written < per_file:
+                chunk = "\n".join(log_lines(rng, min(2000, max(1, per_file // 150)))) + "\n"
+                fh.write(chunk)
+                written += len(chunk)
+        paths.append(path)
+    return paths
+
+
+_TYPES = ["PushEvent"] * 6 + ["WatchEvent", "IssuesEvent", "PullRequestEvent", "CreateEvent", "IssueCommentEvent"]
+_TEXTS = ["fix: off-by-one", "Añadir soporte 🚀", "测试 merge", "ok 👍", "Update README.md", "naïve café"]
+
+
+def event_lines(rng: random.Random, count: int, users: int = 500) -> list[str]:
+    """GitHub-like events; about 0.2% broken (truncated JSON or no actor)."""
+    lines = []
+    for _ in range(count):
+        user = f"user{rng.randint(1, users)}" + ("[bot]" if rng.random() < 0.02 else "")
+        second = rng.randint(0, 3 * 3600 - 1)
+        event = {
+            "id": str(rng.getrandbits(40)),
+            "type": rng.choice(_TYPES),
+            "actor": {"id": rng.randint(1, 10**7), "login": user},
+            "repo": {"name": f"org{rng.randint(1, 50)}/repo{rng.randint(1, 20)}"},
+            "payload": {"size": rng.randint(1, 5), "title": rng.choice(_TEXTS), "duration": round(rng.random() * 10, 3)},
+            "created_at": f"2021-07-21T{6 + second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z",
+        }
+        line = json.dumps(event, ensure_ascii=False)
+        roll = rng.random()
+        if roll < 0.001:
+            line = line[: len(line) // 2]
+        elif roll < 0.002:
+            del event["actor"]
+            line = json.dumps(event, ensure_ascii=False)
+        lines.append(line)
+    return lines
+
+
+def session_lines(rng: random.Random, count: int) -> list[str]:
+    """Sessions holding arrays of events with epoch-millisecond timestamps."""
+    lines = []
+    for _ in range(count):
+        ts = 1_659_304_800_000 + rng.randint(0, 28 * 86_400_000)
+        events = []
+        for _ in range(rng.randint(1, 40)):
+            ts += rng.randint(1_000, 600_000)
+            events.append({"aid": rng.randint(1, 1_800_000), "ts": ts, "type": rng.choice(["clicks"] * 8 + ["carts", "orders"])})
+        lines.append(json.dumps({"session": rng.randint(0, 10 * count), "events": events}))
+    return lines
+
+
+def generate_events(out: Path, size_mb: float, files: int = 4, seed: int = 2021, shape: str = "github") -> list[Path]:
+    """Write ``files`` JSON-lines files of events totalling about ``size_mb`` MB."""
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    per_file = int(size_mb * 1024 * 1024 / files)
+    make = event_lines if shape == "github" else session_lines
+    paths = []
+    for i in range(files):
+        path = out / f"{shape}_{i:03d}.jsonl"
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            written = 0
+            while written < per_file:
+                chunk = "\n".join(make(rng, min(500, max(1, per_file // 400)))) + "\n"
+                fh.write(chunk)
+                written += len(chunk.encode())
+        paths.append(path)
+    return paths
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="kind", required=True)
@@ -91,8 +210,20 @@ def main() -> None:
     keys.add_argument("--distinct", type=int, default=30_000_000)
     keys.add_argument("--seed", type=int, default=99)
     keys.add_argument("--out", type=Path, required=True)
+    logs = sub.add_parser("logs", help="Apache combined access logs, with some malformed lines")
+    events = sub.add_parser("events", help="JSON lines of user events")
+    events.add_argument("--shape", choices=["github", "sessions"], default="github")
+    for kind, seed in ((logs, 1999), (events, 2021)):
+        kind.add_argument("--size-mb", type=float, default=100)
+        kind.add_argument("--files", type=int, default=4)
+        kind.add_argument("--seed", type=int, default=seed)
+        kind.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    if args.kind == "keys":
+    if args.kind == "logs":
+        paths = generate_logs(args.out, args.size_mb, args.files, args.seed)
+    elif args.kind == "events":
+        paths = generate_events(args.out, args.size_mb, args.files, args.seed, args.shape)
+    elif args.kind == "keys":
         paths = generate_keys(args.out, args.size_mb, args.files, args.distinct, args.seed)
     else:
         paths = generate_text(args.out, args.size_mb, args.files, seed=args.seed)

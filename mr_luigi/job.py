@@ -145,8 +145,8 @@ class PlannedJob(MapReduceJob):
 _FLAG_HINTS = {"input_files": "give --input or set it in the config file", "output_dir": "give --output-dir or set it in the config file"}
 
 
-class ConfigFileJob(MapReduceJob):
-    """A job whose config comes from defaults, a TOML file and the command line.
+class ConfigFileParams:
+    """The command-line parameters of a job configured by defaults and a TOML file.
 
     Later sources win: the class's :attr:`defaults`, then the config file
     (``--config``, or :attr:`default_config_file` if it exists), then the
@@ -162,11 +162,15 @@ class ConfigFileJob(MapReduceJob):
     num_reduce_tasks = luigi.OptionalIntParameter(default=None, description="number of reduce partitions")
     max_retries = luigi.OptionalIntParameter(default=None, description="retries of a failed task within one run")
 
-    def job_config(self) -> JobConfig:
+    def config_values(self) -> dict[str, Any]:
+        """The merged config fields, not yet validated."""
         values = dict(self.defaults)
+        values["params"] = dict(self.defaults.get("params", {}))
         config_file = self.config or self.default_config_file
         if config_file is not None and (self.config or Path(config_file).exists()):
-            values.update(read_config_file(config_file))
+            from_file = read_config_file(config_file)
+            values["params"].update(from_file.pop("params", {}))
+            values.update(from_file)
         overrides = {
             "input_files": self.input,
             "output_dir": self.output_dir,
@@ -174,4 +178,11 @@ class ConfigFileJob(MapReduceJob):
             "max_retries": self.max_retries,
         }
         values.update(config_from_mapping({k: v for k, v in overrides.items() if v is not None}))
-        return config_from_values(values, hints=_FLAG_HINTS)
+        return values
+
+
+class ConfigFileJob(ConfigFileParams, MapReduceJob):
+    """A MapReduce job configured by defaults, a TOML file and the command line."""
+
+    def job_config(self) -> JobConfig:
+        return config_from_values(self.config_values(), hints=_FLAG_HINTS)

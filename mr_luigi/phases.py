@@ -197,7 +197,6 @@ def run_shuffle(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
     pass after pass, so memory stays bounded whatever the number of runs.
     """
     map_stats = [read_stats(plan.map_dir(index)) for index in range(plan.num_maps)]
-    check_bad_records(plan, map_stats)
     pieces: list[Piece] = []
     for index, stats in enumerate(map_stats):
         folder = plan.map_dir(index)
@@ -223,7 +222,7 @@ def run_shuffle(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
     }
 
 
-def check_bad_records(plan: JobPlan, map_stats: list[dict[str, Any]]) -> None:
+def check_bad_records(plan: JobPlan, map_stats: list[dict[str, Any]]) -> dict[str, int]:
     """Fail the job, before any merging, if its maps rejected more records than allowed."""
     limit = BadRecordLimit.from_config(plan.config.max_bad_records)
     bad = sum(s.get("bad_records", 0) for s in map_stats)
@@ -231,6 +230,7 @@ def check_bad_records(plan: JobPlan, map_stats: list[dict[str, Any]]) -> None:
     if bad and limit.exceeded(bad, total):
         by_reason = sum_counters(s["counters"] for s in map_stats).get(BAD_RECORDS_GROUP, {})
         raise JobFailed(too_many_message(by_reason, total, limit, quarantine_folder(plan.output_dir)))
+    return {"bad_records": bad, "input_records": total}
 
 
 Piece = tuple[Path, int, int | None]  # a byte range of a run file; None: to the end

@@ -13,6 +13,7 @@ does exactly the tasks whose outputs are missing.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -100,14 +101,32 @@ class MapTask(PhaseTask):
         return phases.run_map(self.plan, self.index, out)
 
 
-class MapBarrier(luigi.WrapperTask):
-    """Complete when every map task is: the one edge between the phases."""
+class MapBarrier(luigi.Task):
+    """Complete when every map task is: the one edge between the phases.
+
+    It also checks, once for the whole job, that the maps did not reject more
+    records than ``max_bad_records`` allows; a failed check is not retried
+    (it would fail again), and no shuffle starts.
+    """
 
     task_namespace = "mr_luigi"
     plan: JobPlan = PlanParameter()
+    retry_count = 1
 
     def requires(self) -> list[MapTask]:
         return [MapTask(plan=self.plan, index=i) for i in range(self.plan.num_maps)]
+
+    def output(self) -> luigi.LocalTarget:
+        return luigi.LocalTarget(str(self.plan.job_dir / BARRIER_FILE))
+
+    def run(self) -> None:
+        map_stats = [phases.read_stats(self.plan.map_dir(i)) for i in range(self.plan.num_maps)]
+        summary = phases.check_bad_records(self.plan, map_stats)
+        with atomic.atomic_file(Path(self.output().path)) as tmp:
+            tmp.write_text(json.dumps(summary) + "\n")
+
+
+BARRIER_FILE = "maps_checked.json"
 
 
 class ShuffleTask(PhaseTask):

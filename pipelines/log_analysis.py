@@ -1,0 +1,144 @@
+"""Log analysis: what an Apache access log says about its clients.
+
+Reads Apache common or combined access logs (plain, .gz or .bz2) and writes,
+under the output folder:
+
+- ``requests_per_ip.txt``: ``ip<TAB>requests``, by IP;
+- ``status_codes.txt``: ``status<TAB>requests``, by status code;
+- ``ip_error_rates.txt``: ``ip<TAB>{"requests", "errors", "error_rate", "bytes"}``
+  where errors are 4xx and 5xx responses and a ``-`` bytes field counts as 0;
+- ``top_ips.txt``: the ``top_n`` IPs by requests, ties broken by IP;
+- ``_bad_records/``: lines that are not access-log lines (truncated, junk).
+
+Two MapReduce steps: ``stats`` (one pass over the logs, three named outputs)
+and ``top_ips`` (top-N over ``requests_per_ip.txt``). Run it with::
+
+    luigi --module pipelines.log_analysis LogAnalysis --local-scheduler
+    luigi --module pipelines.log_analysis LogAnalysis --input 'logs/*.gz' --output-dir out --local-scheduler
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import re
+import shutil
+from itertools import chain
+from pathlib import Path
+from typing import Any, Iterable
+
+from mr_luigi import BadRecord, ConfigError, JobConfig, atomic, job_params
+from mr_luigi.config import config_from_values
+from mr_luigi.job import ConfigFileParams
+from mr_luigi.steps import MultiStepJob
+
+# host ident authuser [date] "request" status bytes ["referer" "user-agent"]
+# A quoted field may hold backslash-escaped quotes.
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+LOG_LINE = re.compile(rf"(\S+) \S+ \S+ \[[^\]]+\] {_QUOTED} (\d{{3}}) (\d+|-)(?: {_QUOTED} {_QUOTED})?\s*")
+
+STATS_OUTPUTS = ("requests_per_ip", "status_codes", "ip_error_rates")
+
+
+def parse_line(line: str) -> tuple[str, int, int]:
+    """``(ip, status, bytes)`` of an access-log line, or BadRecord."""
+    match = LOG_LINE.fullmatch(line)
+    if match is None:
+        raise BadRecord("unparsable_log_line", "not an Apache common or combined log line")
+    ip, status, size = match.groups()
+    return ip, int(status), 0 if size == "-" else int(size)
+
+
+def log_stats_map(line: str) -> list[tuple[tuple[str, Any], Any]]:
+    """One line -> its IP's request, its status code, and its IP's (requests, errors, bytes)."""
+    ip, status, size = parse_line(line)
+    return [
+        (("requests_per_ip", ip), 1),
+        (("status_codes", status), 1),
+        (("ip_error_rates", ip), (1, 1 if status >= 400 else 0, size)),
+    ]
+
+
+def log_stats_combine(key: tuple[str, Any], values: Iterable[Any]) -> Any:
+    """Sum counts, or (requests, errors, bytes) triples element by element."""
+    if key[0] != "ip_error_rates":
+        return sum(values)
+    requests = errors = size = 0
+    for r, e, b in values:
+        requests += r
+        errors += e
+        size += b
+    return requests, errors, size
+
+
+def log_stats_reduce(key: tuple[str, Any], values: Iterable[Any]) -> Any:
+    total = log_stats_combine(key, values)
+    if key[0] != "ip_error_rates":
+        return total
+    requests, errors, size = total
+    return {"requests": requests, "errors": errors, "error_rate": round(errors / requests, 6), "bytes": size}
+
+
+def top_map(line: str) -> list[tuple[str, list[tuple[int, str]]]]:
+    """``ip<TAB>requests`` -> one candidate list for the single key ``top``."""
+    ip, _, count = line.partition("\t")
+    return [("top", [(-int(count), ip)])]
+
+
+def top_reduce(key: str, values: Iterable[list[tuple[int, str]]]) -> list[tuple[int, str]]:
+    """The ``top_n`` smallest ``(-requests, ip)``: most requests first, then by IP. Also the combiner."""
+    return heapq.nsmallest(int(job_params()["top_n"]), chain.from_iterable(values))
+
+
+class LogAnalysis(ConfigFileParams, MultiStepJob):
+    """Requests per IP and status, error rates and the top IPs of access logs."""
+
+    defaults = {
+        "job_name": "log_analysis",
+        "map_function": log_stats_map,
+        "reduce_function": log_stats_reduce,
+        "combine_function": log_stats_combine,
+        "params": {"top_n": 10},
+    }
+    default_config_file = Path(__file__).resolve().parent.parent / "configs" / "log_analysis.toml"
+
+    def result_dir(self) -> Path:
+        return Path(self._stats_config().output_dir).resolve()
+
+    def _stats_config(self) -> JobConfig:
+        if not hasattr(self, "_stats"):
+            self._stats = config_from_values(self.config_values())
+        return self._stats
+
+    def steps(self) -> list[JobConfig]:
+        base = self._stats_config()
+        top_n = base.params.get("top_n")
+        if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1:
+            raise ConfigError("params.top_n", f"expected a positive integer, got {top_n!r}")
+        root = Path(base.output_dir).resolve()
+        stats = base.replace(job_name=f"{base.job_name}-stats", output_dir=str(root / "_steps" / "stats"), named_outputs=True)
+        top = base.replace(
+            job_name=f"{base.job_name}-top_ips", map_function=top_map, reduce_function=top_reduce, combine_function=top_reduce,
+            input_files=[str(root / "_steps" / "stats" / "requests_per_ip.txt")], output_dir=str(root / "_steps" / "top_ips"),
+            num_reduce_tasks=1, split_size_mb=None, named_outputs=False, max_bad_records=0,
+        )
+        return [stats, top]
+
+    def publish(self, manifests: list[dict[str, Any]]) -> list[str]:
+        """Link the named results into the output folder and write top_ips.txt."""
+        root = self.result_dir()
+        stats_dir, top_dir = (Path(m["config"]["output_dir"]) for m in manifests)
+        for name in STATS_OUTPUTS:
+            atomic.publish_file(stats_dir / f"{name}.txt", root / f"{name}.txt")
+        bad = root / "_bad_records"
+        shutil.rmtree(bad, ignore_errors=True)
+        if (stats_dir / "_bad_records").is_dir():
+            bad.mkdir()
+            for path in sorted((stats_dir / "_bad_records").iterdir()):
+                atomic.publish_file(path, bad / path.name)
+        line = (top_dir / "final_output.txt").read_text(encoding="utf-8")
+        ranked = json.loads(line.split("\t", 1)[1]) if line else []
+        with atomic.atomic_file(root / "top_ips.txt") as tmp:
+            tmp.write_text("".join(f"{ip}\t{-neg}\n" for neg, ip in ranked), encoding="utf-8")
+        return [f"{name}.txt" for name in STATS_OUTPUTS] + ["top_ips.txt"]
+
