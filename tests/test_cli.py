@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 from tests.conftest import counts_from_output, reference_word_count
@@ -64,3 +67,26 @@ def test_job_log_says_what_was_created_and_where_output_went(tmp_path):
     assert proc.returncode == 0, proc.stderr
     for text in ("Starting MapReduce job", "Created 1 map tasks", "Created 2 shuffle tasks", "Created 2 reduce tasks", "Started task word_count map 0/1", "Finished task word_count reduce 1/2", str(tmp_path / "out" / "final_output.txt")):
         assert text in proc.stderr, text
+
+
+def test_the_pipelines_run_on_their_bundled_samples(tmp_path):
+    """The commands the README gives for the other two pipelines, on data/."""
+    logs = luigi_cmd("--module", "pipelines.log_analysis", "LogAnalysis", "--output-dir", str(tmp_path / "logs"))
+    assert logs.returncode == 0, logs.stderr[-2000:]
+    sample = (REPO / "data" / "log_analysis" / "access.log").read_text().splitlines()
+    ips = Counter(m.group(1) for m in map(re.compile(r'^(\S+) \S+ \S+ \[[^\]]+\] ".*" \d{3} (?:\d+|-)').match, sample) if m)
+    top = sorted(ips.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    assert (tmp_path / "logs" / "top_ips.txt").read_text() == "".join(f"{ip}\t{n}\n" for ip, n in top)
+    assert "Counters:" in logs.stderr and "unparsable_log_line" in logs.stderr
+
+    users = luigi_cmd("--module", "pipelines.user_activity", "UserActivity", "--output-dir", str(tmp_path / "users"))
+    assert users.returncode == 0, users.stderr[-2000:]
+    events = [line for line in (REPO / "data" / "user_activity" / "events.jsonl").read_text().splitlines()]
+    total = 0
+    for line in events:
+        try:
+            total += "login" in json.loads(line).get("actor", {})
+        except ValueError:
+            pass
+    rows = [json.loads(line) for line in (tmp_path / "users" / "final_output.txt").read_text().splitlines()]
+    assert sum(r["total_events"] for r in rows) == total

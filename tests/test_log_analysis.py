@@ -1,0 +1,142 @@
+"""LogAnalysis on access logs with what real ones hold, against a computation written here."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import random
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import luigi
+import pytest
+
+from pipelines.log_analysis import LogAnalysis
+from tests.conftest import read_tsv
+
+# The reference parser: written here, not imported from the pipeline.
+REFERENCE = re.compile(r'^(\d{1,3}(?:\.\d{1,3}){3}) \S+ \S+ \[[^\]]+\] "(?:\\.|[^"\\])*" (\d{3}) (\d+|-)( "(?:\\.|[^"\\])*" "(?:\\.|[^"\\])*")?$')
+LONG_AGENT = "Mozilla/5.0 " + "(compatible; x) " * 80
+TRUNCATED = [  # the shapes of the real log's broken lines
+    '46.161.41.24 - - [18/May/2015:19:05:46 +0000]"',
+    '63.140.98.80 - - [20/May/2015:21:05:03 +0000])"',
+    '46.118.127.106 - - [20/May/2015:12:05:26 +0000] (X11; U; ) - BrowseX (2.0.0 Windows)"',
+    "\x16\x03\x01\x02\x00\x01",
+    "",
+]
+
+
+def make_log(rng: random.Random, lines: int = 3000) -> list[str]:
+    ips = ["10.0.0.1", "10.0.0.2", "10.0.0.10", "192.168.1.5", "8.8.8.8", "1.2.3.4"] + [f"172.16.{i}.{i}" for i in range(40)]
+    out = []
+    for i in range(lines):
+        if i % 211 == 7:
+            out.append(rng.choice(TRUNCATED))
+            continue
+        ip = rng.choice(ips[:6]) if rng.random() < 0.6 else rng.choice(ips)
+        status = rng.choice([200, 200, 200, 304, 404, 500, 301, 403])
+        size = "-" if status in (304, 301) or rng.random() < 0.05 else str(rng.randint(0, 99999))
+        request = rng.choice(['GET / HTTP/1.1', 'GET /a\\"b HTTP/1.1', 'POST /login HTTP/1.0'])
+        stamp = "[17/May/2015:10:05:03 +0000]"
+        if rng.random() < 0.3:  # common format: no referer or agent
+            out.append(f'{ip} - - {stamp} "{request}" {status} {size}')
+        else:
+            agent = LONG_AGENT if rng.random() < 0.05 else 'curl/7.38 \\"quoted\\"'
+            out.append(f'{ip} - frank {stamp} "{request}" {status} {size} "http://x.y/?q=\\"z\\"" "{agent}"')
+    return out
+
+
+def reference(lines: list[str]) -> dict:
+    per_ip, per_status, errors, size, bad = Counter(), Counter(), Counter(), Counter(), []
+    for number, line in enumerate(lines, 1):
+        match = REFERENCE.match(line)
+        if not match:
+            bad.append(number)
+            continue
+        ip, status, nbytes = match.group(1), int(match.group(2)), match.group(3)
+        per_ip[ip] += 1
+        per_status[status] += 1
+        errors[ip] += status >= 400
+        size[ip] += 0 if nbytes == "-" else int(nbytes)
+    return {"per_ip": per_ip, "per_status": per_status, "errors": errors, "bytes": size, "bad": bad}
+
+
+def run(inputs: str, out: Path, config: Path | None = None, workers: int = 2) -> None:
+    params = {"input": inputs, "output_dir": str(out)}
+    if config is not None:
+        params["config"] = str(config)
+    result = luigi.build([LogAnalysis(**params)], local_scheduler=True, workers=workers, detailed_summary=True, log_level="WARNING")
+    assert result.status.name == "SUCCESS", result.summary_text
+
+
+@pytest.fixture
+def log_file(tmp_path) -> tuple[Path, list[str]]:
+    lines = make_log(random.Random(5))
+    path = tmp_path / "logs" / "access.log"
+    path.parent.mkdir()
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path, lines
+
+
+def test_every_result_matches_the_reference(tmp_path, log_file):
+    path, lines = log_file
+    config = tmp_path / "job.toml"
+    config.write_text("split_size_mb = 0.05\nmax_bad_records = 0.05\n[params]\ntop_n = 4\n")
+    run(str(path), tmp_path / "out", config)
+    ref, out = reference(lines), tmp_path / "out"
+
+    assert read_tsv(out / "requests_per_ip.txt") == [(ip, str(ref["per_ip"][ip])) for ip in sorted(ref["per_ip"])]
+    assert read_tsv(out / "status_codes.txt") == [(str(s), str(ref["per_status"][s])) for s in sorted(ref["per_status"])]
+    rates = {ip: json.loads(value) for ip, value in read_tsv(out / "ip_error_rates.txt")}
+    assert set(rates) == set(ref["per_ip"])
+    for ip, rate in rates.items():
+        assert rate["requests"] == ref["per_ip"][ip] and rate["errors"] == ref["errors"][ip]
+        assert rate["bytes"] == ref["bytes"][ip]
+        assert rate["error_rate"] == pytest.approx(ref["errors"][ip] / ref["per_ip"][ip], abs=1e-6)
+    ranked = sorted(ref["per_ip"].items(), key=lambda kv: (-kv[1], kv[0]))[:4]
+    assert read_tsv(out / "top_ips.txt") == [(ip, str(n)) for ip, n in ranked]
+
+    bad = [json.loads(line) for p in sorted((out / "_bad_records").glob("*.jsonl")) for line in p.read_text().splitlines()]
+    assert sorted(r["line"] for r in bad) == ref["bad"]
+    assert {r["reason"] for r in bad} == {"unparsable_log_line"}
+    manifest = json.loads((out / "_SUCCESS").read_text())
+    assert manifest["counters"]["bad_records"] == {"unparsable_log_line": len(ref["bad"])}
+    assert manifest["outputs"] == ["requests_per_ip.txt", "status_codes.txt", "ip_error_rates.txt", "top_ips.txt"]
+
+
+def test_ties_in_the_top_list_are_broken_by_ip(tmp_path):
+    lines = [f'{ip} - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 5' for ip in ["9.9.9.9", "1.1.1.1", "5.5.5.5"] * 3]
+    lines += ['7.7.7.7 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 5'] * 4
+    path = tmp_path / "ties.log"
+    path.write_text("\n".join(lines) + "\n")
+    config = tmp_path / "job.toml"
+    config.write_text("[params]\ntop_n = 3\n")
+    run(str(path), tmp_path / "out", config, workers=1)
+    assert read_tsv(tmp_path / "out" / "top_ips.txt") == [("7.7.7.7", "4"), ("1.1.1.1", "3"), ("5.5.5.5", "3")]
+
+
+@pytest.mark.parametrize("opener, suffix", [(gzip.open, ".gz"), (bz2.open, ".bz2")])
+def test_compressed_logs_give_the_same_results(tmp_path, log_file, opener, suffix):
+    path, _ = log_file
+    packed = tmp_path / "packed" / ("access.log" + suffix)
+    packed.parent.mkdir()
+    with opener(packed, "wb") as fh:
+        fh.write(path.read_bytes())
+    run(str(path), tmp_path / "plain")
+    run(str(packed), tmp_path / "packed_out")
+    for name in ("requests_per_ip.txt", "status_codes.txt", "ip_error_rates.txt", "top_ips.txt"):
+        assert (tmp_path / "plain" / name).read_bytes() == (tmp_path / "packed_out" / name).read_bytes()
+    lines = lambda out: sorted(json.loads(l)["line"] for p in (out / "_bad_records").glob("*.jsonl") for l in p.read_text().splitlines())  # noqa: E731
+    assert lines(tmp_path / "plain") == lines(tmp_path / "packed_out")
+
+
+def test_too_many_junk_lines_fail_the_job_with_the_counts(tmp_path):
+    path = tmp_path / "junk.log"
+    path.write_text("not a log line\n" * 50 + '1.1.1.1 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 5\n')
+    result = luigi.build([LogAnalysis(input=str(path), output_dir=str(tmp_path / "out"))], local_scheduler=True,
+                         detailed_summary=True, log_level="CRITICAL")
+    assert result.status.name != "SUCCESS"
+    assert not (tmp_path / "out" / "_SUCCESS").exists()
+    assert len(list((tmp_path / "out" / "_steps" / "stats" / "_bad_records").glob("*.jsonl"))) == 1
