@@ -1,14 +1,21 @@
-"""Sorting, merging and grouping of ``(key, value)`` records.
+"""Sorting, merging and grouping of intermediate records.
+
+A map task groups its output by key before it writes a run, so a run holds
+one record per distinct key. With a combiner a record is ``(key, value)``,
+the key's values combined; without one it is ``(key, [values])``, so a merge
+moves a few records per key instead of one per value. Several records may
+share a key in a merged stream; a reducer sees their values as one iterator.
 
 Records are always ordered by key alone (values need not be comparable), and
 every helper streams: a merge holds one record per input, a group hands its
-values to the user's function as an iterator.
+values to the user's function as an iterator, so a key with millions of
+values never has to fit in memory at once.
 """
 
 from __future__ import annotations
 
 import heapq
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -37,9 +44,15 @@ def merge_sorted(streams: Sequence[Iterable[Record]]) -> Iterator[Record]:
 
 
 def group_by_key(records: Iterable[Record]) -> Iterator[tuple[Any, Iterator[Any]]]:
-    """Yield ``(key, values)`` for each run of equal keys in sorted records."""
+    """Yield ``(key, values)`` for each run of equal keys in sorted ``(key, value)`` records."""
     for key, group in groupby(records, key=first):
         yield key, map(second, group)
+
+
+def group_lists_by_key(records: Iterable[Record]) -> Iterator[tuple[Any, Iterator[Any]]]:
+    """Yield ``(key, values)`` for sorted ``(key, [values])`` records: their lists, chained."""
+    for key, group in groupby(records, key=first):
+        yield key, chain.from_iterable(map(second, group))
 
 
 def combine_sorted(records: Iterable[Record], combiner: Combiner) -> Iterator[Record]:

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 from mr_luigi import atomic
 from mr_luigi.counters import BAD_RECORDS_GROUP, sum_counters
 from mr_luigi.errors import InputError, JobFailed, MrLuigiError, RecordError
-from mr_luigi.merge import checked_merge, combine_sorted, first, group_by_key
+from mr_luigi.merge import checked_merge, combine_sorted, first, group_by_key, group_lists_by_key
 from mr_luigi.partition import hash_partition
 from mr_luigi.plan import JobPlan, part_name
 from mr_luigi.quarantine import BadRecord, BadRecordLimit, Quarantine, too_many_message
@@ -54,10 +54,10 @@ def run_map(plan: JobPlan, index: int, out: Path) -> dict[str, Any]:
     output = MapOutput(out, plan.num_partitions, plan.resolved.config.map_memory_mb, combiner, _partition_function(plan))
     stats: dict[str, Any] = {"input_records": 0, "input_bytes": split.size, "map_output_records": 0}
     quarantine = Quarantine(plan.output_dir, index, BadRecordLimit.from_config(plan.config.max_bad_records))
-    # With a combiner, values are grouped by key as they arrive (in-mapper
-    # combining); without, pairs are kept in arrival order. Either way the
-    # partition is computed once per distinct key, after sorting.
-    buffer: Any = {} if combiner else []
+    # Values are grouped by key as they arrive; with a combiner, long groups
+    # are folded as they grow (in-mapper combining). The partition is
+    # computed once per distinct key, when a run is written.
+    buffer: dict[Any, list[Any]] = {}
     try:
         for segment in split.segments:
             try:
@@ -73,12 +73,10 @@ def run_map(plan: JobPlan, index: int, out: Path) -> dict[str, Any]:
         quarantine.close()
     stats["bad_records"] = quarantine.total
     output.spill(buffer)
+    stats["map_output_records"] += output.spilled_values
     if combiner:
-        stats["map_output_records"] += output.spilled_values
         stats["combine_input_records"] = stats["map_output_records"]
         stats["combine_output_records"] = output.output_records
-    else:
-        stats["map_output_records"] = output.output_records
     stats["spills"] = len(output.index)
     stats["runs"] = output.index
     return stats
@@ -94,31 +92,37 @@ def _partition_function(plan: JobPlan) -> Callable[[Any, int], int]:
     return hash_partition if user is None else checked_partitioner(user, plan.num_partitions)
 
 
-def _map_segment(plan: JobPlan, segment: Segment, buffer: list[Any], stats: dict[str, Any], output: MapOutput, quarantine: Quarantine) -> None:
-    """The map hot loop without a combiner: call the user's map, keep its pairs.
+def _map_segment(plan: JobPlan, segment: Segment, buffer: dict[Any, list[Any]], stats: dict[str, Any], output: MapOutput, quarantine: Quarantine) -> None:
+    """The map hot loop without a combiner: call the user's map, group values by key.
 
     This and :func:`_map_segment_combining` are two loops on purpose: one loop
     with a branch would pay for the branch on every pair. The buffer's size is
     checked once per line, and only compared with a number.
     """
     mapper = plan.resolved.map_function
-    append = buffer.append
+    get = buffer.get
     records = 0
     offset = segment.start
-    check_at = output.check_at
+    base = output.lines  # lines read in earlier segments of the split
+    check_at = output.check_at - base
     try:
         for records, (offset, line) in enumerate(read_lines(segment), 1):  # noqa: B007
             try:
                 for key, value in mapper(line):
-                    append((key, value))
+                    values = get(key)
+                    if values is None:
+                        buffer[key] = [value]
+                    else:
+                        values.append(value)
             except MrLuigiError:
                 raise
             except Exception as exc:
                 _bad_record(quarantine, segment, offset, line, exc)
-            if len(buffer) >= check_at:
-                check_at = output.check(buffer)
+            if records >= check_at:
+                check_at = output.check(buffer, base + records) - base
     finally:
         stats["input_records"] += records
+        output.lines += records
 
 
 def _map_segment_combining(plan: JobPlan, segment: Segment, buffer: dict[Any, list[Any]], stats: dict[str, Any], output: MapOutput, quarantine: Quarantine) -> None:
@@ -128,7 +132,8 @@ def _map_segment_combining(plan: JobPlan, segment: Segment, buffer: dict[Any, li
     get = buffer.get
     records = folds = 0
     offset = segment.start
-    check_at = output.check_at
+    base = output.lines  # lines read in earlier segments of the split
+    check_at = output.check_at - base
     try:
         for records, (offset, line) in enumerate(read_lines(segment), 1):  # noqa: B007
             try:
@@ -145,10 +150,11 @@ def _map_segment_combining(plan: JobPlan, segment: Segment, buffer: dict[Any, li
                 raise
             except Exception as exc:
                 _bad_record(quarantine, segment, offset, line, exc)
-            if len(buffer) >= check_at:
-                check_at = output.check(buffer)
+            if records >= check_at:
+                check_at = output.check(buffer, base + records) - base
     finally:
         stats["input_records"] += records
+        output.lines += records
         # each fold turned COMBINE_EVERY values into one; run_map adds the
         # values the buffer held when spilled
         stats["map_output_records"] += folds * (COMBINE_EVERY - 1)
@@ -271,6 +277,7 @@ def _merge_pieces(pieces: list[Piece], combiner: Any) -> Iterator[tuple[Any, Any
 def run_reduce(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
     """Call the user's reduce once per key; write text lines and the keys in order."""
     reducer = plan.resolved.reduce_function
+    grouped = group_by_key if plan.resolved.combine_function else group_lists_by_key
     render = line_renderer(plan)
     source = plan.reduce_input_dir(partition) / SHUFFLE_DATA
     name = part_name(partition)
@@ -279,7 +286,7 @@ def run_reduce(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
     with open(out / name, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as text, open(out / KEYS_FILE, "wb", buffering=BUFFER_SIZE) as keys_fh:
         keys: list[Any] = []
         try:
-            for key, values in group_by_key(read_run(source)):
+            for key, values in grouped(read_run(source)):
                 text.write(render(key, reducer(key, values)))
                 keys.append(key)
                 groups += 1

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from mr_luigi.config import JobConfig, ResolvedConfig, validate
 from mr_luigi.splits import Split, auto_split_size, plan_splits
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: without a combiner, intermediate records are (key, [values])
 
 
 def part_name(partition: int) -> str:

@@ -1,17 +1,19 @@
 """The map side's memory budget: buffered output, sorted and spilled as runs.
 
-A map task keeps its output in one in-memory buffer: a list of pairs, or,
-with a combiner, a dict of values per key. Every so often the map loop asks
-:meth:`MapOutput.check` whether the buffer has outgrown ``map_memory_mb``.
-When it has, the buffer is combined (if there is a combiner), sorted by key,
+A map task keeps its output in one in-memory buffer, a dict of each key's
+values. Every so often the map loop asks :meth:`MapOutput.check` whether the
+buffer has outgrown ``map_memory_mb``. When it has, the keys are sorted,
 dealt into partitions and written as one *run* file, every partition's
-records back to back. The task ends by spilling what is left, so it leaves a
+records back to back: ``(key, combined value)`` records with a combiner,
+``(key, [values])`` without (see :mod:`mr_luigi.merge`). Grouping by key before sorting means a run is sorted
+and merged per distinct key, not per value. The task ends by spilling what is left, so it leaves a
 few sorted runs per partition; the shuffle merges them.
 
 The size of the buffer is an estimate, from ``sys.getsizeof`` of a sample of
 entries plus the overhead of the containers, sorting and partitioning, not a
 reading of the process's memory, which Python does not give back promptly.
-Checks happen at doubling intervals, so they cost nothing per record.
+Checks happen after a number of input lines that quadruples while the
+buffer stays under budget, so they cost one comparison per line.
 """
 
 from __future__ import annotations
@@ -29,16 +31,13 @@ from mr_luigi.records import BUFFER_SIZE, write_records
 Combiner = Callable[[Any, Iterator[Any]], Any]
 Partitioner = Callable[[Any, int], int]
 
-#: The map loop first checks the buffer's size when it holds this many entries.
-FIRST_CHECK = 1024
+#: Input lines read before the first check of the buffer's size (and after a spill).
+FIRST_CHECK = 16
 #: Entries sampled to estimate the size of one.
 SAMPLE = 256
-# Bytes per buffered pair beyond its key and value: the tuple, the list slot
-# (with over-allocation), the key list of ``sort(key=...)`` and its merge
-# space, and the slot in a partition's list.
-_PAIR_OVERHEAD = getsizeof((None, None)) + 8 * 5
-# Bytes per key of a combining dict beyond key and values: the dict slot and
-# index, the values list, and the (key, value) tuple of the spill.
+# Bytes per key of the buffer beyond key and values: the dict slot and index,
+# the values list, the (key, values) tuple and list slot of the spill, sort
+# keys and a partition list's slot.
 _KEY_OVERHEAD = 104 + getsizeof((None, None)) + 8 * 4
 
 
@@ -60,31 +59,38 @@ class MapOutput:
         self.output_records = 0
         #: values a combining buffer held when spilled (its map output pairs)
         self.spilled_values = 0
-        #: the buffer size at which the map loop calls :meth:`check` next
+        #: input lines read so far by this task, and at the last spill
+        self.lines = 0
+        self._lines_at_spill = 0
+        #: the line count at which the map loop calls :meth:`check` next
         self.check_at = FIRST_CHECK
 
-    def check(self, buffer: list[Any] | dict[Any, list[Any]]) -> int:
-        """Spill the buffer if it is over budget; return (and keep) the size of the next check."""
-        entries = len(buffer)
-        per_entry = estimate_entry_bytes(buffer)
-        if entries * per_entry >= self.budget:
+    def check(self, buffer: dict[Any, list[Any]], lines: int) -> int:
+        """Spill the buffer if it is over budget; return (and keep) the line count of the next check.
+
+        The next check comes when the buffer should reach the budget at the
+        rate it grew per line (and at the latest when its lines have quadrupled),
+        so a map whose lines each emit thousands of values is checked every
+        line or two, and an ordinary one a handful of times per spill.
+        """
+        estimate = len(buffer) * estimate_entry_bytes(buffer) if buffer else 0.0
+        grown = max(1, lines - self._lines_at_spill)
+        per_line = max(estimate / grown, 1.0)
+        if estimate >= self.budget:
             self.spill(buffer)
-            self.check_at = FIRST_CHECK
+            self._lines_at_spill = lines
+            step = self.budget / per_line
         else:
-            # check again when the estimate says the budget is reached, and at
-            # the latest when the buffer has doubled (values may grow in size)
-            self.check_at = max(entries + 1, min(2 * entries, int(self.budget / per_entry)))
+            step = min(3 * grown, (self.budget - estimate) / per_line)
+        self.check_at = lines + max(1, int(step))
         return self.check_at
 
-    def spill(self, buffer: list[Any] | dict[Any, list[Any]]) -> None:
+    def spill(self, buffer: dict[Any, list[Any]]) -> None:
         """Write the buffer as one sorted run and empty it (in place)."""
         if not buffer:
             return
-        if isinstance(buffer, dict):
-            self.spilled_values += sum(map(len, buffer.values()))
-            records = combine_buffer(buffer, self.combiner)
-        else:
-            records = buffer
+        self.spilled_values += sum(map(len, buffer.values()))
+        records = list(buffer.items()) if self.combiner is None else combine_buffer(buffer, self.combiner)
         sort_records(records)
         name = f"run-{len(self.index):05d}"
         partitions = split_partitions(records, self.num_partitions, self.partition)
@@ -93,16 +99,12 @@ class MapOutput:
         buffer.clear()
 
 
-def estimate_entry_bytes(buffer: list[Any] | dict[Any, list[Any]]) -> float:
-    """Estimated bytes per buffer entry, from a sample of entries."""
+def estimate_entry_bytes(buffer: dict[Any, list[Any]]) -> float:
+    """Estimated bytes per key of the buffer, from a sample of keys and of their values."""
     step = max(1, len(buffer) // SAMPLE)
-    if isinstance(buffer, dict):
-        sample = list(islice(buffer.items(), 0, None, step))
-        total = sum(getsizeof(k) + getsizeof(vs) + sum(map(value_bytes, vs)) for k, vs in sample)
-        return total / max(1, len(sample)) + _KEY_OVERHEAD
-    sample = buffer[::step]
-    total = sum(getsizeof(k) + value_bytes(v) for k, v in sample)
-    return total / max(1, len(sample)) + _PAIR_OVERHEAD
+    sample = list(islice(buffer.items(), 0, None, step))
+    total = sum(getsizeof(k) + getsizeof(vs) + (len(vs) * value_bytes(vs[0]) if vs else 0) for k, vs in sample)
+    return total / max(1, len(sample)) + _KEY_OVERHEAD
 
 
 def value_bytes(value: Any) -> int:
@@ -114,7 +116,7 @@ def value_bytes(value: Any) -> int:
 
 
 def combine_buffer(buffer: dict[Any, list[Any]], combiner: Combiner | None) -> list[tuple[Any, Any]]:
-    """One (key, value) pair per key of a combining buffer."""
+    """One ``(key, combined value)`` record per key of the buffer."""
     assert combiner is not None
     return [(k, v[0] if len(v) == 1 else combiner(k, iter(v))) for k, v in buffer.items()]
 

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from mr_luigi.errors import RecordError
-from mr_luigi.merge import checked_merge, combine_sorted, group_by_key, sort_records
+from mr_luigi.merge import checked_merge, combine_sorted, group_by_key, group_lists_by_key, sort_records
 
 
 def test_merge_of_sorted_streams_equals_a_global_sort():
@@ -22,6 +22,13 @@ def test_merge_of_sorted_streams_equals_a_global_sort():
 def test_group_by_key_hands_values_in_order():
     records = [("a", 1), ("a", 2), ("b", 3), ("c", 4), ("c", 5)]
     assert [(k, list(vs)) for k, vs in group_by_key(records)] == [("a", [1, 2]), ("b", [3]), ("c", [4, 5])]
+
+
+def test_group_lists_by_key_chains_the_value_lists_in_order():
+    records = [("a", [1, 2]), ("a", [3]), ("b", [4]), ("c", [5, 6]), ("c", []), ("c", [7])]
+    groups = list(group_lists_by_key(records))
+    assert all(not isinstance(vs, list) for _, vs in groups), "values arrive as an iterator"
+    assert [(k, list(vs)) for k, vs in group_lists_by_key(records)] == [("a", [1, 2, 3]), ("b", [4]), ("c", [5, 6, 7])]
 
 
 def test_combiner_runs_per_key_and_skips_lone_values():

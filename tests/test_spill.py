@@ -62,36 +62,34 @@ def map_tasks(manifest: dict) -> list[dict]:
 # -- MapOutput ---------------------------------------------------------------
 
 
-def test_map_output_spills_sorted_runs_holding_every_pair(tmp_path):
+def test_map_output_spills_sorted_runs_holding_every_value(tmp_path):
     rng = random.Random(3)
     pairs = [(rng.choice("abcdefghij") * rng.randint(1, 4), i) for i in range(20000)]
     output = MapOutput(tmp_path, num_partitions=3, memory_mb=0.05)
-    buffer: list = []
-    check_at = 1024
-    for pair in pairs:
-        buffer.append(pair)
-        if len(buffer) >= check_at:
-            check_at = output.check(buffer)
+    buffer: dict = {}
+    for lines, (key, value) in enumerate(pairs, 1):
+        buffer.setdefault(key, []).append(value)
+        if lines >= output.check_at:
+            output.check(buffer, lines)
     output.spill(buffer)
-    assert buffer == []
-    assert len(output.index) > 5, "a 50 KB budget must spill 20,000 pairs several times"
+    assert buffer == {}
+    assert len(output.index) > 5, "a 50 KB budget must spill 20,000 values several times"
     seen = []
     for run in output.index:
         for start, end, count in run["partitions"]:
             records = list(read_run(tmp_path / run["file"], start, end))
             assert len(records) == count
             keys = [k for k, _ in records]
-            assert keys == sorted(keys)
-            seen += records
+            assert keys == sorted(keys) and len(set(keys)) == len(keys), "one record per key in a run"
+            seen += [(k, v) for k, values in records for v in values]
     assert sorted(seen) == sorted(pairs)
-    assert output.output_records == len(pairs)
+    assert output.spilled_values == len(pairs)
 
 
 def test_a_key_lands_in_one_partition_in_every_run(tmp_path):
     output = MapOutput(tmp_path, num_partitions=4, memory_mb=0.01)
     for chunk in range(5):
-        buffer = [(f"k{i}", chunk) for i in range(300)]
-        output.spill(buffer)
+        output.spill({f"k{i}": [chunk] for i in range(300)})
     where: dict[str, set[int]] = {}
     for run in output.index:
         for p, (start, end, _) in enumerate(run["partitions"]):
@@ -100,12 +98,12 @@ def test_a_key_lands_in_one_partition_in_every_run(tmp_path):
     assert len(where) == 300 and all(len(ps) == 1 for ps in where.values())
 
 
-def test_estimate_counts_the_size_of_keys_and_values():
-    small = [("a", 1)] * 1000
-    big = [("a" * 1000, "b" * 1000)] * 1000
+def test_estimate_counts_keys_and_values():
+    small = {f"k{i}": [1] for i in range(1000)}
+    big = {f"k{i}" + "a" * 1000: ["b" * 1000] for i in range(1000)}
     assert estimate_entry_bytes(big) - estimate_entry_bytes(small) > 1900
     grouped = {f"key{i}": [1] * 50 for i in range(1000)}
-    assert estimate_entry_bytes(grouped) > 50 * 8
+    assert estimate_entry_bytes(grouped) > 50 * 8 + estimate_entry_bytes(small)
 
 
 # -- whole jobs under a tiny budget ----------------------------------------
@@ -117,6 +115,7 @@ def test_spilling_gives_the_same_output_as_no_spill(tmp_path, combiner):
     roomy = run_job(inputs, tmp_path / "roomy", combine_function=combiner)
     tight = run_job(inputs, tmp_path / "tight", combine_function=combiner, map_memory_mb=0.02)
     assert all(t["spills"] == 1 for t in map_tasks(roomy))
+    assert roomy["totals"]["map_output_records"] == tight["totals"]["map_output_records"]
     assert all(t["spills"] > 3 for t in map_tasks(tight))
     assert (tmp_path / "tight" / "final_output.txt").read_bytes() == (tmp_path / "roomy" / "final_output.txt").read_bytes()
     assert counts_from_output(tmp_path / "tight" / "final_output.txt") == word_counts(inputs)
