@@ -15,6 +15,7 @@ from mr_luigi.context import job_params  # noqa: E402
 from mr_luigi.counters import increment_counter  # noqa: E402
 from mr_luigi.errors import ConfigError, InputError, JobFailed, MrLuigiError, RecordError  # noqa: E402
 from mr_luigi.job import ConfigFileJob, MapReduceJob  # noqa: E402
+from mr_luigi.mapping import batch_map  # noqa: E402
 from mr_luigi.partition import hash_partition  # noqa: E402
 from mr_luigi.quarantine import BadRecord  # noqa: E402
 from mr_luigi.runner import JobResult, MapReduceScheduler  # noqa: E402
@@ -34,6 +35,7 @@ __all__ = [
     "MapReduceScheduler",
     "MrLuigiError",
     "RecordError",
+    "batch_map",
     "create_sample_data",
     "hash_partition",
     "increment_counter",

@@ -25,6 +25,7 @@ from mr_luigi.quarantine import BadRecord, BadRecordLimit, Quarantine, too_many_
 from mr_luigi.quarantine import folder_of as quarantine_folder
 from mr_luigi.records import BUFFER_SIZE, MERGE_BUFFER, read_run, write_records, write_run
 from mr_luigi.spill import MapOutput, checked_partitioner
+from mr_luigi.mapping import is_batch_map
 from mr_luigi.splits import Segment, line_number, read_lines
 from mr_luigi.textformat import render_json_line, render_line
 
@@ -61,7 +62,9 @@ def run_map(plan: JobPlan, index: int, out: Path) -> dict[str, Any]:
     try:
         for segment in split.segments:
             try:
-                if combiner:
+                if is_batch_map(plan.resolved.map_function):
+                    _map_segment_batches(plan, segment, buffer, stats, output, quarantine)
+                elif combiner:
                     _map_segment_combining(plan, segment, buffer, stats, output, quarantine)
                 else:
                     _map_segment(plan, segment, buffer, stats, output, quarantine)
@@ -158,6 +161,68 @@ def _map_segment_combining(plan: JobPlan, segment: Segment, buffer: dict[Any, li
         # each fold turned COMBINE_EVERY values into one; run_map adds the
         # values the buffer held when spilled
         stats["map_output_records"] += folds * (COMBINE_EVERY - 1)
+
+
+def _map_segment_batches(plan: JobPlan, segment: Segment, buffer: dict[Any, list[Any]], stats: dict[str, Any], output: MapOutput, quarantine: Quarantine) -> None:
+    """The map loop for a :func:`~mr_luigi.batch_map` function: lines go to it in batches."""
+    records = 0
+    base = output.lines
+    check_at = output.check_at - base
+    batch: list[tuple[int, str]] = []
+    append = batch.append
+    try:
+        for records, item in enumerate(read_lines(segment), 1):  # noqa: B007
+            append(item)
+            if len(batch) >= BATCH_LINES:
+                _map_batch(plan, segment, batch, buffer, stats, quarantine)
+                batch.clear()
+                if records >= check_at:
+                    check_at = output.check(buffer, base + records) - base
+        if batch:
+            _map_batch(plan, segment, batch, buffer, stats, quarantine)
+    finally:
+        stats["input_records"] += records
+        output.lines += records
+
+
+#: Lines handed to a batch map function at once.
+BATCH_LINES = 8192
+
+
+def _map_batch(plan: JobPlan, segment: Segment, batch: list[tuple[int, str]], buffer: dict[Any, list[Any]],
+               stats: dict[str, Any], quarantine: Quarantine) -> None:
+    """Map one batch of lines into the buffer; if the function fails, find the bad lines one by one."""
+    mapper = plan.resolved.map_function
+    try:
+        pairs = list(mapper([line for _, line in batch]))
+    except MrLuigiError:
+        raise
+    except Exception:
+        pairs = []
+        for offset, line in batch:
+            try:
+                pairs.extend(mapper([line]))
+            except MrLuigiError:
+                raise
+            except Exception as exc:
+                _bad_record(quarantine, segment, offset, line, exc)
+    combiner = _combiner(plan)
+    get = buffer.get
+    folds = 0
+    try:
+        for key, value in pairs:
+            values = get(key)
+            if values is None:
+                buffer[key] = [value]
+            else:
+                values.append(value)
+                if combiner is not None and len(values) >= COMBINE_EVERY:
+                    buffer[key] = [combiner(key, iter(values))]
+                    folds += 1
+    except (TypeError, ValueError) as exc:
+        raise RecordError(f"map_function (a batch_map) must return (key, value) pairs: {type(exc).__name__}: {exc} "
+                          f"(lines from {segment.path} at byte {batch[0][0]})") from exc
+    stats["map_output_records"] += folds * (COMBINE_EVERY - 1)
 
 
 def _bad_record(quarantine: Quarantine, segment: Segment, offset: int, line: str, exc: Exception) -> None:

@@ -9,10 +9,11 @@ A word is a maximal run of ``[a-z0-9']`` in the lower-cased line. Run it with::
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from mr_luigi import ConfigFileJob
+from mr_luigi import ConfigFileJob, batch_map
 
 _WORD = re.compile(r"[a-z0-9']+")
 
@@ -21,6 +22,17 @@ def word_count_map(line: str) -> Iterator[tuple[str, int]]:
     """Emit ``(word, 1)`` for each word of a line."""
     for word in _WORD.findall(line.lower()):
         yield word, 1
+
+
+@batch_map
+def word_count_batch_map(lines: list[str]) -> Iterable[tuple[str, int]]:
+    """The same pairs as :func:`word_count_map`, counted over a batch of lines at once.
+
+    One regex over the joined batch and a ``Counter`` run in C, so the
+    per-word cost is that of a hand-written Counter loop. A word cannot span
+    the joining newline, so the counts are exactly those of the per-line map.
+    """
+    return Counter(_WORD.findall("\n".join(lines).lower())).items()
 
 
 def word_count_reduce(word: str, counts: Iterable[int]) -> int:
@@ -33,7 +45,7 @@ class WordCount(ConfigFileJob):
 
     defaults = {
         "job_name": "word_count",
-        "map_function": word_count_map,
+        "map_function": word_count_batch_map,
         "reduce_function": word_count_reduce,
         "combine_function": word_count_reduce,
     }

@@ -154,3 +154,24 @@ class TopWords(MultiStepJob):
 
     def publish(self, manifests):
         return [str(Path(m["config"]["output_dir"]) / m["outputs"][-1]) for m in manifests]
+
+
+# -- batch maps -------------------------------------------------------------------
+
+from mr_luigi import batch_map  # noqa: E402
+
+
+@batch_map
+def batch_count_words(lines):
+    """Per-batch word counts; rejects a batch holding a line with 'boom' (then each line alone)."""
+    if any("boom" in line for line in lines):
+        raise ValueError("boom in batch")
+    return Counter(WORD.findall("\n".join(lines).lower())).items()
+
+
+@batch_map
+def batch_not_pairs(lines):
+    return [len(lines)]
+
+
+from collections import Counter  # noqa: E402

@@ -1,0 +1,62 @@
+"""Batch map functions: same results as a per-line map, bad lines found one by one."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mr_luigi import JobConfig, MapReduceScheduler
+from mr_luigi.mapping import is_batch_map
+from pipelines.word_count import word_count_batch_map, word_count_map
+from tests import jobs_for_tests as jobs
+from tests.conftest import counts_from_output, reference_word_count
+
+WORD = re.compile(r"[a-z0-9']+")
+
+
+def run(inputs, out, **changes):
+    values = dict(job_name="batch", map_function=jobs.batch_count_words, reduce_function=jobs.total,
+                  combine_function=jobs.total, input_files=[str(p) for p in inputs], output_dir=str(out),
+                  num_reduce_tasks=3, max_retries=0, split_size_mb=0.05)
+    values.update(changes)
+    scheduler = MapReduceScheduler(2)
+    ok = scheduler.execute_job(JobConfig(**values))
+    return ok, scheduler.last_result
+
+
+@pytest.mark.parametrize("combiner", [jobs.total, None])
+def test_a_batch_map_gives_the_per_line_result(tmp_path, messy_inputs, combiner):
+    ok, result = run(messy_inputs, tmp_path / "out", combine_function=combiner, map_memory_mb=0.01)
+    assert ok, result.failures
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count(messy_inputs)
+    assert result.manifest["totals"]["input_records"] == sum(len(p.read_bytes().splitlines()) for p in messy_inputs)
+
+
+def test_the_word_count_batch_map_matches_the_line_map():
+    lines = ["It's a Whale's tale,", "", "  naïve CAFÉ 42 o'clock", "the the THE"]
+    assert is_batch_map(word_count_batch_map) and not is_batch_map(word_count_map)
+    assert Counter(dict(word_count_batch_map(lines))) == Counter(w for line in lines for w, _ in word_count_map(line))
+
+
+def test_a_failing_batch_is_retried_line_by_line(tmp_path):
+    path = tmp_path / "in.txt"
+    lines = [f"word{i % 7} line {i}" if i % 1000 != 500 else f"boom {i}" for i in range(5000)]
+    path.write_text("\n".join(lines) + "\n")
+    ok, result = run([path], tmp_path / "out", max_bad_records=10, split_size_mb=1)
+    assert ok, result.failures
+    good = Counter(w for line in lines if "boom" not in line for w in WORD.findall(line))
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == good
+    bad = [json.loads(line) for p in (tmp_path / "out" / "_bad_records").glob("*.jsonl") for line in p.read_text().splitlines()]
+    assert sorted(r["line"] for r in bad) == [i + 1 for i, line in enumerate(lines) if "boom" in line]
+
+
+def test_a_batch_map_returning_non_pairs_is_a_clear_error(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("a\nb\n")
+    ok, result = run([path], tmp_path / "out", map_function=jobs.batch_not_pairs)
+    assert not ok
+    assert "must return (key, value) pairs" in " ".join(result.failures.values())
