@@ -1,7 +1,7 @@
 """How the user's map function is called: once per line, or once per batch of lines.
 
 A map function is called with one line. A function marked with
-:func:`batch_map` is called with a list of lines (a couple of thousand) and
+:func:`batch_map` is called with a list of lines (a block of about 1 MiB) and
 returns the pairs for all of them, like Spark's ``mapPartitions``: work that
 can run in C over many lines at once (one regex over the joined text, a
 ``Counter``) then costs nothing per line in Python. The pairs it returns are

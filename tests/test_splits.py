@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import bz2
+import random
 import gzip
 from pathlib import Path
 
 import pytest
 
 from mr_luigi.errors import InputError
-from mr_luigi.splits import Segment, line_number, plan_splits, read_lines
+from mr_luigi.splits import Segment, line_number, line_offsets, plan_splits, read_blocks, read_lines
 from tests.conftest import reference_lines
 
 
@@ -120,3 +121,35 @@ def test_auto_split_size_depends_on_data_size_only():
     assert auto_split_size(0) == mib
     assert auto_split_size(40 * mib) == 5 * mib
     assert auto_split_size(100_000 * mib) == 64 * mib
+
+
+def _blocks_all(paths: list[Path], split_size: int, block_size: int) -> list[tuple[str, int, str]]:
+    found = []
+    for split in plan_splits(paths, split_size):
+        for segment in split.segments:
+            for offset, raw, lines in read_blocks(segment, block_size):
+                found += [(segment.path, o, line) for o, line in zip(line_offsets(offset, raw), lines)]
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("split_size, block_size", [(1, 1), (2, 3), (5, 2), (7, 64), (64, 5), (1 << 20, 1 << 16)])
+def test_blocks_hold_the_same_lines_and_offsets_as_read_lines(tmp_path, name, split_size, block_size):
+    path = tmp_path / f"{name}.txt"
+    path.write_bytes(CASES[name])
+    assert [line for _, _, line in _blocks_all([path], split_size, block_size)] == reference_lines(CASES[name])
+    expected = [(s.path, o, line) for split in plan_splits([path], split_size) for s in split.segments for o, line in read_lines(s)]
+    assert _blocks_all([path], split_size, block_size) == expected
+
+
+def test_blocks_on_random_bytes_match_read_lines(tmp_path):
+    rng = random.Random(11)
+    pieces = [b"a", b"bb", b"\r\n", b"\n", b"\r", b"\xe2\x82", b"\xff", "é".encode(), b"x" * 40, b"\xef\xbb\xbf"]
+    for trial in range(40):
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        path = tmp_path / f"r{trial}.txt"
+        path.write_bytes(data)
+        for split_size in (1, 3, 16, 1000):
+            for block_size in (1, 4, 4096):
+                expected = [(s.path, o, line) for split in plan_splits([path], split_size) for s in split.segments for o, line in read_lines(s)]
+                assert _blocks_all([path], split_size, block_size) == expected, (data, split_size, block_size)
