@@ -9,8 +9,8 @@
 Workloads (every one a word count with the tokenizer ``[a-z0-9']+`` on the
 lower-cased line):
 
-- ``combiner``: Zipf-distributed prose; mr_luigi's WordCount (its batch map
-  and combiner) and the same with the per-line map, mrjob with an in-mapper
+- ``combiner``: Zipf-distributed prose; mr_luigi's WordCount (its per-line
+  map and combiner) and the same with its batch map, mrjob with an in-mapper
   combiner, Dask bag ``frequencies()``, PySpark ``reduceByKey``.
 - ``no-combiner``: the same text, every (word, 1) pair of the per-line map
   through the shuffle; mr_luigi and mrjob without combiners.
@@ -64,13 +64,12 @@ def python_script(script: str, inputs: list[Path], extra: tuple[str, ...] = ()) 
 
 
 def mr_luigi(inputs: list[Path], combiner: bool, workers: int = 2, memory_mb: float | None = None,
-             per_line: bool = False) -> Callable[[Path], list[str]]:
-    """WordCount with its batch map (the pipeline's default), or with the per-line map."""
+             batch: bool = False) -> Callable[[Path], list[str]]:
+    """WordCount with its per-line map (the pipeline's default), or with its batch map."""
     def command(out: Path) -> list[str]:
         config = out / "job.toml"
         lines = [f"input_files = {json.dumps([str(p) for p in _as_inputs(inputs)])}", f'output_dir = "{out / "result"}"']
-        if per_line:
-            lines.append('map_function = "pipelines.word_count:word_count_map"')
+        lines.append(f'map_function = "pipelines.word_count:word_count_{"batch_map" if batch else "map"}"')
         if not combiner:
             lines.append('combine_function = ""')
         if memory_mb is not None:
@@ -104,7 +103,7 @@ def contenders(workload: str, inputs: list[Path], same_bytes: list[Path] | None,
     if workload == "combiner":
         rows.append(Contender("Counter, 1 process", python_script("counter_1proc.py", inputs), own))
         rows.append(Contender("mr_luigi --workers 2", mr_luigi(inputs, combiner=True), luigi_result))
-        rows.append(Contender("mr_luigi --workers 2, per-line map", mr_luigi(inputs, combiner=True, per_line=True), luigi_result))
+        rows.append(Contender("mr_luigi --workers 2, batch map", mr_luigi(inputs, combiner=True, batch=True), luigi_result))
         if "mrjob" in peers:
             rows.append(Contender("mrjob -r local (in-mapper comb.)", _mrjob(inputs, "in-mapper"), mrjob_result, slow=True))
         if "dask" in peers:
@@ -112,7 +111,7 @@ def contenders(workload: str, inputs: list[Path], same_bytes: list[Path] | None,
         if "spark" in peers:
             rows.append(Contender("PySpark RDD local[2]", python_script("spark_rdd.py", inputs), own, slow=True))
     elif workload == "no-combiner":
-        rows.append(Contender("mr_luigi --workers 2, no combiner", mr_luigi(inputs, combiner=False, per_line=True), luigi_result))
+        rows.append(Contender("mr_luigi --workers 2, no combiner", mr_luigi(inputs, combiner=False), luigi_result))
         if "mrjob" in peers:
             rows.append(Contender("mrjob -r local, no combiner", _mrjob(inputs, "plain"), mrjob_result, slow=True))
     elif workload == "high-cardinality":
