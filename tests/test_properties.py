@@ -1,5 +1,6 @@
-"""Property: whatever the lines, splits, partitions, workers and memory
-budget, a job's output is exactly a ``Counter`` of the words, in key order."""
+"""Property: whatever the lines, splits, partitions, workers, memory budget,
+merge fan-in, combiner and kind of map function, a job's output is exactly a
+``Counter`` of the words, in key order."""
 
 from __future__ import annotations
 
@@ -41,8 +42,9 @@ def expected_output(texts: list[str]) -> bytes:
     memory_mb=st.sampled_from([0.0005, 0.005, 256]),
     fan_in=st.sampled_from([2, 3, 64]),
     combine=st.booleans(),
+    batch=st.booleans(),
 )
-def test_any_job_shape_gives_the_counter_result(texts, split_kb, partitions, workers, memory_mb, fan_in, combine):
+def test_any_job_shape_gives_the_counter_result(texts, split_kb, partitions, workers, memory_mb, fan_in, combine, batch):
     folder = Path(tempfile.mkdtemp(prefix="mr_luigi_prop_"))
     try:
         inputs = []
@@ -52,7 +54,7 @@ def test_any_job_shape_gives_the_counter_result(texts, split_kb, partitions, wor
             path.write_bytes(text.encode())
             inputs.append(str(path))
         config = JobConfig(
-            job_name="prop", map_function=jobs.count_words, reduce_function=jobs.total,
+            job_name="prop", map_function=jobs.batch_count_words if batch else jobs.count_words, reduce_function=jobs.total,
             combine_function=jobs.total if combine else None, input_files=inputs,
             output_dir=str(folder / "out"), num_reduce_tasks=partitions, max_retries=0,
             split_size_mb=split_kb / 1024, map_memory_mb=memory_mb, merge_fan_in=fan_in,
