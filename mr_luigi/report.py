@@ -15,24 +15,11 @@ from typing import Any
 
 from mr_luigi import phases, quarantine
 from mr_luigi.atomic import atomic_file
-from mr_luigi.counters import format_counters, sum_counters
+from mr_luigi.counters import FRAMEWORK_COUNTERS, format_counters, sum_counters
 from mr_luigi.plan import JobPlan
 
 #: Task statistics summed into the manifest's totals.
-_TOTALS = (
-    "input_records",
-    "input_bytes",
-    "bad_records",
-    "map_output_records",
-    "combine_input_records",
-    "combine_output_records",
-    "spills",
-    "merge_passes",
-    "shuffle_output_records",
-    "reduce_input_groups",
-    "output_records",
-    "output_bytes",
-)
+_TOTALS = (*FRAMEWORK_COUNTERS, "output_bytes")
 
 
 def collect_task_stats(plan: JobPlan) -> list[dict[str, Any]]:

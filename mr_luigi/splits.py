@@ -110,11 +110,7 @@ def read_lines(segment: Segment) -> Iterator[tuple[int, str]]:
     removed. Offsets count bytes of the decompressed stream.
     """
     with _open(segment) as fh:
-        pos = segment.start
-        if pos > 0:
-            fh.seek(pos - 1)
-            pos += len(fh.readline()) - 1
-        end = segment.end if not segment.compressed else math.inf
+        pos, end = _first_line_start(fh, segment), segment.end if not segment.compressed else math.inf
         first = pos == 0
         for raw in fh:
             if pos >= end:
@@ -138,11 +134,7 @@ def read_blocks(segment: Segment, block_size: int = 65536) -> Iterator[tuple[int
     are the block's bytes, to find a line's offset when one is reported.
     """
     with _open(segment) as fh:
-        pos = segment.start
-        if pos > 0:
-            fh.seek(pos - 1)
-            pos += len(fh.readline()) - 1
-        end = segment.end if not segment.compressed else math.inf
+        pos, end = _first_line_start(fh, segment), segment.end if not segment.compressed else math.inf
         carry = b""
         while pos < end:
             chunk = fh.read(block_size)
@@ -165,6 +157,15 @@ def read_blocks(segment: Segment, block_size: int = 65536) -> Iterator[tuple[int
             pos += len(data)
             if last or not chunk:
                 return
+
+
+def _first_line_start(fh: BinaryIO, segment: Segment) -> int:
+    """Seek to the first line that starts in the segment (at or after its start); return its offset."""
+    pos = segment.start
+    if pos > 0:
+        fh.seek(pos - 1)
+        pos += len(fh.readline()) - 1
+    return pos
 
 
 def _split_lines(data: bytes) -> list[str]:
