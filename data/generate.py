@@ -25,6 +25,7 @@ import json
 import random
 from itertools import accumulate
 from pathlib import Path
+from typing import Callable
 
 SYLLABLES = "ka lo mi ne ru sa ti vo we ya ze bo cu da fe gi ha ji".split()
 
@@ -68,19 +69,28 @@ def generate_text(out: Path, size_mb: float, files: int = 8, vocab_size: int = 5
 def generate_keys(out: Path, size_mb: float, files: int = 8, distinct: int = 30_000_000, seed: int = 99) -> list[Path]:
     """Write lines of ten tokens ``k%07x`` drawn uniformly from ``distinct`` values."""
     rng = random.Random(seed)
-    out.mkdir(parents=True, exist_ok=True)
-    per_file = int(size_mb * 1024 * 1024 / files)
     space = range(distinct)
+
+    def chunk() -> str:
+        tokens = [f"k{x:07x}" for x in rng.choices(space, k=10_000)]
+        return "\n".join(" ".join(tokens[j:j + 10]) for j in range(0, 10_000, 10)) + "\n"
+
+    return _write_files(out, [f"keys_{i:03d}.txt" for i in range(files)], size_mb, chunk)
+
+
+def _write_files(out: Path, names: list[str], size_mb: float, chunk: Callable[[], str]) -> list[Path]:
+    """Fill each named file with chunks until it holds its share of ``size_mb`` (in UTF-8 bytes)."""
+    out.mkdir(parents=True, exist_ok=True)
+    per_file = int(size_mb * 1024 * 1024 / len(names))
     paths = []
-    for i in range(files):
-        path = out / f"keys_{i:03d}.txt"
-        with open(path, "w", encoding="ascii", newline="\n") as fh:
+    for name in names:
+        path = out / name
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:
             written = 0
             while written < per_file:
-                tokens = [f"k{x:07x}" for x in rng.choices(space, k=10_000)]
-                chunk = "\n".join(" ".join(tokens[j:j + 10]) for j in range(0, 10_000, 10)) + "\n"
-                fh.write(chunk)
-                written += len(chunk)
+                text = chunk()
+                fh.write(text)
+                written += len(text.encode())
         paths.append(path)
     return paths
 
@@ -120,19 +130,9 @@ def log_lines(rng: random.Random, count: int, bad_share: float = 0.002) -> list[
 def generate_logs(out: Path, size_mb: float, files: int = 4, seed: int = 1999) -> list[Path]:
     """Write ``files`` access logs totalling about ``size_mb`` MB."""
     rng = random.Random(seed)
-    out.mkdir(parents=True, exist_ok=True)
-    per_file = int(size_mb * 1024 * 1024 / files)
-    paths = []
-    for i in range(files):
-        path = out / f"access_{i:03d}.log"
-        with open(path, "w", encoding="utf-8", newline="\n") as fh:
-            written = 0
-            while written < per_file:
-                chunk = "\n".join(log_lines(rng, min(2000, max(1, per_file // 150)))) + "\n"
-                fh.write(chunk)
-                written += len(chunk)
-        paths.append(path)
-    return paths
+    lines = min(2000, max(1, int(size_mb * 1024 * 1024 / files) // 150))
+    return _write_files(out, [f"access_{i:03d}.log" for i in range(files)], size_mb,
+                        lambda: "\n".join(log_lines(rng, lines)) + "\n")
 
 
 _TYPES = ["PushEvent"] * 6 + ["WatchEvent", "IssuesEvent", "PullRequestEvent", "CreateEvent", "IssueCommentEvent"]
@@ -180,20 +180,10 @@ def session_lines(rng: random.Random, count: int) -> list[str]:
 def generate_events(out: Path, size_mb: float, files: int = 4, seed: int = 2021, shape: str = "github") -> list[Path]:
     """Write ``files`` JSON-lines files of events totalling about ``size_mb`` MB."""
     rng = random.Random(seed)
-    out.mkdir(parents=True, exist_ok=True)
-    per_file = int(size_mb * 1024 * 1024 / files)
     make = event_lines if shape == "github" else session_lines
-    paths = []
-    for i in range(files):
-        path = out / f"{shape}_{i:03d}.jsonl"
-        with open(path, "w", encoding="utf-8", newline="\n") as fh:
-            written = 0
-            while written < per_file:
-                chunk = "\n".join(make(rng, min(500, max(1, per_file // 400)))) + "\n"
-                fh.write(chunk)
-                written += len(chunk.encode())
-        paths.append(path)
-    return paths
+    lines = min(500, max(1, int(size_mb * 1024 * 1024 / files) // 400))
+    return _write_files(out, [f"{shape}_{i:03d}.jsonl" for i in range(files)], size_mb,
+                        lambda: "\n".join(make(rng, lines)) + "\n")
 
 
 def main() -> None:
