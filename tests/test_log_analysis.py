@@ -7,7 +7,7 @@ import gzip
 import json
 import random
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 import luigi
