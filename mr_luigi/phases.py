@@ -21,6 +21,7 @@ from mr_luigi.errors import InputError, JobFailed, MrLuigiError, RecordError
 from mr_luigi.merge import checked_merge, combine_sorted, first, group_by_key, group_lists_by_key
 from mr_luigi.partition import hash_partition
 from mr_luigi.plan import JobPlan, part_name
+from mr_luigi.progress import Progress, counted
 from mr_luigi.quarantine import BadRecord, BadRecordLimit, Quarantine, too_many_message
 from mr_luigi.quarantine import folder_of as quarantine_folder
 from mr_luigi.records import BUFFER_SIZE, MERGE_BUFFER, read_run, write_records, write_run
@@ -48,13 +49,19 @@ def read_stats(folder: Path) -> dict[str, Any]:
 # -- map ---------------------------------------------------------------------
 
 
-def run_map(plan: JobPlan, index: int, out: Path) -> dict[str, Any]:
+def run_map(plan: JobPlan, index: int, out: Path, progress: Progress | None = None) -> dict[str, Any]:
     """Map one split into sorted runs in ``out``, spilling when over the memory budget."""
     split = plan.splits[index]
     combiner = _combiner(plan)
-    output = MapOutput(out, plan.num_partitions, plan.resolved.config.map_memory_mb, combiner, _partition_function(plan))
     stats: dict[str, Any] = {"input_records": 0, "input_bytes": split.size, "map_output_records": 0}
     quarantine = Quarantine(plan.output_dir, index, BadRecordLimit.from_config(plan.config.max_bad_records))
+
+    def report(lines: int, done: int) -> None:
+        assert progress is not None
+        progress(done, f"{lines:,} lines, {len(output.index)} spills, {quarantine.total:,} bad records")
+
+    output = MapOutput(out, plan.num_partitions, plan.resolved.config.map_memory_mb, combiner, _partition_function(plan),
+                       report if progress is not None else None)
     # Values are grouped by key as they arrive; with a combiner, long groups
     # are folded as they grow (in-mapper combining). The partition is
     # computed once per distinct key, when a run is written.
@@ -72,6 +79,7 @@ def run_map(plan: JobPlan, index: int, out: Path) -> dict[str, Any]:
                 raise
             except (OSError, EOFError, zlib.error) as exc:
                 raise InputError(f"cannot read input {segment.path!r}: {exc}") from exc
+            output.bytes_done += segment.end - segment.start
     finally:
         quarantine.close()
     stats["bad_records"] = quarantine.total
@@ -122,7 +130,7 @@ def _map_segment(plan: JobPlan, segment: Segment, buffer: dict[Any, list[Any]], 
             except Exception as exc:
                 _bad_record(quarantine, segment, offset, line, exc)
             if records >= check_at:
-                check_at = output.check(buffer, base + records) - base
+                check_at = output.check(buffer, base + records, offset - segment.start) - base
     finally:
         stats["input_records"] += records
         output.lines += records
@@ -154,7 +162,7 @@ def _map_segment_combining(plan: JobPlan, segment: Segment, buffer: dict[Any, li
             except Exception as exc:
                 _bad_record(quarantine, segment, offset, line, exc)
             if records >= check_at:
-                check_at = output.check(buffer, base + records) - base
+                check_at = output.check(buffer, base + records, offset - segment.start) - base
     finally:
         stats["input_records"] += records
         output.lines += records
@@ -177,7 +185,7 @@ def _map_segment_batches(plan: JobPlan, segment: Segment, buffer: dict[Any, list
             _map_batch(plan, segment, offset, raw, lines, buffer, stats, quarantine)
             records += len(lines)
             if records >= check_at:
-                check_at = output.check(buffer, base + records) - base
+                check_at = output.check(buffer, base + records, offset + len(raw) - segment.start) - base
     finally:
         stats["input_records"] += records
         output.lines += records
@@ -254,7 +262,7 @@ def checked_combiner(combiner: Callable[[Any, Iterator[Any]], Any]) -> Callable[
 # -- shuffle -----------------------------------------------------------------
 
 
-def run_shuffle(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
+def run_shuffle(plan: JobPlan, partition: int, out: Path, progress: Progress | None = None) -> dict[str, Any]:
     """Merge one partition's sorted runs from every map into one sorted file.
 
     At most ``merge_fan_in`` runs are open at once: with more, groups of them
@@ -263,12 +271,14 @@ def run_shuffle(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
     """
     map_stats = [read_stats(plan.map_dir(index)) for index in range(plan.num_maps)]
     pieces: list[Piece] = []
+    total = 0
     for index, stats in enumerate(map_stats):
         folder = plan.map_dir(index)
         for run in stats["runs"]:
             start, end, count = run["partitions"][partition]
             if count:
                 pieces.append((folder / run["file"], start, end))
+                total += count
     combiner = _combiner(plan)
     fan_in = plan.resolved.config.merge_fan_in
     passes = 0
@@ -276,7 +286,11 @@ def run_shuffle(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
     while len(pieces) > fan_in:
         passes += 1
         pieces = _merge_pass(pieces, fan_in, combiner, out, passes)
-    count = write_run(out / SHUFFLE_DATA, _merge_pieces(pieces, combiner))
+    merged = _merge_pieces(pieces, combiner)
+    if progress is not None:
+        progress.total, progress.unit = total, "records merged"
+        merged = counted(merged, lambda n: progress(n, f"{map_pieces} runs, {passes} earlier merge passes"))
+    count = write_run(out / SHUFFLE_DATA, merged)
     for path in out.glob(f"{_MERGE_PREFIX}*"):
         path.unlink()
     return {
@@ -333,19 +347,24 @@ def _merge_pieces(pieces: list[Piece], combiner: Any) -> Iterator[tuple[Any, Any
 # -- reduce ------------------------------------------------------------------
 
 
-def run_reduce(plan: JobPlan, partition: int, out: Path) -> dict[str, Any]:
+def run_reduce(plan: JobPlan, partition: int, out: Path, progress: Progress | None = None) -> dict[str, Any]:
     """Call the user's reduce once per key; write text lines and the keys in order."""
     reducer = plan.resolved.reduce_function
     grouped = group_by_key if plan.resolved.combine_function else group_lists_by_key
     render = line_renderer(plan)
     source = plan.reduce_input_dir(partition) / SHUFFLE_DATA
+    records: Iterator[Any] = read_run(source)
+    if progress is not None:
+        progress.total = read_stats(plan.reduce_input_dir(partition))["shuffle_output_records"]
+        progress.unit = "records reduced"
+        records = counted(records, progress)
     name = part_name(partition)
     groups = 0
     key: Any = None
     with open(out / name, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as text, open(out / KEYS_FILE, "wb", buffering=BUFFER_SIZE) as keys_fh:
         keys: list[Any] = []
         try:
-            for key, values in grouped(read_run(source)):
+            for key, values in grouped(records):
                 text.write(render(key, reducer(key, values)))
                 keys.append(key)
                 groups += 1

@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator
 from mr_luigi.errors import RecordError
 from mr_luigi.merge import first, sort_records
 from mr_luigi.partition import hash_partition
+from mr_luigi.progress import EVERY_LINES
 from mr_luigi.records import BUFFER_SIZE, write_records
 
 Combiner = Callable[[Any, Iterator[Any]], Any]
@@ -49,7 +50,8 @@ class MapOutput:
     """
 
     def __init__(self, folder: Path, num_partitions: int, memory_mb: float,
-                 combiner: Combiner | None = None, partitioner: Partitioner | None = None) -> None:
+                 combiner: Combiner | None = None, partitioner: Partitioner | None = None,
+                 report: Callable[[int, int], None] | None = None) -> None:
         self.folder = folder
         self.num_partitions = num_partitions
         self.budget = int(memory_mb * 1024 * 1024)
@@ -64,26 +66,38 @@ class MapOutput:
         self._lines_at_spill = 0
         #: the line count at which the map loop calls :meth:`check` next
         self.check_at = FIRST_CHECK
+        self._estimate_at = FIRST_CHECK
+        #: input bytes of the segments already read, and the progress callback (lines, bytes)
+        self.bytes_done = 0
+        self.report = report
 
-    def check(self, buffer: dict[Any, list[Any]], lines: int) -> int:
-        """Spill the buffer if it is over budget; return (and keep) the line count of the next check.
+    def check(self, buffer: dict[Any, list[Any]], lines: int, segment_bytes: int = 0) -> int:
+        """Report progress, spill the buffer if it is over budget; return the line count of the next check.
 
-        The next check comes when the buffer should reach the budget at the
-        rate it grew per line (and at the latest when its lines have quadrupled),
-        so a map whose lines each emit thousands of values is checked every
-        line or two, and an ordinary one a handful of times per spill.
+        The buffer's size is estimated when it should reach the budget at the
+        rate it grew per line (and at the latest when its lines have
+        quadrupled), so a map whose lines each emit thousands of values is
+        checked every line or two, and an ordinary one a handful of times per
+        spill. With a progress callback, checks also come every
+        :data:`~mr_luigi.progress.EVERY_LINES` lines.
         """
+        if self.report is not None:
+            self.report(lines, self.bytes_done + segment_bytes)
+        if lines >= self._estimate_at:
+            self._estimate_at = lines + max(1, int(self._next_estimate(buffer, lines)))
+        self.check_at = self._estimate_at if self.report is None else min(self._estimate_at, lines + EVERY_LINES)
+        return self.check_at
+
+    def _next_estimate(self, buffer: dict[Any, list[Any]], lines: int) -> float:
+        """Estimate the buffer, spill it if over budget, and return the lines until the next estimate."""
         estimate = len(buffer) * estimate_entry_bytes(buffer) if buffer else 0.0
         grown = max(1, lines - self._lines_at_spill)
         per_line = max(estimate / grown, 1.0)
         if estimate >= self.budget:
             self.spill(buffer)
             self._lines_at_spill = lines
-            step = self.budget / per_line
-        else:
-            step = min(3 * grown, (self.budget - estimate) / per_line)
-        self.check_at = lines + max(1, int(step))
-        return self.check_at
+            return self.budget / per_line
+        return min(3 * grown, (self.budget - estimate) / per_line)
 
     def spill(self, buffer: dict[Any, list[Any]]) -> None:
         """Write the buffer as one sorted run and empty it (in place)."""

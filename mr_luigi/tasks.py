@@ -24,6 +24,7 @@ import luigi
 
 from mr_luigi import atomic, context, counters, phases
 from mr_luigi.plan import JobPlan, known_plan
+from mr_luigi.progress import Progress
 
 logger = logging.getLogger("luigi-interface.mr_luigi")
 
@@ -70,18 +71,28 @@ class PhaseTask(luigi.Task):
     def output(self) -> luigi.LocalTarget:
         return luigi.LocalTarget(str(self.output_dir()))
 
-    def work(self, out: Path) -> dict[str, Any]:
+    def work(self, out: Path, progress: Progress) -> dict[str, Any]:
         raise NotImplementedError
 
     def run(self) -> None:
         started = time.time()
         logger.info("Started task %s", self.label)
         with context.running(self.plan.config.params) as user_counters, atomic.atomic_directory(self.output_dir()) as out:
-            stats = self.work(out)
+            stats = self.work(out, Progress(self, self.label, 0, "records"))
             stats["counters"] = counters.task_counters(stats, user_counters)
             stats.update(task=self.label, phase=self.phase, start=started, end=time.time(), pid=os.getpid())
             phases.write_stats(out, stats)
+        self._report_done(stats, time.time() - started)
         logger.info("Finished task %s in %.2fs", self.label, time.time() - started)
+
+    def _report_done(self, stats: dict[str, Any], seconds: float) -> None:
+        """The last status in the web UI: 100% and what the task did."""
+        shown = ", ".join(f"{stats[k]:,} {k.replace('_', ' ')}" for k in _DONE_STATS if stats.get(k))
+        percentage = getattr(self, "set_progress_percentage", None)  # attached by Luigi's worker
+        message = getattr(self, "set_status_message", None)
+        if percentage is not None and message is not None:
+            percentage(100)
+            message(f"{self.label}: done in {seconds:.1f}s; {shown}")
 
 
 class MapTask(PhaseTask):
@@ -97,8 +108,9 @@ class MapTask(PhaseTask):
     def output_dir(self) -> Path:
         return self.plan.map_dir(self.index)
 
-    def work(self, out: Path) -> dict[str, Any]:
-        return phases.run_map(self.plan, self.index, out)
+    def work(self, out: Path, progress: Progress) -> dict[str, Any]:
+        progress.total, progress.unit = self.plan.splits[self.index].size, "MB"
+        return phases.run_map(self.plan, self.index, out, progress)
 
 
 class MapBarrier(luigi.Task):
@@ -127,6 +139,9 @@ class MapBarrier(luigi.Task):
 
 
 BARRIER_FILE = "maps_checked.json"
+#: Statistics shown in a finished task's status message.
+_DONE_STATS = ("input_records", "bad_records", "spills", "map_output_records", "merge_passes",
+               "shuffle_output_records", "reduce_input_groups")
 
 
 class ShuffleTask(PhaseTask):
@@ -145,8 +160,8 @@ class ShuffleTask(PhaseTask):
     def output_dir(self) -> Path:
         return self.plan.reduce_input_dir(self.partition)
 
-    def work(self, out: Path) -> dict[str, Any]:
-        return phases.run_shuffle(self.plan, self.partition, out)
+    def work(self, out: Path, progress: Progress) -> dict[str, Any]:
+        return phases.run_shuffle(self.plan, self.partition, out, progress)
 
 
 class ReduceTask(PhaseTask):
@@ -165,8 +180,8 @@ class ReduceTask(PhaseTask):
     def output_dir(self) -> Path:
         return self.plan.reduce_output_dir(self.partition)
 
-    def work(self, out: Path) -> dict[str, Any]:
-        return phases.run_reduce(self.plan, self.partition, out)
+    def work(self, out: Path, progress: Progress) -> dict[str, Any]:
+        return phases.run_reduce(self.plan, self.partition, out, progress)
 
 
 def reduce_tasks(plan: JobPlan) -> list[ReduceTask]:

@@ -1,0 +1,69 @@
+"""Progress in Luigi's UI: throttled reports while tasks run, 100% and a summary when done."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+import luigi
+import pytest
+
+from mr_luigi import JobConfig, phases, progress
+from mr_luigi.job import PlannedJob
+from mr_luigi.plan import make_plan
+from mr_luigi.progress import Progress
+from tests import jobs_for_tests as jobs
+
+
+class FakeTask:
+    """Records what a task reports, as Luigi's worker would forward it."""
+
+    def __init__(self) -> None:
+        self.percentages: list[int] = []
+        self.messages: list[str] = []
+
+    def set_progress_percentage(self, value: int) -> None:
+        self.percentages.append(value)
+
+    def set_status_message(self, message: str) -> None:
+        self.messages.append(message)
+
+
+def test_reports_are_throttled_to_one_a_second():
+    task = FakeTask()
+    report = Progress(task, "job map 0/1", 1000, "records")
+    for done in range(0, 1000, 10):
+        report(done)
+    report(1000, final=True)
+    assert task.percentages == [0, 100]
+    assert task.messages[-1] == "job map 0/1: 1,000 of 1,000 records"
+
+
+def test_a_map_reports_bytes_lines_and_spills_as_it_goes(tmp_path, monkeypatch):
+    monkeypatch.setattr(progress, "INTERVAL", 0.0)
+    path = tmp_path / "in.txt"
+    path.write_text("".join(f"word{i % 500} other{i % 7}\n" for i in range(60_000)))
+    plan = make_plan(JobConfig(job_name="p", map_function=jobs.count_words, reduce_function=jobs.total,
+                               input_files=[str(path)], output_dir=str(tmp_path / "out"), split_size_mb=10))
+    task = FakeTask()
+    phases.run_map(plan, 0, Path(tempfile.mkdtemp(dir=tmp_path)), Progress(task, "p map 0/1", plan.splits[0].size, "MB"))
+    assert len(task.messages) >= 3, "a 60,000-line map checks in every 20,000 lines at the latest"
+    read = [float(re.search(r"([\d.]+) of [\d.]+ MB read", m).group(1)) for m in task.messages]
+    assert read == sorted(read) and all("lines" in m and "spills" in m for m in task.messages)
+    assert all(0 <= p <= 99 for p in task.percentages)
+
+
+def test_every_task_ends_done_at_100_percent_with_a_summary(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("".join(f"alpha beta {i % 13}\n" for i in range(3000)))
+    config = JobConfig(job_name="ui", map_function=jobs.count_words, reduce_function=jobs.total, combine_function=jobs.total,
+                       input_files=[str(path)], output_dir=str(tmp_path / "out"), split_size_mb=0.01, num_reduce_tasks=2)
+    result = luigi.build([PlannedJob(plan_param=make_plan(config))], local_scheduler=True, detailed_summary=True, log_level="WARNING")
+    assert result.status.name == "SUCCESS"
+    tasks = result.worker._scheduler.task_list("DONE", "")
+    phase_tasks = {tid: t for tid, t in tasks.items() if re.match(r"mr_luigi\.(Map|Shuffle|Reduce)Task", tid)}
+    assert len(phase_tasks) == len([p for p in tasks if "Task_" in p and "Barrier" not in p]) > 4
+    for tid, t in phase_tasks.items():
+        assert t["progress_percentage"] == 100, tid
+        assert re.match(r"ui (map|shuffle|reduce) \d+/\d+: done in [\d.]+s; ", t["status_message"]), t["status_message"]
