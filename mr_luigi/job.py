@@ -104,6 +104,7 @@ def finish_job(plan: JobPlan) -> dict[str, Any]:
     final_lines, outputs = phases.write_final_outputs(plan)
     manifest = report.build_manifest(plan, report.collect_task_stats(plan), final_lines, outputs, started)
     report.write_manifest(plan.success_path, manifest)
+    report.write_html_report(plan.output_dir / report.HTML_REPORT, manifest)
     if not plan.config.keep_intermediate:
         remove_intermediates(plan)
     logger.info(report.summary(manifest, plan.output_dir))

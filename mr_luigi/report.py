@@ -16,6 +16,7 @@ from typing import Any
 from mr_luigi import phases, quarantine
 from mr_luigi.atomic import atomic_file
 from mr_luigi.counters import FRAMEWORK_COUNTERS, format_counters, sum_counters
+from mr_luigi.htmlreport import render_report
 from mr_luigi.plan import JobPlan
 
 #: Task statistics summed into the manifest's totals.
@@ -88,6 +89,15 @@ def _config_summary(plan: JobPlan) -> dict[str, Any]:
 def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
     with atomic_file(path) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+HTML_REPORT = "_report.html"
+
+
+def write_html_report(path: Path, manifest: dict[str, Any]) -> None:
+    """Write the job's ``_report.html`` (see :mod:`mr_luigi.htmlreport`)."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(render_report(manifest), encoding="utf-8")
 
 
 def read_manifest(path: Path) -> dict[str, Any] | None:

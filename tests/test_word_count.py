@@ -100,7 +100,7 @@ def test_line_of_several_megabytes(tmp_path):
 def test_intermediates_removed_after_success_unless_kept(tmp_path, messy_inputs):
     out = tmp_path / "out"
     run_word_count(tmp_path / "in", out)
-    assert sorted(p.name for p in out.iterdir()) == ["_SUCCESS", "final_output.txt"] + [f"part-{p:05d}" for p in range(4)]
+    assert sorted(p.name for p in out.iterdir()) == ["_SUCCESS", "_report.html", "final_output.txt"] + [f"part-{p:05d}" for p in range(4)]
     kept = tmp_path / "kept"
     config = tmp_path / "keep.toml"
     config.write_text('keep_intermediate = true\nwork_dir = "work"\n')
@@ -147,7 +147,7 @@ def test_stale_part_files_of_an_unfinished_run_are_removed(tmp_path, messy_input
     (out / "final_output.txt-luigi-tmp-0123456789ab").write_text("half written")
     (out / "notes.txt").write_text("the user's own file")
     run_word_count(tmp_path / "in", out, num_reduce_tasks=2)
-    assert sorted(p.name for p in out.iterdir()) == ["_SUCCESS", "final_output.txt", "notes.txt", "part-00000", "part-00001"]
+    assert sorted(p.name for p in out.iterdir()) == ["_SUCCESS", "_report.html", "final_output.txt", "notes.txt", "part-00000", "part-00001"]
 
 
 def test_truncated_gzip_input_fails_naming_the_file(tmp_path):

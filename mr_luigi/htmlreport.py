@@ -1,0 +1,136 @@
+"""``_report.html``: one self-contained page on where a finished job's time went.
+
+Built from the ``_SUCCESS`` manifest alone, with inline SVG and CSS (no
+script, no network): a timeline with a bar per task, one row per worker
+process and a colour per phase; bar charts of records and bytes per reduce
+partition, with a warning when the largest partition is more than twice the
+median (skew); phase durations; the counters; and the job's config.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import statistics
+from typing import Any, Iterable
+
+PHASE_COLOURS = {"map": "#4e79a7", "shuffle": "#f28e2b", "reduce": "#59a14f"}
+SKEW_FACTOR = 2.0
+_WIDTH = 900
+_ROW = 22
+
+
+def render_report(manifest: dict[str, Any]) -> str:
+    """The report page of a finished job, as one HTML string."""
+    tasks = sorted(manifest.get("tasks", []), key=lambda t: (t["start"], t["task"]))
+    partitions = [t for t in tasks if t["phase"] == "shuffle"]
+    parts = [
+        f"<h1>{_e(manifest['job_name'])}</h1>",
+        f"<p class=summary>{_e(manifest.get('status', ''))} in {manifest['duration_s']:.2f} s &middot; job id "
+        f"<code>{_e(manifest.get('job_id', ''))}</code> &middot; {len(manifest.get('inputs', []))} input file(s), "
+        f"{sum(i['bytes'] for i in manifest.get('inputs', [])):,} bytes</p>",
+        "<h2>Timeline</h2>",
+        timeline_svg(tasks, manifest),
+        "<h2>Reduce partitions</h2>",
+        skew_note(partitions),
+        bar_chart_svg("records per partition", [t.get("shuffle_output_records", 0) for t in _by_partition(partitions)], "records"),
+        bar_chart_svg("bytes per partition", [t.get("shuffle_output_bytes", 0) for t in _by_partition(partitions)], "bytes"),
+        "<h2>Phases</h2>",
+        _table(["phase", "start (s)", "duration (s)", "tasks"], [
+            [name, f"{span['start'] - manifest['start_time']:.2f}", f"{span['duration_s']:.2f}",
+             str(sum(t["phase"] == name for t in tasks))]
+            for name, span in sorted(manifest.get("phases", {}).items(), key=lambda kv: kv[1]["start"])
+        ]),
+        "<h2>Counters</h2>",
+        _table(["group", "counter", "value"], [
+            [group, name, f"{value:,}"]
+            for group, names in sorted(manifest.get("counters", {}).items()) for name, value in sorted(names.items())
+        ]),
+        "<h2>Config</h2>",
+        f"<pre>{_e(json.dumps(manifest.get('config', {}), indent=2, sort_keys=True))}</pre>",
+    ]
+    return _PAGE.format(title=_e(f"{manifest['job_name']}: job report"), body="\n".join(parts))
+
+
+def timeline_svg(tasks: list[dict[str, Any]], manifest: dict[str, Any]) -> str:
+    """One bar per task, one row per worker process, coloured by phase."""
+    start = manifest["start_time"]
+    span = max((t["end"] for t in tasks), default=start) - start or 1.0
+    rows = {pid: i for i, pid in enumerate(sorted({t.get("pid", 0) for t in tasks}))}
+    height = _ROW * max(1, len(rows)) + 30
+    bars = []
+    for t in tasks:
+        x = 70 + (t["start"] - start) / span * (_WIDTH - 80)
+        width = max(1.0, (t["end"] - t["start"]) / span * (_WIDTH - 80))
+        y = 5 + rows[t.get("pid", 0)] * _ROW
+        bars.append(
+            f'<rect class="task {t["phase"]}" data-task="{_e(t["task"])}" x="{x:.1f}" y="{y}" width="{width:.1f}" '
+            f'height="{_ROW - 6}" fill="{PHASE_COLOURS.get(t["phase"], "#999")}">'
+            f'<title>{_e(t["task"])}: {t["duration_s"]:.2f} s</title></rect>'
+        )
+    labels = [f'<text x="0" y="{5 + i * _ROW + 12}">pid {pid}</text>' for pid, i in rows.items()]
+    axis = f'<text x="70" y="{height - 5}">0 s</text><text x="{_WIDTH - 10}" y="{height - 5}" text-anchor="end">{span:.2f} s</text>'
+    legend = " ".join(f'<span class=key style="background:{c}"></span>{p}' for p, c in PHASE_COLOURS.items())
+    return (f'<svg class="timeline" width="{_WIDTH}" height="{height}" role="img" aria-label="task timeline">'
+            f'{"".join(labels)}{"".join(bars)}{axis}</svg><p class=legend>{legend}</p>')
+
+
+def bar_chart_svg(title: str, values: list[int], unit: str) -> str:
+    """Vertical bars, one per partition, with the value on each."""
+    top = max(values, default=0) or 1
+    width = max(40, min(60, (_WIDTH - 40) // max(1, len(values))))
+    bars = []
+    for i, value in enumerate(values):
+        h = value / top * 120
+        x = 30 + i * width
+        bars.append(
+            f'<rect class="partition" data-partition="{i}" x="{x}" y="{140 - h:.1f}" width="{width - 8}" height="{h:.1f}" fill="#76b7b2">'
+            f"<title>partition {i}: {value:,} {unit}</title></rect>"
+            f'<text x="{x + (width - 8) / 2}" y="158" text-anchor="middle">{i}</text>'
+        )
+    return (f'<figure><figcaption>{_e(title)}</figcaption><svg class="bars" width="{30 + width * max(1, len(values))}" '
+            f'height="165" role="img" aria-label="{_e(title)}">{"".join(bars)}</svg></figure>')
+
+
+def skew_note(shuffles: list[dict[str, Any]]) -> str:
+    """A warning when the largest partition holds more than twice the median's records."""
+    sizes = [t.get("shuffle_output_records", 0) for t in _by_partition(shuffles)]
+    if len(sizes) < 2:
+        return ""
+    median, largest = statistics.median(sizes), max(sizes)
+    if largest <= SKEW_FACTOR * median:
+        return ""
+    return (f'<p class="warning skew">Skew: partition {sizes.index(largest)} holds {largest:,} records, more than '
+            f"{SKEW_FACTOR:g}x the median ({median:,.0f}). A few keys may dominate; a custom partitioner or a combiner "
+            "can spread them.</p>")
+
+
+def _by_partition(shuffles: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(shuffles, key=lambda t: int(t["task"].rsplit(" ", 1)[-1].split("/")[0]))
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }}
+h1 {{ margin-bottom: 0; }} h2 {{ margin-top: 1.6em; border-bottom: 1px solid #ddd; }}
+svg text {{ font-size: 11px; fill: #444; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ddd; padding: 2px 8px; text-align: left; }}
+.key {{ display: inline-block; width: 12px; height: 12px; margin: 0 4px 0 12px; vertical-align: middle; }}
+.warning {{ background: #fff3cd; border: 1px solid #e0b000; padding: 6px 10px; }}
+pre {{ background: #f6f6f6; padding: 8px; overflow: auto; }}
+</style></head>
+<body>
+{body}
+</body></html>
+"""

@@ -1,0 +1,64 @@
+"""_report.html: a self-contained page with a bar per task and per partition, and a skew warning."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from html.parser import HTMLParser
+from pathlib import Path
+
+from mr_luigi import JobConfig, MapReduceScheduler
+from tests import jobs_for_tests as jobs
+
+
+class Elements(HTMLParser):
+    """Collects the tags of a page with their attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def run(tmp_path: Path, name: str, **changes) -> tuple[dict, str]:
+    path = tmp_path / "in.txt"
+    if not path.exists():
+        path.write_text("".join(f"w{i % 400} x{i % 9} <b>&amp;</b>\n" for i in range(4000)))
+    values = dict(job_name="report", map_function=jobs.count_words, reduce_function=jobs.total, combine_function=jobs.total,
+                  input_files=[str(path)], output_dir=str(tmp_path / name), num_reduce_tasks=4, max_retries=0,
+                  split_size_mb=0.02)
+    values.update(changes)
+    assert MapReduceScheduler(2).execute_job(JobConfig(**values))
+    out = tmp_path / name
+    return json.loads((out / "_SUCCESS").read_text()), (out / "_report.html").read_text(encoding="utf-8")
+
+
+def test_the_timeline_has_one_bar_per_task_and_the_charts_one_per_partition(tmp_path):
+    manifest, page = run(tmp_path, "out")
+    parser = Elements()
+    parser.feed(page)
+    bars = [a for tag, a in parser.tags if tag == "rect" and "task" in a.get("class", "").split()]
+    assert sorted(a["data-task"] for a in bars) == sorted(t["task"] for t in manifest["tasks"])
+    assert {a["class"].split()[1] for a in bars} == {"map", "shuffle", "reduce"}
+    partitions = [a for tag, a in parser.tags if tag == "rect" and a.get("class") == "partition"]
+    assert len(partitions) == 2 * 4, "records and bytes, one bar per partition each"
+    assert "Skew" not in page
+    for name, value in manifest["counters"]["mr_luigi"].items():
+        assert re.search(rf"<td>{name}</td><td>{value:,}</td>", page), name
+
+
+def test_the_page_needs_no_network_and_no_script(tmp_path):
+    _, page = run(tmp_path, "out")
+    assert not re.search(r"""(src|href)\s*=|<script|<link|url\(|@import""", page, re.I)
+    assert page.startswith("<!DOCTYPE html>")
+
+
+def test_a_skewed_partition_is_flagged(tmp_path):
+    manifest, page = run(tmp_path, "skewed", partitioner=jobs.first_letter_partitioner, combine_function=None)
+    sizes = sorted((t for t in manifest["tasks"] if t["phase"] == "shuffle"), key=lambda t: t["task"])
+    records = [t["shuffle_output_records"] for t in sizes]
+    assert max(records) > 2 * statistics.median(records), "the test's input must be skewed"
+    assert 'class="warning skew"' in page
