@@ -77,13 +77,14 @@ class MapReduceScheduler:
             local_scheduler=True,
             detailed_summary=True,
         )
-        self.last_result = _result(plan, run)
+        self.last_result = job_result(plan, run)
         if not self.last_result.success:
             logger.error("Job %s failed: %s", plan.name, self.last_result.describe_failure())
         return self.last_result.success
 
 
-def _result(plan: JobPlan, run: Any) -> JobResult:
+def job_result(plan: JobPlan, run: Any) -> JobResult:
+    """What a ``luigi.build`` of a job's root task did."""
     success = run.status in _OK
     manifest = report.read_manifest(plan.success_path)
     return JobResult(

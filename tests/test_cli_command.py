@@ -1,0 +1,128 @@
+"""The mr-luigi command: run, validate, report, clean; exit codes; progress lines."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from mr_luigi import JobConfig
+from mr_luigi.cli import ProgressWatcher
+from mr_luigi.plan import make_plan
+from tests import jobs_for_tests as jobs
+from tests.conftest import counts_from_output, reference_word_count
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def mr_luigi(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-m", "mr_luigi.cli", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def write_config(tmp_path: Path, extra: str = "") -> tuple[Path, list[Path]]:
+    inputs = []
+    for i in range(3):
+        path = tmp_path / "in" / f"f{i}.txt"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("".join(f"Alpha beta{j % 17} gamma{i}\n" for j in range(400)))
+        inputs.append(path)
+    config = tmp_path / "job.toml"
+    config.write_text(f"""job_name = "cli_job"
+map_function = "tests.jobs_for_tests:count_words"
+reduce_function = "tests.jobs_for_tests:total"
+combine_function = "tests.jobs_for_tests:total"
+input_files = ["in/*.txt"]
+output_dir = "out"
+split_size_mb = 0.005
+{extra}""")
+    return config, inputs
+
+
+def test_validate_prints_the_graph_that_run_then_builds(tmp_path):
+    config, inputs = write_config(tmp_path)
+    shown = mr_luigi("validate", str(config), "--set", "num_reduce_tasks=3")
+    assert shown.returncode == 0, shown.stderr
+    maps = int(re.search(r"tasks: (\d+) map, 1 barrier, 3 shuffle, 3 reduce", shown.stdout).group(1))
+    assert not (tmp_path / "out").exists(), "validate runs nothing"
+    ran = mr_luigi("run", str(config), "--workers", "2", "--set", "num_reduce_tasks=3")
+    assert ran.returncode == 0, ran.stderr
+    manifest = json.loads((tmp_path / "out" / "_SUCCESS").read_text())
+    assert manifest["task_counts"] == {"map": maps, "shuffle": 3, "reduce": 3}
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count(inputs)
+    assert "Job cli_job succeeded" in ran.stdout and "Counters:" in ran.stdout
+
+
+def test_a_failed_run_exits_1_with_one_line_saying_why(tmp_path):
+    config, _ = write_config(tmp_path, 'max_bad_records = 0\nmax_retries = 0\n')
+    text = config.read_text().replace("tests.jobs_for_tests:count_words", "tests.jobs_for_tests:returns_int_map")
+    config.write_text(text)
+    ran = mr_luigi("run", str(config), "--local-scheduler")
+    assert ran.returncode == 1
+    last = ran.stderr.strip().splitlines()[-1]
+    assert re.match(r"mr-luigi: job cli_job failed: cli_job map \d+/\d+: .*RecordError: map_function failed on .*f\d\.txt:1", last), last
+
+
+def test_a_bad_config_or_setting_exits_2(tmp_path):
+    config, _ = write_config(tmp_path)
+    for args in (["--set", "num_reduce_tasks=0"], ["--set", "num_reduce_taks=3"], ["--set", "oops"]):
+        ran = mr_luigi("run", str(config), *args)
+        assert ran.returncode == 2, args
+        assert ran.stderr.startswith("mr-luigi: ConfigError:") and len(ran.stderr.strip().splitlines()) == 1
+
+
+def test_report_prints_the_summary_and_rewrites_the_html(tmp_path):
+    config, _ = write_config(tmp_path)
+    assert mr_luigi("run", str(config)).returncode == 0
+    (tmp_path / "out" / "_report.html").unlink()
+    shown = mr_luigi("report", str(tmp_path / "out"), "--html")
+    assert shown.returncode == 0
+    assert "Job cli_job succeeded" in shown.stdout and re.search(r"map\s+[\d.]+s", shown.stdout)
+    assert (tmp_path / "out" / "_report.html").read_text().startswith("<!DOCTYPE html>")
+    assert mr_luigi("report", str(tmp_path / "in")).returncode == 1
+
+
+def test_clean_removes_intermediates_and_temporary_leftovers_only(tmp_path):
+    out = tmp_path / "out"
+    (out / "_work" / "job-abc" / "map_output").mkdir(parents=True)
+    (out / "final_output.txt-luigi-tmp-0123456789ab").write_text("half")
+    (out / "_bad_records").mkdir()
+    (out / "_bad_records" / "map-00000.jsonl-luigi-tmp-aa").write_text("half")
+    (out / "part-00000").write_text("kept\t1\n")
+    shown = mr_luigi("clean", str(out))
+    assert shown.returncode == 0, shown.stderr
+    assert sorted(p.name for p in out.rglob("*")) == ["_bad_records", "part-00000"]
+    assert "3 item(s) removed" in shown.stdout
+
+
+def test_progress_lines_in_a_pipe_and_bars_on_a_terminal(tmp_path):
+    config, _ = write_config(tmp_path)
+    plan = make_plan(JobConfig(job_name="p", map_function=jobs.count_words, reduce_function=jobs.total,
+                               input_files=[str(tmp_path / "in")], output_dir=str(tmp_path / "o"), split_size_mb=0.005))
+    assert plan.num_maps >= 3
+    plan.map_dir(0).mkdir(parents=True)  # one map finished
+    pipe = io.StringIO()
+    ProgressWatcher(plan, pipe)._show()
+    assert re.fullmatch(rf"\[\s*[\d.]+s\] map 1/{plan.num_maps}, shuffle 0/4, reduce 0/4; [\d.]+ of [\d.]+ MB read.*\n", pipe.getvalue())
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    term = Terminal()
+    watcher = ProgressWatcher(plan, term)
+    watcher._show()
+    watcher._show()
+    screen = term.getvalue()
+    assert screen.count(f"map     [") == 2 and f"] 1/{plan.num_maps}" in screen
+    assert "\x1b[3F" in screen, "the second drawing moves back up over the first"
+
+
+def test_the_console_script_is_installed():
+    script = Path(sys.executable).parent / "mr-luigi"
+    shown = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0 and all(c in shown.stdout for c in ("run", "validate", "report", "clean"))
