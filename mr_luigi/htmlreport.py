@@ -2,7 +2,7 @@
 
 Built from the ``_SUCCESS`` manifest alone, with inline SVG and CSS (no
 script, no network): a timeline with a bar per task, one row per worker
-process and a colour per phase; bar charts of records and bytes per reduce
+slot and a colour per phase; bar charts of records and bytes per reduce
 partition, with a warning when the largest partition is more than twice the
 median (skew); phase durations; the counters; and the job's config.
 """
@@ -53,26 +53,46 @@ def render_report(manifest: dict[str, Any]) -> str:
 
 
 def timeline_svg(tasks: list[dict[str, Any]], manifest: dict[str, Any]) -> str:
-    """One bar per task, one row per worker process, coloured by phase."""
+    """One bar per task, coloured by phase, one row per worker slot.
+
+    Luigi runs each task in a process of its own, so rows are the worker's
+    slots: a task takes the first row free when it starts, and the number of
+    rows is the job's real parallelism. The pid is in each bar's tooltip.
+    """
     start = manifest["start_time"]
     span = max((t["end"] for t in tasks), default=start) - start or 1.0
-    rows = {pid: i for i, pid in enumerate(sorted({t.get("pid", 0) for t in tasks}))}
-    height = _ROW * max(1, len(rows)) + 30
+    slots = worker_slots(tasks)
+    height = _ROW * max(1, max(slots, default=0) + 1) + 30
     bars = []
-    for t in tasks:
+    for t, slot in zip(tasks, slots):
         x = 70 + (t["start"] - start) / span * (_WIDTH - 80)
         width = max(1.0, (t["end"] - t["start"]) / span * (_WIDTH - 80))
-        y = 5 + rows[t.get("pid", 0)] * _ROW
+        y = 5 + slot * _ROW
         bars.append(
             f'<rect class="task {t["phase"]}" data-task="{_e(t["task"])}" x="{x:.1f}" y="{y}" width="{width:.1f}" '
             f'height="{_ROW - 6}" fill="{PHASE_COLOURS.get(t["phase"], "#999")}">'
-            f'<title>{_e(t["task"])}: {t["duration_s"]:.2f} s</title></rect>'
+            f'<title>{_e(t["task"])}: {t["duration_s"]:.2f} s (pid {t.get("pid", "?")})</title></rect>'
         )
-    labels = [f'<text x="0" y="{5 + i * _ROW + 12}">pid {pid}</text>' for pid, i in rows.items()]
+    labels = [f'<text x="0" y="{5 + i * _ROW + 12}">worker {i + 1}</text>' for i in range(max(slots, default=-1) + 1)]
     axis = f'<text x="70" y="{height - 5}">0 s</text><text x="{_WIDTH - 10}" y="{height - 5}" text-anchor="end">{span:.2f} s</text>'
     legend = " ".join(f'<span class=key style="background:{c}"></span>{p}' for p, c in PHASE_COLOURS.items())
     return (f'<svg class="timeline" width="{_WIDTH}" height="{height}" role="img" aria-label="task timeline">'
             f'{"".join(labels)}{"".join(bars)}{axis}</svg><p class=legend>{legend}</p>')
+
+
+def worker_slots(tasks: list[dict[str, Any]]) -> list[int]:
+    """The row of each task (sorted by start): the first row whose last task has ended."""
+    ends: list[float] = []
+    slots = []
+    for t in tasks:
+        free = next((i for i, end in enumerate(ends) if end <= t["start"] + 1e-3), None)
+        if free is None:
+            free = len(ends)
+            ends.append(t["end"])
+        else:
+            ends[free] = t["end"]
+        slots.append(free)
+    return slots
 
 
 def bar_chart_svg(title: str, values: list[int], unit: str) -> str:

@@ -62,3 +62,10 @@ def test_a_skewed_partition_is_flagged(tmp_path):
     records = [t["shuffle_output_records"] for t in sizes]
     assert max(records) > 2 * statistics.median(records), "the test's input must be skewed"
     assert 'class="warning skew"' in page
+
+
+def test_worker_slots_show_the_parallelism():
+    from mr_luigi.htmlreport import worker_slots
+
+    tasks = [{"start": 0, "end": 2}, {"start": 0.5, "end": 1}, {"start": 1.2, "end": 3}, {"start": 2.5, "end": 4}, {"start": 3, "end": 5}]
+    assert worker_slots(tasks) == [0, 1, 1, 0, 1]

@@ -1,0 +1,161 @@
+"""A job watched the way a person would: luigid's API and web UI, and _report.html, in Chromium.
+
+The tests start their own luigid on a free loopback port, run WordCount
+against it, then check the scheduler's JSON API and load the visualiser and
+the job report in headless Chromium (Debian's ``chromium`` and
+``chromedriver``, driven by Selenium; nothing is downloaded at run time).
+Screenshots are saved in ``$MR_LUIGI_ARTIFACTS`` (default
+``tests/artifacts/``). Without Chromium the tests are skipped, except under
+CI, where its absence is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(os.environ.get("MR_LUIGI_ARTIFACTS", REPO / "tests" / "artifacts"))
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+except ImportError:  # pragma: no cover - selenium is in the test extra
+    webdriver = None
+
+_missing = [name for name, found in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER), ("selenium", webdriver)) if not found]
+if _missing and os.environ.get("CI"):
+    pytest.fail(f"browser tests need {', '.join(_missing)} (the README's test command installs them)", pytrace=False)
+pytestmark = pytest.mark.skipif(bool(_missing), reason=f"not installed: {', '.join(_missing)}")
+
+R = 3  # reduce partitions of the test job
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def api(base: str, method: str, data: dict | None = None) -> dict:
+    query = "?data=" + urllib.parse.quote(json.dumps(data)) if data is not None else ""
+    with urllib.request.urlopen(f"{base}/api/{method}{query}", timeout=5) as response:
+        return json.loads(response.read())["response"]
+
+
+@pytest.fixture(scope="module")
+def luigid(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("luigid")
+    (folder / "luigi.cfg").write_text("[scheduler]\nretry_delay = 1\nstable_done_cooldown_secs = 0\n")
+    port = free_port()
+    luigid_cmd = [str(Path(sys.executable).parent / "luigid"), "--address", "127.0.0.1", "--port", str(port),
+                  "--state-path", str(folder / "state.pickle"), "--logdir", str(folder)]
+    proc = subprocess.Popen(luigid_cmd, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            api(base, "task_list", {"status": "DONE"})
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("luigid did not start")
+            time.sleep(0.2)
+    yield {"base": base, "port": port}
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def job(luigid, tmp_path_factory):
+    """WordCount run against the test luigid; returns its output folder and manifest."""
+    folder = tmp_path_factory.mktemp("job")
+    for i in range(3):
+        (folder / "in").mkdir(exist_ok=True)
+        (folder / "in" / f"t{i}.txt").write_text("".join(f"the quick fox {j % 50} jumps\n" for j in range(2000)))
+    (folder / "job.toml").write_text(f"split_size_mb = 0.02\nnum_reduce_tasks = {R}\n")
+    (folder / "client.cfg").write_text("[core]\nrpc_connect_timeout = 5\nrpc_retry_attempts = 2\nrpc_retry_wait = 1\n")
+    env = dict(os.environ, LUIGI_CONFIG_PATH=str(folder / "client.cfg"))
+    cmd = [str(Path(sys.executable).parent / "luigi"), "--module", "pipelines.word_count", "WordCount",
+           "--config", str(folder / "job.toml"), "--input", str(folder / "in"), "--output-dir", str(folder / "out"),
+           "--scheduler-host", "127.0.0.1", "--scheduler-port", str(luigid["port"]), "--workers", "2"]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifest = json.loads((folder / "out" / "_SUCCESS").read_text())
+    return {"out": folder / "out", "manifest": manifest}
+
+
+@pytest.fixture
+def browser():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        options.add_argument(arg)
+    options.binary_location = CHROMIUM
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def job_tasks(luigid: dict, manifest: dict, status: str) -> dict:
+    digest = manifest["job_id"].rsplit("-", 1)[1]
+    return {tid: t for tid, t in api(luigid["base"], "task_list", {"status": status}).items()
+            if digest[:5] in tid or tid.startswith("WordCount")}
+
+
+def test_the_scheduler_lists_every_task_done_with_its_status(luigid, job):
+    manifest = job["manifest"]
+    maps = manifest["task_counts"]["map"]
+    assert maps >= 3
+    done = job_tasks(luigid, manifest, "DONE")
+    families = sorted(task["name"] for task in done.values())
+    expected = sorted(["WordCount"] + ["mr_luigi.MapBarrier"] + ["mr_luigi.MapTask"] * maps
+                      + ["mr_luigi.ShuffleTask"] * R + ["mr_luigi.ReduceTask"] * R)
+    assert families == expected
+    for tid, task in done.items():
+        if task["name"] in ("mr_luigi.MapTask", "mr_luigi.ShuffleTask", "mr_luigi.ReduceTask"):
+            assert task["progress_percentage"] == 100, tid
+            assert "word_count" in task["status_message"] and "done in" in task["status_message"], task["status_message"]
+    for status in ("PENDING", "RUNNING", "FAILED"):
+        assert not job_tasks(luigid, manifest, status), status
+
+
+def test_the_visualiser_shows_the_tasks_done(luigid, job, browser):
+    manifest = job["manifest"]
+    total = 1 + 1 + manifest["task_counts"]["map"] + 2 * R
+    browser.get(f"{luigid['base']}/static/visualiser/index.html")
+    deadline = time.monotonic() + 20
+    while True:
+        done_box = browser.find_element("id", "DONE_info").text
+        rows = [row.text for row in browser.find_elements("css selector", "#taskTable tbody tr")]
+        if str(total) in done_box.split() and any("mr_luigi.MapTask" in r for r in rows):
+            break
+        assert time.monotonic() < deadline, f"visualiser shows {done_box!r}, rows {rows[:3]}"
+        time.sleep(0.3)
+    assert all(row.startswith("DONE") for row in rows)
+    browser.save_screenshot(str(ARTIFACTS / "visualiser.png"))
+
+
+def test_the_report_page_has_a_bar_per_task(job, browser):
+    manifest = job["manifest"]
+    browser.get((job["out"] / "_report.html").as_uri())
+    bars = browser.execute_script("return Array.from(document.querySelectorAll('svg.timeline rect.task'), r => r.dataset.task)")
+    assert sorted(bars) == sorted(t["task"] for t in manifest["tasks"])
+    widths = browser.execute_script("return Array.from(document.querySelectorAll('svg.timeline rect.task'), r => r.getBBox().width)")
+    assert all(w >= 1 for w in widths), "every bar is drawn"
+    partitions = browser.execute_script("return document.querySelectorAll('svg.bars rect.partition').length")
+    assert partitions == 2 * R
+    browser.save_screenshot(str(ARTIFACTS / "report.png"))
