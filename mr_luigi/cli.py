@@ -234,10 +234,18 @@ class ProgressWatcher:
         return {"map": (maps, plan.num_maps), "shuffle": (shuffles, plan.num_partitions),
                 "reduce": (reduces, plan.num_partitions), "bytes": (done_bytes, sum(s.size for s in plan.splits))}
 
+    def finished_state(self) -> dict[str, tuple[int, int]]:
+        """Every task done (the intermediates may already be gone)."""
+        plan = self.plan
+        total = sum(s.size for s in plan.splits)
+        return {"map": (plan.num_maps, plan.num_maps), "shuffle": (plan.num_partitions, plan.num_partitions),
+                "reduce": (plan.num_partitions, plan.num_partitions), "bytes": (total, total)}
+
     def _show(self, final: bool = False) -> None:
-        if not self.plan.job_dir.is_dir():  # not started, or finished and cleaned up
+        finished = final and report.read_manifest(self.plan.success_path) is not None
+        if not finished and not self.plan.job_dir.is_dir():  # not started yet
             return
-        state = self.state()
+        state = self.state() if not finished else self.finished_state()
         elapsed = time.monotonic() - self._started
         done_bytes, total_bytes = state["bytes"]
         left = elapsed / done_bytes * (total_bytes - done_bytes) if done_bytes else None

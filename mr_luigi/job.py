@@ -96,6 +96,9 @@ class MapReduceJob(luigi.Task):
 
     def run(self) -> None:
         finish_job(self.plan)
+        tracking = getattr(self, "set_tracking_url", None)  # attached by Luigi's worker
+        if tracking is not None:
+            tracking((self.plan.output_dir / report.HTML_REPORT).as_uri())
 
 
 def finish_job(plan: JobPlan) -> dict[str, Any]:

@@ -126,3 +126,17 @@ def test_the_console_script_is_installed():
     script = Path(sys.executable).parent / "mr-luigi"
     shown = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0 and all(c in shown.stdout for c in ("run", "validate", "report", "clean"))
+
+
+def test_the_last_progress_line_shows_every_task_done(tmp_path):
+    from mr_luigi import MapReduceScheduler
+
+    _, inputs = write_config(tmp_path)
+    config = JobConfig(job_name="p", map_function=jobs.count_words, reduce_function=jobs.total, input_files=[str(p) for p in inputs],
+                       output_dir=str(tmp_path / "done"), split_size_mb=0.005, num_reduce_tasks=2)
+    assert MapReduceScheduler(2).execute_job(config)
+    plan = make_plan(config)
+    assert not plan.job_dir.exists(), "intermediates are gone after success"
+    pipe = io.StringIO()
+    ProgressWatcher(plan, pipe)._show(final=True)
+    assert f"map {plan.num_maps}/{plan.num_maps}, shuffle 2/2, reduce 2/2;" in pipe.getvalue()
