@@ -13,6 +13,7 @@ config or command line; a failure prints one line saying why.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import threading
@@ -177,6 +178,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
         removed += [p for p in folder.iterdir() if p.is_dir() and (p / "map_output").is_dir()]
     removed += [p for p in folder.rglob(f"*{atomic.TMP_MARKER}*") if not any(p.is_relative_to(r) for r in removed)]
     for path in removed:
+        if not path.exists():  # inside a temporary folder removed before it
+            continue
         if path.is_dir():
             shutil.rmtree(path)
         else:
@@ -187,8 +190,6 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def _cpus() -> int:
-    import os
-
     return os.cpu_count() or 1
 
 
