@@ -177,6 +177,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
     elif args.work_dir is not None:
         removed += [p for p in folder.iterdir() if p.is_dir() and (p / "map_output").is_dir()]
     removed += [p for p in folder.rglob(f"*{atomic.TMP_MARKER}*") if not any(p.is_relative_to(r) for r in removed)]
+    count = 0
     for path in removed:
         if not path.exists():  # inside a temporary folder removed before it
             continue
@@ -184,8 +185,9 @@ def cmd_clean(args: argparse.Namespace) -> int:
             shutil.rmtree(path)
         else:
             path.unlink()
+        count += 1
         print(f"removed {path}")
-    print(f"{len(removed)} item(s) removed from {folder}")
+    print(f"{count} item(s) removed from {folder}")
     return EXIT_OK
 
 
