@@ -28,5 +28,9 @@ class RecordError(MrLuigiError):
     """A user function failed on, or produced, a record the engine cannot use."""
 
 
+class StorageError(MrLuigiError):
+    """A task could not write (or read back) its files: a full disk, a file size limit, permissions."""
+
+
 class JobFailed(MrLuigiError):
     """A job did not finish; the message names the failed tasks."""

@@ -15,16 +15,16 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import luigi
 from luigi.cmdline_parser import CmdlineParser
 
-from mr_luigi import phases, report
+from mr_luigi import atomic, attempts, phases, report
 from mr_luigi.config import JobConfig, config_from_mapping, config_from_values, read_config_file
-from mr_luigi.errors import ConfigError
+from mr_luigi.errors import ConfigError, StorageError
 from mr_luigi.plan import JobPlan, make_plan
-from mr_luigi.tasks import PlanParameter, reduce_tasks
+from mr_luigi.tasks import PlanParameter, attempt_of, reduce_tasks
 
 logger = logging.getLogger("luigi-interface.mr_luigi")
 _announced: set[str] = set()
@@ -95,23 +95,52 @@ class MapReduceJob(luigi.Task):
         return JobOutput(self.plan)
 
     def run(self) -> None:
-        finish_job(self.plan)
+        run_final_step(self.plan)
         tracking = getattr(self, "set_tracking_url", None)  # attached by Luigi's worker
         if tracking is not None:
             tracking((self.plan.output_dir / report.HTML_REPORT).as_uri())
 
 
-def finish_job(plan: JobPlan) -> dict[str, Any]:
-    """The final step: publish outputs, write the manifest, remove intermediates."""
+def run_final_step(plan: JobPlan) -> dict[str, Any]:
+    """The job's last task, as one logged attempt (with its fault hooks)."""
+    with attempt_of(plan, FINAL_TASK, "final", 0) as (_, inject):
+        try:
+            return finish_job(plan, inject)
+        except OSError as exc:
+            raise StorageError(f"{plan.name} final step: file error: {exc}") from exc
+
+
+FINAL_TASK = "final"
+
+
+def finish_job(plan: JobPlan, inject: Callable[[str], None] = lambda point: None) -> dict[str, Any]:
+    """The final step: publish outputs, write the manifest, remove intermediates.
+
+    The manifest is written last, after every output it lists: until it is
+    there, the job is incomplete and a re-run does this step again.
+    """
     started = time.time()
-    final_lines, outputs = phases.write_final_outputs(plan)
-    manifest = report.build_manifest(plan, report.collect_task_stats(plan), final_lines, outputs, started)
-    report.write_manifest(plan.success_path, manifest)
+    final_lines, outputs = phases.write_final_outputs(plan, inject)
+    manifest = report.build_manifest(plan, report.collect_task_stats(plan), final_lines, outputs, started,
+                                     attempts.summary(plan.job_dir, running=FINAL_TASK))
     report.write_html_report(plan.output_dir / report.HTML_REPORT, manifest)
-    if not plan.config.keep_intermediate:
+    inject("commit")
+    report.write_manifest(plan.success_path, manifest)
+    if plan.config.keep_intermediate:
+        remove_leftovers(plan.job_dir)
+    else:
         remove_intermediates(plan)
     logger.info(report.summary(manifest, plan.output_dir))
     return manifest
+
+
+def remove_leftovers(folder: Path) -> None:
+    """Delete what killed attempts left in a kept work folder (``*-luigi-tmp-*``)."""
+    for path in sorted(folder.rglob(f"*{atomic.TMP_MARKER}*"), reverse=True):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def check_previous_results(plan: JobPlan) -> None:

@@ -409,11 +409,12 @@ def line_renderer(plan: JobPlan) -> Callable[[Any, Any], str]:
 # -- final merge -------------------------------------------------------------
 
 
-def write_final_outputs(plan: JobPlan) -> tuple[int, list[str]]:
+def write_final_outputs(plan: JobPlan, inject: Callable[[str], None] = lambda point: None) -> tuple[int, list[str]]:
     """Publish the job's results, in key order; return the line count and output names.
 
     By default: the part files and final_output.txt, every key once. With
-    named outputs: one ``<name>.txt`` per name, each in key order.
+    named outputs: one ``<name>.txt`` per name, each in key order. ``inject``
+    is the fault hook (see :mod:`mr_luigi.faults`), called half way.
     """
     out = plan.output_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -427,9 +428,10 @@ def write_final_outputs(plan: JobPlan) -> tuple[int, list[str]]:
 
     merged = checked_merge(streams, heads)
     if plan.config.named_outputs:
-        return _write_named_outputs(out, merged)
+        return _write_named_outputs(out, merged, inject)
     for p, folder in enumerate(parts):
         atomic.publish_file(folder / part_name(p), out / part_name(p))
+    inject("middle")
     lines = 0
     with atomic.atomic_file(out / FINAL_OUTPUT) as tmp, open(tmp, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as fh:
         for _, line in merged:
@@ -441,7 +443,7 @@ def write_final_outputs(plan: JobPlan) -> tuple[int, list[str]]:
 FINAL_OUTPUT = "final_output.txt"
 
 
-def _write_named_outputs(out: Path, merged: Iterator[tuple[Any, str]]) -> tuple[int, list[str]]:
+def _write_named_outputs(out: Path, merged: Iterator[tuple[Any, str]], inject: Callable[[str], None]) -> tuple[int, list[str]]:
     """Write each name's lines (contiguous in the merged order) to ``<name>.txt``, atomically."""
     names: list[str] = []
     lines = 0
@@ -452,6 +454,7 @@ def _write_named_outputs(out: Path, merged: Iterator[tuple[Any, str]]) -> tuple[
                 fh.write(line)
                 lines += 1
         names.append(path.name)
+        inject("middle")
     return lines, names
 
 

@@ -24,7 +24,7 @@ EVERY_RECORDS = 8_192
 class Progress:
     """Throttled progress reports of one task; does nothing outside a Luigi worker."""
 
-    def __init__(self, task: Any, label: str, total: int, unit: str) -> None:
+    def __init__(self, task: Any, label: str, total: int, unit: str, hook: Callable[[], None] | None = None) -> None:
         # Luigi's worker attaches these to the task only while it runs it.
         self._percentage = getattr(task, "set_progress_percentage", None)
         self._message = getattr(task, "set_status_message", None)
@@ -32,8 +32,12 @@ class Progress:
         self.total = total
         self.unit = unit
         self._last = float("-inf")
+        #: called at every report, before throttling (fault injection's ``middle`` point)
+        self.hook = hook
 
     def __call__(self, done: int, detail: str = "", final: bool = False) -> None:
+        if self.hook is not None:
+            self.hook()
         now = time.monotonic()
         if not final and now - self._last < INTERVAL:
             return

@@ -33,7 +33,8 @@ def collect_task_stats(plan: JobPlan) -> list[dict[str, Any]]:
     return [phases.read_stats(folder) for folder in folders]
 
 
-def build_manifest(plan: JobPlan, tasks: list[dict[str, Any]], final_lines: int, outputs: list[str], finalize_start: float) -> dict[str, Any]:
+def build_manifest(plan: JobPlan, tasks: list[dict[str, Any]], final_lines: int, outputs: list[str], finalize_start: float,
+                   attempts: dict[str, Any] | None = None) -> dict[str, Any]:
     """The manifest of a finished job, as a JSON-ready dict."""
     totals = {name: sum(t.get(name, 0) for t in tasks) for name in _TOTALS}
     phase_times: dict[str, list[float]] = {}
@@ -65,6 +66,7 @@ def build_manifest(plan: JobPlan, tasks: list[dict[str, Any]], final_lines: int,
             }
             for t in tasks
         ],
+        "attempts": attempts or {"per_task": {}, "unsuccessful": []},
         "finalize": {"start": finalize_start, "end": end, "duration_s": round(end - finalize_start, 3)},
     }
 

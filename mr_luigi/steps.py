@@ -33,7 +33,7 @@ from mr_luigi import report
 from mr_luigi.config import JobConfig
 from mr_luigi.counters import sum_counters
 from mr_luigi.errors import ConfigError
-from mr_luigi.job import JobOutput, check_previous_results, finish_job
+from mr_luigi.job import JobOutput, check_previous_results, run_final_step
 from mr_luigi.plan import JobPlan, add_plan_source, make_plan
 from mr_luigi.tasks import reduce_tasks
 
@@ -88,7 +88,7 @@ class StepTask(luigi.Task):
         plan = self.plan()
         check_previous_results(plan)
         yield reduce_tasks(plan)
-        finish_job(plan)
+        run_final_step(plan)
 
 
 class MultiStepJob(luigi.Task):

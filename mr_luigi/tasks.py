@@ -17,12 +17,14 @@ import json
 import logging
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import luigi
 
-from mr_luigi import atomic, context, counters, phases
+from mr_luigi import atomic, attempts, context, counters, faults, phases
+from mr_luigi.errors import StorageError
 from mr_luigi.plan import JobPlan, known_plan
 from mr_luigi.progress import Progress
 
@@ -74,14 +76,29 @@ class PhaseTask(luigi.Task):
     def work(self, out: Path, progress: Progress) -> dict[str, Any]:
         raise NotImplementedError
 
+    @property
+    def index_in_phase(self) -> int:
+        return 0
+
+    @property
+    def attempt_name(self) -> str:
+        """This task's name in the attempt logs: ``map-00003``."""
+        return f"{self.phase}-{self.index_in_phase:05d}"
+
     def run(self) -> None:
         started = time.time()
         logger.info("Started task %s", self.label)
-        with context.running(self.plan.config.params) as user_counters, atomic.atomic_directory(self.output_dir()) as out:
-            stats = self.work(out, Progress(self, self.label, 0, "records"))
-            stats["counters"] = counters.task_counters(stats, user_counters)
-            stats.update(task=self.label, phase=self.phase, start=started, end=time.time(), pid=os.getpid())
-            phases.write_stats(out, stats)
+        with attempt_of(self.plan, self.attempt_name, self.phase, self.index_in_phase) as (attempt, inject):
+            with context.running(self.plan.config.params) as user_counters, atomic.atomic_directory(self.output_dir()) as out:
+                try:
+                    stats = self.work(out, Progress(self, self.label, 0, "records", hook=inject.middle))
+                except OSError as exc:
+                    raise StorageError(f"{self.label}: file error in {out.parent}: {exc}") from exc
+                inject.middle()  # a task too short to report progress
+                stats["counters"] = counters.task_counters(stats, user_counters)
+                stats.update(task=self.label, phase=self.phase, start=started, end=time.time(), pid=os.getpid(), attempt=attempt)
+                phases.write_stats(out, stats)
+                inject("commit")
         self._report_done(stats, time.time() - started)
         logger.info("Finished task %s in %.2fs", self.label, time.time() - started)
 
@@ -105,6 +122,10 @@ class MapTask(PhaseTask):
     def label(self) -> str:
         return f"{self.plan.name} map {self.index}/{self.plan.num_maps}"
 
+    @property
+    def index_in_phase(self) -> int:
+        return self.index
+
     def output_dir(self) -> Path:
         return self.plan.map_dir(self.index)
 
@@ -117,13 +138,15 @@ class MapBarrier(luigi.Task):
     """Complete when every map task is: the one edge between the phases.
 
     It also checks, once for the whole job, that the maps did not reject more
-    records than ``max_bad_records`` allows; a failed check is not retried
-    (it would fail again), and no shuffle starts.
+    records than ``max_bad_records`` allows; if they did, no shuffle starts.
     """
 
     task_namespace = "mr_luigi"
     plan: JobPlan = PlanParameter()
-    retry_count = 1
+
+    @property
+    def retry_count(self) -> int:
+        return self.plan.config.max_retries + 1
 
     def requires(self) -> list[MapTask]:
         return [MapTask(plan=self.plan, index=i) for i in range(self.plan.num_maps)]
@@ -132,10 +155,12 @@ class MapBarrier(luigi.Task):
         return luigi.LocalTarget(str(self.plan.job_dir / BARRIER_FILE))
 
     def run(self) -> None:
-        map_stats = [phases.read_stats(self.plan.map_dir(i)) for i in range(self.plan.num_maps)]
-        summary = phases.check_bad_records(self.plan, map_stats)
-        with atomic.atomic_file(Path(self.output().path)) as tmp:
-            tmp.write_text(json.dumps(summary) + "\n")
+        with attempt_of(self.plan, "barrier", "barrier", 0) as (_, inject):
+            map_stats = [phases.read_stats(self.plan.map_dir(i)) for i in range(self.plan.num_maps)]
+            summary = phases.check_bad_records(self.plan, map_stats)
+            with atomic.atomic_file(Path(self.output().path)) as tmp:
+                tmp.write_text(json.dumps(summary) + "\n")
+                inject("commit")
 
 
 BARRIER_FILE = "maps_checked.json"
@@ -157,6 +182,10 @@ class ShuffleTask(PhaseTask):
     def requires(self) -> MapBarrier:
         return MapBarrier(plan=self.plan)
 
+    @property
+    def index_in_phase(self) -> int:
+        return self.partition
+
     def output_dir(self) -> Path:
         return self.plan.reduce_input_dir(self.partition)
 
@@ -177,11 +206,29 @@ class ReduceTask(PhaseTask):
     def requires(self) -> ShuffleTask:
         return ShuffleTask(plan=self.plan, partition=self.partition)
 
+    @property
+    def index_in_phase(self) -> int:
+        return self.partition
+
     def output_dir(self) -> Path:
         return self.plan.reduce_output_dir(self.partition)
 
     def work(self, out: Path, progress: Progress) -> dict[str, Any]:
         return phases.run_reduce(self.plan, self.partition, out, progress)
+
+
+@contextmanager
+def attempt_of(plan: JobPlan, name: str, phase: str, index: int) -> Iterator[tuple[int, faults.Injector]]:
+    """Log one attempt at a task (see :mod:`mr_luigi.attempts`) and give it its fault hooks."""
+    attempt = attempts.start(plan.job_dir, name)
+    inject = faults.Injector.for_attempt(phase, index, attempt, plan.job_dir)
+    try:
+        inject("start")
+        yield attempt, inject
+    except BaseException as exc:
+        attempts.failed(plan.job_dir, name, attempt, exc)
+        raise
+    attempts.done(plan.job_dir, name, attempt)
 
 
 def reduce_tasks(plan: JobPlan) -> list[ReduceTask]:
