@@ -69,6 +69,11 @@ def atomic_directory(path: Path) -> Iterator[Path]:
 
 def publish_file(source: Path, dest: Path) -> None:
     """Place a finished file at ``dest`` atomically: hard link if possible, else copy."""
+    if dest.exists() and os.path.samefile(source, dest):
+        # Already published (by an attempt that was then killed). Renaming a
+        # second link of the same file over it would do nothing and leave
+        # the temporary link behind.
+        return
     with atomic_file(dest) as tmp:
         try:
             os.link(source, tmp)

@@ -8,7 +8,7 @@ import luigi
 import pytest
 
 from mr_luigi import JobConfig
-from mr_luigi.atomic import atomic_directory, atomic_file, is_temporary
+from mr_luigi.atomic import atomic_directory, atomic_file, is_temporary, publish_file
 from mr_luigi.job import PlannedJob
 from mr_luigi.plan import make_plan
 from mr_luigi.tasks import MapBarrier, MapTask, ReduceTask, ShuffleTask
@@ -95,3 +95,19 @@ def test_atomic_file_keeps_the_old_file_on_failure(tmp_path):
     with atomic_file(path) as tmp:
         tmp.write_text("new")
     assert path.read_text() == "new"
+
+
+def test_publishing_a_file_again_leaves_no_temporary_link(tmp_path):
+    source = tmp_path / "work" / "part-00000"
+    source.parent.mkdir()
+    source.write_text("a\t1\n")
+    dest = tmp_path / "out" / "part-00000"
+    publish_file(source, dest)
+    publish_file(source, dest)  # a re-run after a kill publishes the same file again
+    assert dest.read_text() == "a\t1\n"
+    assert [p.name for p in dest.parent.iterdir()] == ["part-00000"]
+    source.unlink()
+    source.write_text("b\t2\n")  # a different file replaces the old one
+    publish_file(source, dest)
+    assert dest.read_text() == "b\t2\n"
+    assert [p.name for p in dest.parent.iterdir()] == ["part-00000"]
