@@ -224,6 +224,9 @@ def validate(config: JobConfig) -> ResolvedConfig:
     work_dir = Path(os.path.abspath(os.path.expanduser(config.work_dir))) if config.work_dir else output_dir / "_work"
     if work_dir.exists() and not work_dir.is_dir():
         raise ConfigError("work_dir", f"{str(work_dir)!r} exists and is not a directory")
+    _check_apart(config.input_files, input_paths, {"output_dir": output_dir, "work_dir": work_dir})
+    _check_writable("output_dir", output_dir)
+    _check_writable("work_dir", work_dir)
     return ResolvedConfig(
         config=config,
         input_paths=input_paths,
@@ -294,6 +297,44 @@ def _expand_inputs(patterns: Any) -> tuple[Path, ...]:
                 raise ConfigError("input_files", f"{path!r} is not readable (permissions)")
             found[path] = None
     return tuple(Path(p) for p in found)
+
+
+def _check_apart(patterns: Any, input_paths: tuple[Path, ...], folders: dict[str, Path]) -> None:
+    """Keep the job's own folders out of its inputs, and its inputs out of its folders.
+
+    An output folder inside an input folder would be read back as input by
+    the next run; an input inside the output folder could be overwritten.
+    """
+    read_below = [Path(os.path.abspath(os.path.expanduser(os.fspath(p)))) for p in _as_list(patterns)
+                  if not glob.has_magic(os.fspath(p)) and os.path.isdir(os.path.expanduser(os.fspath(p)))]
+    read_below += [_glob_base(os.fspath(p)) for p in _as_list(patterns) if "**" in os.fspath(p)]
+    for name, folder in folders.items():
+        for root in read_below:
+            if folder == root or root in folder.parents:
+                raise ConfigError(name, f"{str(folder)!r} is inside the input folder {str(root)!r}: a later run would "
+                                        "read this job's files as input; choose a folder outside it")
+        for path in input_paths:
+            if folder in path.parents:
+                raise ConfigError(name, f"input {str(path)!r} is inside {name} {str(folder)!r}, where the job "
+                                        "writes: choose another folder")
+
+
+def _glob_base(pattern: str) -> Path:
+    """The folder a recursive glob starts from: its path up to the first wildcard."""
+    parts = Path(os.path.abspath(os.path.expanduser(pattern))).parts
+    return Path(*parts[: next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))])
+
+
+def _check_writable(name: str, folder: Path) -> None:
+    """Fail before any task runs if ``folder`` cannot be created or written."""
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(name, f"{str(folder)!r} cannot be created: {str(existing)!r} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "is not writable" if existing == folder else f"cannot be created: {str(existing)!r} is not writable"
+        raise ConfigError(name, f"{str(folder)!r} {what} (permissions)")
 
 
 def _check_output_dir(output_dir: Any) -> Path:
