@@ -20,7 +20,7 @@ from mr_luigi.counters import BAD_RECORDS_GROUP, sum_counters
 from mr_luigi.errors import InputError, JobFailed, MrLuigiError, RecordError
 from mr_luigi.merge import checked_merge, combine_sorted, first, group_by_key, group_lists_by_key
 from mr_luigi.partition import hash_partition
-from mr_luigi.plan import JobPlan, part_name
+from mr_luigi.plan import JobPlan, file_identity, part_name
 from mr_luigi.progress import Progress, counted
 from mr_luigi.quarantine import BadRecord, BadRecordLimit, Quarantine, too_many_message
 from mr_luigi.quarantine import folder_of as quarantine_folder
@@ -69,6 +69,7 @@ def run_map(plan: JobPlan, index: int, out: Path, progress: Progress | None = No
     try:
         for segment in split.segments:
             try:
+                check_unchanged(plan, segment.path)
                 if is_batch_map(plan.resolved.map_function):
                     _map_segment_batches(plan, segment, buffer, stats, output, quarantine)
                 elif combiner:
@@ -79,6 +80,7 @@ def run_map(plan: JobPlan, index: int, out: Path, progress: Progress | None = No
                 raise
             except (OSError, EOFError, zlib.error) as exc:
                 raise InputError(f"cannot read input {segment.path!r}: {exc}") from exc
+            check_unchanged(plan, segment.path)  # not changed while it was read either
             output.bytes_done += segment.end - segment.start
     finally:
         quarantine.close()
@@ -91,6 +93,20 @@ def run_map(plan: JobPlan, index: int, out: Path, progress: Progress | None = No
     stats["spills"] = len(output.index)
     stats["runs"] = output.index
     return stats
+
+
+def check_unchanged(plan: JobPlan, path: str) -> None:
+    """Fail if an input is not what was planned: its splits would cut it wrongly."""
+    planned = plan.input_stats.get(path)
+    try:
+        now = file_identity(path)
+    except OSError as exc:
+        raise InputError(f"cannot read input {path!r}: {exc}") from exc
+    if planned is not None and now != planned:
+        raise InputError(
+            f"input {path!r} changed after the job was planned (size {planned[0]:,} -> {now[0]:,} bytes"
+            f"{', modification time changed' if now[1] != planned[1] else ''}): run the job again to plan it anew"
+        )
 
 
 def _combiner(plan: JobPlan) -> Callable[[Any, Iterator[Any]], Any] | None:

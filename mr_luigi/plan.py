@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
@@ -40,6 +40,8 @@ class JobPlan:
     resolved: ResolvedConfig
     splits: tuple[Split, ...]
     job_id: str
+    #: each input's (size, mtime_ns) when planned: a map checks its input still matches
+    input_stats: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, JobPlan) and other.job_id == self.job_id
@@ -130,13 +132,20 @@ def make_plan(config: JobConfig) -> JobPlan:
         split_size = auto_split_size(sum(p.stat().st_size for p in resolved.input_paths))
     else:
         split_size = max(1, int(config.split_size_mb * 1024 * 1024))
+    input_stats = {str(p): file_identity(p) for p in resolved.input_paths}
     splits = tuple(plan_splits(resolved.input_paths, split_size))
-    plan = JobPlan(resolved, splits, f"{config.job_name}-{_digest(resolved, splits)}")
+    plan = JobPlan(resolved, splits, f"{config.job_name}-{_digest(resolved, splits, input_stats)}", input_stats)
     _known_plans[plan.job_id] = plan
     return plan
 
 
-def _digest(resolved: ResolvedConfig, splits: tuple[Split, ...]) -> str:
+def file_identity(path: str | Path) -> tuple[int, int]:
+    """What tells that a file changed: its size and modification time (ns)."""
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
+
+
+def _digest(resolved: ResolvedConfig, splits: tuple[Split, ...], input_stats: dict[str, tuple[int, int]]) -> str:
     config = resolved.config
     identity: dict[str, Any] = {
         "format": FORMAT_VERSION,
@@ -144,7 +153,7 @@ def _digest(resolved: ResolvedConfig, splits: tuple[Split, ...]) -> str:
         "functions": {
             name: [ref, _code_fingerprint(getattr(resolved, name))] for name, ref in sorted(resolved.function_refs.items())
         },
-        "inputs": [[str(p), st.st_size, st.st_mtime_ns] for p, st in ((p, os.stat(p)) for p in resolved.input_paths)],
+        "inputs": [[path, size, mtime] for path, (size, mtime) in input_stats.items()],
         "splits": [[[s.path, s.start, s.end] for s in split.segments] for split in splits],
         "num_reduce_tasks": config.num_reduce_tasks,
         "output_dir": str(resolved.output_dir),
