@@ -244,8 +244,14 @@ def _map_batch(plan: JobPlan, segment: Segment, offset: int, raw: bytes, lines: 
 
 
 def _bad_record(quarantine: Quarantine, segment: Segment, offset: int, line: str, exc: Exception) -> None:
-    """Quarantine a line the map function rejected, or fail when no bad record is allowed."""
-    if quarantine.limit.fail_fast and not isinstance(exc, BadRecord):
+    """Quarantine a line the map function rejected, or fail when no bad record is allowed.
+
+    An exception raised in the map loop itself, not inside the user's
+    function, means the function's output is malformed (not pairs, an
+    unhashable key): a bug, not bad data, so the job fails at once.
+    """
+    tb = exc.__traceback__
+    if (quarantine.limit.fail_fast and not isinstance(exc, BadRecord)) or (tb is not None and tb.tb_next is None):
         raise _map_error(segment, offset, exc) from exc
     quarantine.add(segment, offset, line, exc)
 
@@ -258,6 +264,8 @@ def _map_error(segment: Segment, offset: int, exc: Exception) -> RecordError:
     hint = ""
     if isinstance(exc, (TypeError, ValueError)) and ("unpack" in str(exc) or "iterable" in str(exc)):
         hint = " (map_function must return or yield (key, value) pairs)"
+    elif isinstance(exc, TypeError) and "unhashable" in str(exc):
+        hint = " (keys must be hashable: use a tuple, not a list, dict or set)"
     return RecordError(f"map_function failed on {where}: {type(exc).__name__}: {exc}{hint}")
 
 

@@ -24,6 +24,8 @@ import struct
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator
 
+from mr_luigi.errors import RecordError
+
 BATCH_SIZE = 2048
 BUFFER_SIZE = 1 << 20
 #: Read buffer of each input of a merge, which may have many open at once.
@@ -42,10 +44,27 @@ def write_records(fh: BinaryIO, records: Iterable[Any]) -> int:
 
 
 def _write_batch(fh: BinaryIO, batch: list[Any]) -> int:
-    blob = pickle.dumps(batch, _PROTOCOL)
+    try:
+        blob = pickle.dumps(batch, _PROTOCOL)
+    except Exception as exc:  # pickle raises PicklingError, TypeError or AttributeError
+        raise _unserializable(batch, exc) from exc
     fh.write(_LENGTH.pack(len(blob)))
     fh.write(blob)
     return len(batch)
+
+
+def _unserializable(batch: list[Any], exc: Exception) -> RecordError:
+    """Name the first record of a batch that pickle cannot store."""
+    for record in batch:
+        try:
+            pickle.dumps(record, _PROTOCOL)
+        except Exception as error:  # noqa: BLE001 - any pickling failure
+            key = record[0] if type(record) is tuple and record else record
+            shown = repr(key)
+            shown = shown if len(shown) <= 200 else shown[:200] + "..."
+            return RecordError(f"cannot store the record with key {shown}: {type(error).__name__}: {error}. Keys and "
+                               "values must be picklable (str, numbers, tuples, lists, dicts, module-level classes)")
+    return RecordError(f"cannot store records: {type(exc).__name__}: {exc}")
 
 
 def write_run(path: Path, records: Iterable[Any]) -> int:

@@ -23,7 +23,7 @@ from pathlib import Path
 from sys import getsizeof
 from typing import Any, Callable, Iterator
 
-from mr_luigi.errors import RecordError
+from mr_luigi.errors import RecordError, StorageError
 from mr_luigi.merge import first, sort_records
 from mr_luigi.partition import hash_partition
 from mr_luigi.progress import EVERY_LINES
@@ -108,7 +108,11 @@ class MapOutput:
         sort_records(records)
         name = f"run-{len(self.index):05d}"
         partitions = split_partitions(records, self.num_partitions, self.partition)
-        self.index.append({"file": name, "partitions": write_partitions(self.folder / name, partitions)})
+        try:
+            written = write_partitions(self.folder / name, partitions)
+        except OSError as exc:
+            raise StorageError(f"cannot write map output {self.folder / name}: {exc} (is the work folder's disk full?)") from exc
+        self.index.append({"file": name, "partitions": written})
         self.output_records += len(records)
         buffer.clear()
 
