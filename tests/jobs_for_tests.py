@@ -175,3 +175,39 @@ def batch_not_pairs(lines):
 
 
 from collections import Counter  # noqa: E402
+
+
+def not_pairs_map(line):
+    """Yields bare words, not (key, value) pairs."""
+    yield from WORD.findall(line.lower())
+
+
+def unhashable_key_map(line):
+    yield [line], 1
+
+
+class LocalThing:
+    """A key type that pickle cannot store: its instances refuse to be pickled."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __hash__(self):
+        return hash(self.text)
+
+    def __eq__(self, other):
+        return isinstance(other, LocalThing) and other.text == self.text
+
+    def __lt__(self, other):
+        return self.text < other.text
+
+    def __reduce__(self):
+        raise TypeError(f"cannot pickle LocalThing({self.text!r})")
+
+    def __repr__(self):
+        return f"LocalThing({self.text!r})"
+
+
+def unpicklable_key_map(line):
+    for word in WORD.findall(line.lower()):
+        yield LocalThing(word), 1

@@ -1,0 +1,329 @@
+"""The bad-input matrix: each case ends in a correct result, or a one-line error, exit code non-zero and nothing lost.
+
+Every case runs ``mr-luigi run`` on a job config written by the test. A
+failing case must name the file, field or task at fault on the last line of
+stderr, exit non-zero, publish no result, leave no temporary file, and leave
+what was already in the output folder (and the inputs) as it was.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import os
+import random
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import luigi
+import pytest
+
+from mr_luigi import ConfigError, JobConfig
+from mr_luigi.atomic import TMP_MARKER
+from mr_luigi.config import validate
+from mr_luigi.job import PlannedJob
+from mr_luigi.plan import make_plan
+from mr_luigi.runner import job_result
+from tests.conftest import REFERENCE_WORD, counts_from_output, reference_word_count
+
+REPO = Path(__file__).resolve().parent.parent
+SENTINEL = "results of an earlier job, kept by hand\n"
+
+
+def job_toml(inputs: str, output_dir: str = "out", extra: str = "", map_function: str = "pipelines.word_count:word_count_map") -> str:
+    return f"""job_name = "bad_input"
+map_function = "{map_function}"
+reduce_function = "pipelines.word_count:word_count_reduce"
+combine_function = "pipelines.word_count:word_count_reduce"
+input_files = {inputs}
+output_dir = "{output_dir}"
+{extra}"""
+
+
+def run_job(tmp_path: Path, toml: str, preexec=None) -> subprocess.CompletedProcess:
+    (tmp_path / "job.toml").write_text(toml)
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    (out / "notes.txt").write_text(SENTINEL)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-m", "mr_luigi.cli", "run", "job.toml", "--workers", "2"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=300, preexec_fn=preexec)
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_failed_cleanly(proc: subprocess.CompletedProcess, tmp_path: Path, exit_code: int, message: str) -> None:
+    """Non-zero exit, the reason on the last line, nothing published or half-written."""
+    assert proc.returncode == exit_code, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert re.search(message, last), last
+    out = tmp_path / "out"
+    assert (out / "notes.txt").read_text() == SENTINEL
+    assert not (out / "_SUCCESS").exists() and not (out / "final_output.txt").exists()
+    assert not list(out.rglob(f"*{TMP_MARKER}*"))
+
+
+def assert_succeeded(proc: subprocess.CompletedProcess, tmp_path: Path, expected: Counter) -> None:
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "out"
+    assert counts_from_output(out / "final_output.txt") == expected
+    assert (out / "notes.txt").read_text() == SENTINEL
+
+
+# -- what the planner refuses ------------------------------------------------
+
+
+def test_missing_input_path(tmp_path):
+    proc = run_job(tmp_path, job_toml('["nowhere/words.txt"]'))
+    assert_failed_cleanly(proc, tmp_path, 2, r"ConfigError: input_files: '.*nowhere/words.txt' does not exist")
+
+
+def test_glob_matching_nothing(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("a\n")
+    proc = run_job(tmp_path, job_toml('["in/*.csv"]'))
+    assert_failed_cleanly(proc, tmp_path, 2, r"input_files: glob '.*in/\*\.csv' matched no files")
+
+
+def test_output_dir_inside_the_input_folder(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("a b\n")
+    before = digest(tmp_path / "in")
+    proc = run_job(tmp_path, job_toml('["in"]', output_dir="in/results"))
+    assert proc.returncode == 2
+    assert re.search(r"ConfigError: output_dir: '.*in/results' is inside the input folder '.*in'", proc.stderr.strip().splitlines()[-1])
+    assert digest(tmp_path / "in") == before
+
+
+def test_input_inside_the_output_dir(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "words.txt").write_text("a b\n")
+    proc = run_job(tmp_path, job_toml('["out/words.txt"]'))
+    assert_failed_cleanly(proc, tmp_path, 2, r"output_dir: input '.*out/words.txt' is inside output_dir")
+
+
+def test_a_directory_is_read_as_all_the_files_below_it(tmp_path):
+    folder = tmp_path / "in"
+    (folder / "sub" / "deeper").mkdir(parents=True)
+    (folder / "a.txt").write_text("apple pie\n")
+    (folder / "sub" / "b.txt").write_text("apple tart\n")
+    (folder / "sub" / "deeper" / "c.log").write_text("pie pie\n")
+    (folder / ".hidden").write_text("secret\n")  # skipped, like Hadoop's hidden files
+    (folder / "_SUCCESS").write_text("{}\n")
+    proc = run_job(tmp_path, job_toml('["in"]'))
+    assert_succeeded(proc, tmp_path, Counter({"apple": 2, "pie": 3, "tart": 1}))
+
+
+@pytest.fixture
+def shared_tmp():
+    """A folder another user can enter (pytest's own tmp folders are private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="mr_luigi_perm_"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def as_unprivileged(check) -> str:
+    """Run ``check()`` as user nobody when we are root (root reads and writes anything); return its error."""
+    if os.geteuid() != 0:
+        return _error_of(check)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop root, check, report, exit
+        os.close(read)
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            message = _error_of(check)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            message = f"child failed: {exc!r}"
+        os.write(write, message.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as fh:
+        message = fh.read()
+    os.waitpid(pid, 0)
+    return message
+
+
+def _error_of(check) -> str:
+    try:
+        check()
+    except ConfigError as exc:
+        return f"ConfigError: {exc}"
+    return "no error"
+
+
+def test_unreadable_input_file(shared_tmp):
+    (shared_tmp / "ok.txt").write_text("fine\n")
+    secret = shared_tmp / "secret.txt"
+    secret.write_text("private words\n")
+    secret.chmod(0o000)
+    config = JobConfig(job_name="perm", map_function="pipelines.word_count:word_count_map",
+                       reduce_function="pipelines.word_count:word_count_reduce", input_files=[str(shared_tmp)],
+                       output_dir=str(shared_tmp / "out"))
+    message = as_unprivileged(lambda: validate(config))
+    assert message == f"ConfigError: input_files: {str(secret)!r} is not readable (permissions)"
+
+
+def test_output_dir_not_writable(shared_tmp):
+    (shared_tmp / "in.txt").write_text("words\n")
+    (shared_tmp / "in.txt").chmod(0o644)
+    locked = shared_tmp / "locked"
+    locked.mkdir(mode=0o755)
+    config = JobConfig(job_name="perm", map_function="pipelines.word_count:word_count_map",
+                       reduce_function="pipelines.word_count:word_count_reduce", input_files=[str(shared_tmp / "in.txt")],
+                       output_dir=str(locked / "out"))
+    message = as_unprivileged(lambda: validate(config))
+    assert message == f"ConfigError: output_dir: {str(locked / 'out')!r} cannot be created: {str(locked)!r} is not writable (permissions)"
+    assert not (locked / "out").exists()
+
+
+# -- inputs that are odd but valid: a correct result -------------------------
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    proc = run_job(tmp_path, job_toml('["empty.txt"]'))
+    assert_succeeded(proc, tmp_path, Counter())
+    assert (tmp_path / "out" / "final_output.txt").read_bytes() == b""
+
+
+def test_binary_file_with_nul_bytes(tmp_path):
+    rng = random.Random(3)
+    data = bytes(rng.randrange(256) for _ in range(300_000)) + b"\x00plain words\x00 here\n\x00\x00"
+    (tmp_path / "blob.bin").write_bytes(data)
+    proc = run_job(tmp_path, job_toml('["blob.bin"]', extra="split_size_mb = 0.05\n"))
+    assert_succeeded(proc, tmp_path, reference_word_count([tmp_path / "blob.bin"]))
+
+
+def test_invalid_utf8(tmp_path):
+    (tmp_path / "latin1.txt").write_bytes("café naïve crème\n".encode("latin-1") + b"ok \xc3\x28 \xe2\x82 end\n")
+    proc = run_job(tmp_path, job_toml('["latin1.txt"]'))
+    assert_succeeded(proc, tmp_path, reference_word_count([tmp_path / "latin1.txt"]))
+
+
+def test_a_single_line_of_100_mb(tmp_path):
+    rng = random.Random(5)
+    vocabulary = [f"w{n}" for n in range(5000)]
+    words = rng.choices(vocabulary, k=17_500_000)  # about 100 MB with the spaces, no newline
+    (tmp_path / "one_line.txt").write_text(" ".join(words))
+    assert (tmp_path / "one_line.txt").stat().st_size > 100_000_000
+    proc = run_job(tmp_path, job_toml('["one_line.txt"]'))
+    assert_succeeded(proc, tmp_path, Counter(words))
+
+
+def test_more_partitions_than_keys_leaves_empty_part_files(tmp_path):
+    (tmp_path / "few.txt").write_text("alpha beta\nalpha\n")
+    proc = run_job(tmp_path, job_toml('["few.txt"]', extra="num_reduce_tasks = 9\n"))
+    assert_succeeded(proc, tmp_path, Counter({"alpha": 2, "beta": 1}))
+    parts = sorted((tmp_path / "out").glob("part-*"))
+    assert len(parts) == 9
+    assert sorted(line for p in parts for line in p.read_text().splitlines()) == ["alpha\t2", "beta\t1"]
+    assert sum(1 for p in parts if p.stat().st_size == 0) >= 7
+
+
+# -- inputs that cannot be read: a clear failure -----------------------------
+
+
+def compressible_text() -> bytes:
+    return "".join(f"line {n} with some words {n % 97}\n" for n in range(60_000)).encode()
+
+
+def test_truncated_gzip(tmp_path):
+    blob = gzip.compress(compressible_text())
+    (tmp_path / "cut.gz").write_bytes(blob[: len(blob) // 2])
+    before = digest(tmp_path)
+    proc = run_job(tmp_path, job_toml('["cut.gz"]'))
+    assert_failed_cleanly(proc, tmp_path, 1, r"map 0/1: .*InputError: cannot read input '.*cut\.gz': .*(ended|truncated)")
+    assert (tmp_path / "cut.gz").read_bytes() == blob[: len(blob) // 2] and before["cut.gz"] == digest(tmp_path)["cut.gz"]
+
+
+def test_corrupt_bzip2(tmp_path):
+    blob = bytearray(bz2.compress(compressible_text()))
+    middle = len(blob) // 2
+    blob[middle : middle + 64] = bytes(64)
+    (tmp_path / "bad.bz2").write_bytes(bytes(blob))
+    proc = run_job(tmp_path, job_toml('["bad.bz2"]'))
+    assert_failed_cleanly(proc, tmp_path, 1, r"InputError: cannot read input '.*bad\.bz2': Invalid data stream")
+
+
+def test_a_file_that_changes_between_planning_and_reading(tmp_path):
+    src = tmp_path / "grows.txt"
+    src.write_text("one two\n" * 1000)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text(SENTINEL)
+    config = JobConfig(job_name="grows", map_function="pipelines.word_count:word_count_map",
+                       reduce_function="pipelines.word_count:word_count_reduce", input_files=[str(src)],
+                       output_dir=str(tmp_path / "out"), split_size_mb=0.004, max_retries=0)
+    plan = make_plan(config)
+    with open(src, "a") as fh:  # a writer appends after the job was planned
+        fh.write("three four\n" * 10)
+    run = luigi.build([PlannedJob(plan_param=plan)], workers=2, local_scheduler=True, detailed_summary=True)
+    result = job_result(plan, run)
+    assert not result.success
+    errors = set(result.failures.values())
+    assert errors == {f"mr_luigi.errors.InputError: input {str(src)!r} changed after the job was planned "
+                      f"(size 8,000 -> 8,110 bytes, modification time changed): run the job again to plan it anew"}
+    assert not (tmp_path / "out" / "_SUCCESS").exists()
+    assert (tmp_path / "out" / "notes.txt").read_text() == SENTINEL
+    # run again: planned anew, it counts what the file holds now
+    proc = run_job(tmp_path, job_toml(f'["{src}"]'))
+    assert_succeeded(proc, tmp_path, Counter({"one": 1000, "two": 1000, "three": 10, "four": 10}))
+
+
+def test_disk_full_during_a_spill(tmp_path):
+    src = tmp_path / "many.txt"
+    src.write_text("".join(f"key{n} " for n in range(200_000)))
+    limit = 256 * 1024  # any file the task writes past 256 KB fails with EFBIG, as on a full disk
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = run_job(tmp_path, job_toml('["many.txt"]', extra="map_memory_mb = 8\n"), preexec=small_files)
+    assert_failed_cleanly(proc, tmp_path, 1, r"map \d+/\d+: .*StorageError: cannot write map output .*run-00000: \[Errno 27\] File too large")
+    assert not list((tmp_path / "out" / "_work").rglob("run-*"))
+
+
+# -- user functions that produce what the engine cannot use ------------------
+
+
+@pytest.mark.parametrize("function, message", [
+    ("tests.jobs_for_tests:returns_int_map", r"RecordError: map_function failed on .*in\.txt:1: TypeError: 'int' object is not iterable "
+                                            r"\(map_function must return or yield \(key, value\) pairs\)"),
+    ("tests.jobs_for_tests:not_pairs_map", r"RecordError: map_function failed on .*in\.txt:1: ValueError: .*unpack.* "
+                                          r"\(map_function must return or yield \(key, value\) pairs\)"),
+    ("tests.jobs_for_tests:unhashable_key_map", r"RecordError: map_function failed on .*in\.txt:1: TypeError: unhashable type: 'list' "
+                                               r"\(keys must be hashable"),
+    ("tests.jobs_for_tests:unpicklable_key_map", r"RecordError: cannot store the record with key LocalThing\('\w+'\): TypeError: "
+                                                r"cannot pickle LocalThing.*must be picklable"),
+])
+def test_map_output_the_engine_cannot_use(tmp_path, function, message):
+    (tmp_path / "in.txt").write_text("hello world\nhello again\n")
+    proc = run_job(tmp_path, job_toml('["in.txt"]', map_function=function))
+    assert_failed_cleanly(proc, tmp_path, 1, message)
+
+
+def test_a_failed_job_leaves_an_earlier_jobs_results_as_they_were(tmp_path):
+    (tmp_path / "a.txt").write_text("apple pie\napple\n")
+    first = run_job(tmp_path, job_toml('["a.txt"]'))
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = digest(tmp_path / "out")
+    blob = gzip.compress(compressible_text())
+    (tmp_path / "cut.gz").write_bytes(blob[: len(blob) // 3])
+    second = run_job(tmp_path, job_toml('["cut.gz"]'))  # another job, same output folder
+    assert second.returncode == 2
+    assert "holds the results of another job" in second.stderr.strip().splitlines()[-1]
+    assert digest(tmp_path / "out") == before
+    words = Counter(w for line in ["apple pie", "apple"] for w in REFERENCE_WORD.findall(line))
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == words
