@@ -121,14 +121,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import luigi
-
     from mr_luigi.job import PlannedJob, check_previous_results
-    from mr_luigi.runner import job_result
+    from mr_luigi.runner import build_job, job_result
 
     plan = make_plan(load(args.config, args.set))
     check_previous_results(plan)
-    env: dict[str, Any] = {"workers": args.workers or _cpus(), "detailed_summary": True, "log_level": "WARNING"}
+    env: dict[str, Any] = {"workers": args.workers or _cpus(), "log_level": "WARNING"}
     if args.scheduler_url:
         env["scheduler_url"] = args.scheduler_url
     else:
@@ -136,7 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     watcher = ProgressWatcher(plan, sys.stderr)
     watcher.start()
     try:
-        result = luigi.build([PlannedJob(plan_param=plan)], **env)
+        result = build_job(PlannedJob(plan_param=plan), **env)
     finally:
         watcher.stop()
     outcome = job_result(plan, result)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,6 @@ from mr_luigi.plan import JobPlan, make_plan
 
 logger = logging.getLogger("luigi-interface.mr_luigi")
 
-_OK = (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY)
 
 
 @dataclass
@@ -71,24 +71,49 @@ class MapReduceScheduler:
     def execute_job(self, job_config: JobConfig) -> bool:
         """Run a job to completion; True on success. Raises ConfigError on a bad config."""
         plan = make_plan(job_config)
-        run = luigi.build(
-            [PlannedJob(plan_param=plan)],
-            workers=self.max_concurrent_tasks,
-            local_scheduler=True,
-            detailed_summary=True,
-        )
+        run = build_job(PlannedJob(plan_param=plan), workers=self.max_concurrent_tasks, local_scheduler=True)
         self.last_result = job_result(plan, run)
         if not self.last_result.success:
             logger.error("Job %s failed: %s", plan.name, self.last_result.describe_failure())
         return self.last_result.success
 
 
+def build_job(root: luigi.Task, **options: Any) -> Any:
+    """``luigi.build`` the job's root task, until it is done here or by other workers.
+
+    Against a central scheduler, a worker leaves when every task left is
+    running on another worker, often another host's final step. To report
+    the job's real outcome, it builds again a second later: by then the root
+    is complete, or still running elsewhere, or (if that worker died) its
+    tasks come back to this one.
+    """
+    unexplained = 0
+    while True:
+        run = luigi.build([root], detailed_summary=True, **options)
+        if options.get("local_scheduler") or run.status in _FAILED or root.complete():
+            return run
+        waiting = _summary_dict(run.worker)
+        if not (waiting["run_by_other_worker"] or waiting["upstream_run_by_other_worker"]):
+            unexplained += 1  # e.g. another worker finished a task while this one looked
+            if unexplained > 3:
+                return run
+        logger.info("Waiting for the tasks other workers are running")
+        time.sleep(WAIT_FOR_OTHERS_S)
+
+
+#: Seconds between two looks at tasks other workers are running.
+WAIT_FOR_OTHERS_S = 1.0
+_FAILED = (LuigiStatusCode.FAILED, LuigiStatusCode.FAILED_AND_SCHEDULING_FAILED, LuigiStatusCode.SCHEDULING_FAILED,
+           LuigiStatusCode.MISSING_EXT)
+
+
 def job_result(plan: JobPlan, run: Any) -> JobResult:
     """What a ``luigi.build`` of a job's root task did."""
-    success = run.status in _OK
     manifest = report.read_manifest(plan.success_path)
+    # The job's manifest is the proof: another worker may have finished what this one left.
+    success = manifest is not None and manifest.get("job_id") == plan.job_id
     return JobResult(
-        success=success and manifest is not None,
+        success=success,
         status=run.status.name,
         output_dir=plan.output_dir,
         manifest_path=plan.success_path,
