@@ -14,15 +14,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.services import CLIENT_CFG, Luigid, api
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("MR_LUIGI_ARTIFACTS", REPO / "tests" / "artifacts"))
@@ -43,40 +42,12 @@ pytestmark = pytest.mark.skipif(bool(_missing), reason=f"not installed: {', '.jo
 R = 3  # reduce partitions of the test job
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def api(base: str, method: str, data: dict | None = None) -> dict:
-    query = "?data=" + urllib.parse.quote(json.dumps(data)) if data is not None else ""
-    with urllib.request.urlopen(f"{base}/api/{method}{query}", timeout=5) as response:
-        return json.loads(response.read())["response"]
-
-
 @pytest.fixture(scope="module")
 def luigid(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("luigid")
-    (folder / "luigi.cfg").write_text("[scheduler]\nretry_delay = 1\nstable_done_cooldown_secs = 0\n")
-    port = free_port()
-    luigid_cmd = [str(Path(sys.executable).parent / "luigid"), "--address", "127.0.0.1", "--port", str(port),
-                  "--state-path", str(folder / "state.pickle"), "--logdir", str(folder)]
-    proc = subprocess.Popen(luigid_cmd, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            api(base, "task_list", {"status": "DONE"})
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("luigid did not start")
-            time.sleep(0.2)
-    yield {"base": base, "port": port}
-    proc.terminate()
-    proc.wait(timeout=10)
+    daemon = Luigid(tmp_path_factory.mktemp("luigid"))
+    daemon.wait_ready()
+    yield {"base": daemon.base, "port": daemon.port}
+    daemon.stop()
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +58,7 @@ def job(luigid, tmp_path_factory):
         (folder / "in").mkdir(exist_ok=True)
         (folder / "in" / f"t{i}.txt").write_text("".join(f"the quick fox {j % 50} jumps\n" for j in range(2000)))
     (folder / "job.toml").write_text(f"split_size_mb = 0.02\nnum_reduce_tasks = {R}\n")
-    (folder / "client.cfg").write_text("[core]\nrpc_connect_timeout = 5\nrpc_retry_attempts = 2\nrpc_retry_wait = 1\n")
+    (folder / "client.cfg").write_text(CLIENT_CFG)
     env = dict(os.environ, LUIGI_CONFIG_PATH=str(folder / "client.cfg"))
     cmd = [str(Path(sys.executable).parent / "luigi"), "--module", "pipelines.word_count", "WordCount",
            "--config", str(folder / "job.toml"), "--input", str(folder / "in"), "--output-dir", str(folder / "out"),

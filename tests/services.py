@@ -1,0 +1,79 @@
+"""A luigid of the tests' own, on a free port, and its JSON API.
+
+Tests that need a central scheduler start one here, with settings that suit
+tests (see README, "Running on several machines"): no 10 s cool-down after a
+task is done, a failed task pending again after a second, and a dead worker
+noticed after a few seconds. ``prefix`` runs it inside a network namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+SCHEDULER_CFG = """[scheduler]
+retry_delay = 1
+stable_done_cooldown_secs = 0
+worker_disconnect_delay = 3
+prune_on_get_work = true
+"""
+#: Client settings: give up on a missing luigid in seconds, not minutes.
+CLIENT_CFG = """[core]
+rpc_connect_timeout = 5
+rpc_retry_attempts = 2
+rpc_retry_wait = 1
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def api(base: str, method: str, data: dict | None = None) -> dict:
+    query = "?data=" + urllib.parse.quote(json.dumps(data)) if data is not None else ""
+    with urllib.request.urlopen(f"{base}/api/{method}{query}", timeout=5) as response:
+        return json.loads(response.read())["response"]
+
+
+class Luigid:
+    """A running luigid; ``stop()`` ends it."""
+
+    def __init__(self, folder: Path, address: str = "127.0.0.1", port: int | None = None, prefix: list[str] | None = None,
+                 reachable: str | None = None) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "luigi.cfg").write_text(SCHEDULER_CFG)
+        self.port = port or free_port()
+        cmd = [*(prefix or []), str(Path(sys.executable).parent / "luigid"), "--address", address, "--port", str(self.port),
+               "--state-path", str(folder / "state.pickle"), "--logdir", str(folder)]
+        self.proc = subprocess.Popen(cmd, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.host = reachable or address
+        self.base = f"http://{self.host}:{self.port}"
+
+    def wait_ready(self, probe=None, timeout: float = 30) -> None:
+        """Wait until the API answers (``probe`` asks it from elsewhere, e.g. another namespace)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                (probe or (lambda: api(self.base, "task_list", {"status": "DONE"})))()
+                return
+            except (OSError, subprocess.CalledProcessError):
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("luigid did not start") from None
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
