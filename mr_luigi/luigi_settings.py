@@ -21,9 +21,11 @@ DEFAULTS: dict[str, dict[str, str]] = {
     # A failed task becomes pending again at once (the embedded scheduler only;
     # a luigid reads its own config, see README).
     "scheduler": {"retry_delay": "0"},
-    # Non-zero exit codes for the luigi command.
+    # Non-zero exit codes for the luigi command. Not for tasks found running
+    # on another worker (already_running stays Luigi's 0): on several hosts
+    # that is every worker but the one that ran the last task, and the job
+    # itself may well succeed.
     "retcode": {
-        "already_running": "10",
         "missing_data": "20",
         "not_run": "25",
         "task_failed": "30",

@@ -37,15 +37,22 @@ CONFIG = 'split_size_mb = 1.0\nnum_reduce_tasks = 3\nmap_memory_mb = 2\nmerge_fa
 OUTPUTS = ["_SUCCESS", "_report.html", "final_output.txt", "part-00000", "part-00001", "part-00002"]
 
 
+def make_text(folder: Path, files: int, lines: int, seed: int = 11) -> list[Path]:
+    """Text over a large vocabulary (60,000 words), so shuffles and reduces have real work."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    vocabulary = [f"w{n:x}{rng.choice('aeiou')}" for n in range(60_000)]
+    for f in range(files):
+        text = (" ".join(rng.choices(vocabulary, k=12)) for _ in range(lines))
+        (folder / f"part{f}.txt").write_text("\n".join(text) + "\n")
+    return sorted(folder.iterdir())
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
-    """About 6 MB of text over a large vocabulary: seconds of work with 2 workers."""
+    """About 6 MB of text: seconds of work with 2 workers."""
     folder = tmp_path_factory.mktemp("kill_data")
-    rng = random.Random(11)
-    vocabulary = [f"w{n:x}{rng.choice('aeiou')}" for n in range(60_000)]
-    for f in range(5):
-        lines = (" ".join(rng.choices(vocabulary, k=12)) for _ in range(20_000))
-        (folder / f"part{f}.txt").write_text("\n".join(lines) + "\n")
+    make_text(folder, files=5, lines=20_000)
     return folder
 
 
