@@ -158,6 +158,7 @@ class MapBarrier(luigi.Task):
         with attempt_of(self.plan, "barrier", "barrier", 0) as (_, inject):
             map_stats = [phases.read_stats(self.plan.map_dir(i)) for i in range(self.plan.num_maps)]
             summary = phases.check_bad_records(self.plan, map_stats)
+            inject.middle()
             with atomic.atomic_file(Path(self.output().path)) as tmp:
                 tmp.write_text(json.dumps(summary) + "\n")
                 inject("commit")

@@ -118,7 +118,7 @@ def test_progress_lines_in_a_pipe_and_bars_on_a_terminal(tmp_path):
     watcher._show()
     watcher._show()
     screen = term.getvalue()
-    assert screen.count(f"map     [") == 2 and f"] 1/{plan.num_maps}" in screen
+    assert screen.count("map     [") == 2 and f"] 1/{plan.num_maps}" in screen
     assert "\x1b[3F" in screen, "the second drawing moves back up over the first"
 
 

@@ -7,7 +7,6 @@ import tempfile
 from pathlib import Path
 
 import luigi
-import pytest
 
 from mr_luigi import JobConfig, phases, progress
 from mr_luigi.job import PlannedJob

@@ -1,9 +1,11 @@
 """Property: whatever the lines, splits, partitions, workers, memory budget,
-merge fan-in, combiner and kind of map function, a job's output is exactly a
-``Counter`` of the words, in key order."""
+merge fan-in, combiner and kind of map function, and whichever task fails its
+first attempt, a job's output is exactly a ``Counter`` of the words, in key
+order: ``final_output.txt`` is the same bytes for every job shape."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -14,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mr_luigi import JobConfig, MapReduceScheduler
+from mr_luigi.faults import ENV
 from tests import jobs_for_tests as jobs
+from tests.conftest import reference_word_count
 
 WORD = re.compile(r"[a-z0-9']+")
 words = st.sampled_from(["a", "b", "ab", "it's", "zz", "x1", "é", "MAP", "7", "10", ""])
@@ -63,4 +67,49 @@ def test_any_job_shape_gives_the_counter_result(texts, split_kb, partitions, wor
         assert scheduler.execute_job(config), scheduler.last_result.failures
         assert (folder / "out" / "final_output.txt").read_bytes() == expected_output(texts)
     finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+pieces = st.one_of(
+    st.sampled_from([b"a", b"it's", b"Zebra9", b"caf\xc3\xa9", b"\xff", b"\xc3", b"\x00", b"\r", b"\n", b"\r\n", b" ", b"\t",
+                     b"\xef\xbb\xbf", b"\xe2\x80\x99"]),
+    st.binary(max_size=3),
+)
+raw_file = st.lists(pieces, max_size=150).map(b"".join)
+fault = st.tuples(st.sampled_from(["map", "barrier", "shuffle", "reduce", "final", "*"]), st.sampled_from(["start", "middle", "commit"]))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    files=st.lists(raw_file, min_size=1, max_size=3),
+    split_kb=st.sampled_from([0.03, 0.1, 64]),
+    partitions=st.integers(1, 4),
+    workers=st.sampled_from([1, 2]),
+    memory_mb=st.sampled_from([0.0005, 256]),
+    fault=fault,
+)
+def test_raw_bytes_and_a_failed_first_attempt_give_the_counter_result(files, split_kb, partitions, workers, memory_mb, fault):
+    """Any bytes (invalid UTF-8, NUL, BOM, lone CR) and a task failing once still give the Counter's bytes."""
+    folder = Path(tempfile.mkdtemp(prefix="mr_luigi_prop_"))
+    os.environ[ENV] = f"{fault[0]}:*:1:raise:{fault[1]}"
+    try:
+        inputs = []
+        for i, data in enumerate(files):
+            path = folder / "in" / f"f{i}.bin"
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(data)
+            inputs.append(path)
+        config = JobConfig(
+            job_name="prop_raw", map_function=jobs.count_words, reduce_function=jobs.total, combine_function=jobs.total,
+            input_files=[str(p) for p in inputs], output_dir=str(folder / "out"), num_reduce_tasks=partitions,
+            max_retries=1, max_bad_records=0, split_size_mb=split_kb / 1024, map_memory_mb=memory_mb,
+        )
+        scheduler = MapReduceScheduler(max_concurrent_tasks=workers)
+        assert scheduler.execute_job(config), scheduler.last_result.failures
+        counts = reference_word_count(inputs)
+        expected = "".join(f"{k}\t{counts[k]}\n" for k in sorted(counts)).encode()
+        assert (folder / "out" / "final_output.txt").read_bytes() == expected
+        assert max(scheduler.last_result.manifest["attempts"]["per_task"].values()) == 2
+    finally:
+        os.environ.pop(ENV, None)
         shutil.rmtree(folder, ignore_errors=True)
