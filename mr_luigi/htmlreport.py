@@ -41,6 +41,7 @@ def render_report(manifest: dict[str, Any]) -> str:
              str(sum(t["phase"] == name for t in tasks))]
             for name, span in sorted(manifest.get("phases", {}).items(), key=lambda kv: kv[1]["start"])
         ]),
+        *_attempts_section(manifest),
         "<h2>Counters</h2>",
         _table(["group", "counter", "value"], [
             [group, name, f"{value:,}"]
@@ -50,6 +51,16 @@ def render_report(manifest: dict[str, Any]) -> str:
         f"<pre>{_e(json.dumps(manifest.get('config', {}), indent=2, sort_keys=True))}</pre>",
     ]
     return _PAGE.format(title=_e(f"{manifest['job_name']}: job report"), body="\n".join(parts))
+
+
+def _attempts_section(manifest: dict[str, Any]) -> list[str]:
+    """A table of the task attempts that failed or were killed, when there were any."""
+    failed = manifest.get("attempts", {}).get("unsuccessful", [])
+    if not failed:
+        return []
+    return ["<h2>Retried attempts</h2>", _table(["task", "attempt", "host", "error"], [
+        [f["task"], str(f["attempt"]), f.get("host", ""), f["error"]] for f in failed
+    ])]
 
 
 def timeline_svg(tasks: list[dict[str, Any]], manifest: dict[str, Any]) -> str:

@@ -124,5 +124,22 @@ def summary_line(manifest: dict[str, Any], output_dir: Path) -> str:
 
 
 def summary(manifest: dict[str, Any], output_dir: Path) -> str:
-    """The end-of-job summary: one line, then the counters."""
-    return f"{summary_line(manifest, output_dir)}\nCounters:\n{format_counters(manifest.get('counters', {}))}"
+    """The end-of-job summary: one line, the attempts that did not succeed, then the counters."""
+    return f"{summary_line(manifest, output_dir)}\n{retries_note(manifest)}Counters:\n{format_counters(manifest.get('counters', {}))}"
+
+
+#: Unsuccessful attempts listed in the summary; the manifest has them all.
+_SHOWN_ATTEMPTS = 5
+
+
+def retries_note(manifest: dict[str, Any]) -> str:
+    """Lines on the task attempts that failed or were killed before the job succeeded ("" if none)."""
+    failed = manifest.get("attempts", {}).get("unsuccessful", [])
+    if not failed:
+        return ""
+    tasks = len({f["task"] for f in failed})
+    lines = [f"{len(failed)} attempt(s) of {tasks} task(s) did not succeed and were retried:"]
+    lines += [f"  {f['task']} attempt {f['attempt']}: {f['error']}" for f in failed[:_SHOWN_ATTEMPTS]]
+    if len(failed) > _SHOWN_ATTEMPTS:
+        lines.append(f"  ... and {len(failed) - _SHOWN_ATTEMPTS} more (see attempts in _SUCCESS)")
+    return "\n".join(lines) + "\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from mr_luigi import ConfigError, MapReduceScheduler
 from mr_luigi.faults import ENV, parse_rules
+from mr_luigi.report import summary
 from tests.conftest import counts_from_output, reference_word_count
 from tests.test_runner import make_config
 
@@ -119,3 +121,21 @@ def test_rules_match_phase_task_and_attempt_ranges():
     hits = [(p, t, a) for p in ("map", "shuffle") for t in (0, 5) for a in (1, 2, 3, 4) if rule.matches(p, t, a, "middle")]
     assert hits == [("shuffle", 0, 2), ("shuffle", 0, 3), ("shuffle", 5, 2), ("shuffle", 5, 3)]
     assert not rule.matches("shuffle", 0, 2, "start")
+
+
+def test_the_summary_and_the_html_report_list_the_attempts_that_failed(tmp_path, inputs, monkeypatch):
+    ok, result = run_job(tmp_path, inputs, monkeypatch, "shuffle:1:1:raise:commit", max_retries=1)
+    assert ok, result.describe_failure()
+    text = summary(result.manifest, tmp_path / "out")
+    assert "1 attempt(s) of 1 task(s) did not succeed and were retried:\n" in text
+    assert "  shuffle-00001 attempt 1: InjectedFault: injected fault (MR_LUIGI_FAULTS) in shuffle 1, attempt 1, at commit\n" in text
+    page = (tmp_path / "out" / "_report.html").read_text()
+    rows = re.findall(r"<tr><td>(shuffle-\d+)</td><td>(\d+)</td><td>[^<]*</td><td>([^<]*)</td></tr>", page)
+    assert rows == [("shuffle-00001", "1", "InjectedFault: injected fault (MR_LUIGI_FAULTS) in shuffle 1, attempt 1, at commit")]
+
+
+def test_no_retry_note_when_every_attempt_succeeded(tmp_path, inputs, monkeypatch):
+    ok, result = run_job(tmp_path, inputs, monkeypatch, "", max_retries=1)
+    assert ok
+    assert "did not succeed" not in summary(result.manifest, tmp_path / "out")
+    assert "Retried attempts" not in (tmp_path / "out" / "_report.html").read_text()
