@@ -228,6 +228,9 @@ def attempt_of(plan: JobPlan, name: str, phase: str, index: int) -> Iterator[tup
         yield attempt, inject
     except BaseException as exc:
         attempts.failed(plan.job_dir, name, attempt, exc)
+        # One line that names the task, its attempt and the error, above
+        # Luigi's traceback: what a user reads first in a long log.
+        logger.error("%s %s failed on attempt %d: %s: %s", plan.name, name, attempt, type(exc).__name__, exc)
         raise
     attempts.done(plan.job_dir, name, attempt)
 

@@ -99,7 +99,7 @@ def test_the_luigi_command_exits_30_when_retries_run_out(tmp_path, inputs):
            "--input", str(inputs[0].parent), "--output-dir", str(tmp_path / "out"), "--max-retries", "1"]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 30, proc.stderr[-2000:]
-    assert "injected fault (MR_LUIGI_FAULTS) in map 0, attempt 2, at start" in proc.stderr
+    assert "ERROR: word_count map-00000 failed on attempt 2: InjectedFault: injected fault (MR_LUIGI_FAULTS) in map 0, attempt 2, at start\n" in proc.stderr
     assert not (tmp_path / "out" / "_SUCCESS").exists()
 
 
