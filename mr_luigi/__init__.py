@@ -6,9 +6,11 @@ functions, inputs, outputs), then run it with ``luigi --module`` through a
 :class:`MapReduceScheduler`.
 """
 
+from mr_luigi.luigi_patches import apply as _apply_luigi_patches
 from mr_luigi.luigi_settings import apply_defaults as _apply_luigi_defaults
 
 _apply_luigi_defaults()
+_apply_luigi_patches()
 
 from mr_luigi.config import JobConfig, load_config  # noqa: E402
 from mr_luigi.context import job_params  # noqa: E402

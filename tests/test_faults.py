@@ -139,3 +139,14 @@ def test_no_retry_note_when_every_attempt_succeeded(tmp_path, inputs, monkeypatc
     assert ok
     assert "did not succeed" not in summary(result.manifest, tmp_path / "out")
     assert "Retried attempts" not in (tmp_path / "out" / "_report.html").read_text()
+
+
+def test_every_task_killed_once_costs_one_retry_each(tmp_path, inputs, monkeypatch):
+    """Each killed process is one failed attempt, not two (see mr_luigi.luigi_patches)."""
+    ok, result = run_job(tmp_path, inputs, monkeypatch, "map:*:1:kill:middle,shuffle:*:1:kill:start,reduce:*:1:kill:commit",
+                         max_retries=1)
+    assert ok, result.describe_failure()
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count(inputs)
+    per_task = result.manifest["attempts"]["per_task"]
+    assert {name: n for name, n in per_task.items() if name not in ("barrier", "final")} == dict.fromkeys(
+        [f"map-{i:05d}" for i in range(3)] + [f"{p}-{i:05d}" for p in ("shuffle", "reduce") for i in range(R)], 2)
