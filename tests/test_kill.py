@@ -52,7 +52,7 @@ def make_text(folder: Path, files: int, lines: int, seed: int = 11) -> list[Path
 def data(tmp_path_factory) -> Path:
     """About 6 MB of text: seconds of work with 2 workers."""
     folder = tmp_path_factory.mktemp("kill_data")
-    make_text(folder, files=5, lines=20_000)
+    make_text(folder, files=10, lines=20_000)
     return folder
 
 
