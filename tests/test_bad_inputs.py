@@ -9,8 +9,10 @@ what was already in the output folder (and the inputs) as it was.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import hashlib
+import io
 import os
 import random
 import re
@@ -25,9 +27,8 @@ from pathlib import Path
 import luigi
 import pytest
 
-from mr_luigi import ConfigError, JobConfig
+from mr_luigi import JobConfig, cli
 from mr_luigi.atomic import TMP_MARKER
-from mr_luigi.config import validate
 from mr_luigi.job import PlannedJob
 from mr_luigi.plan import make_plan
 from mr_luigi.runner import job_result
@@ -132,36 +133,33 @@ def shared_tmp():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def as_unprivileged(check) -> str:
-    """Run ``check()`` as user nobody when we are root (root reads and writes anything); return its error."""
-    if os.geteuid() != 0:
-        return _error_of(check)
+def run_as_nobody(config: Path) -> tuple[int, str]:
+    """``mr-luigi run CONFIG`` as user nobody when we are root (root reads and writes anything).
+
+    It runs in a forked child, which already has every module loaded: the
+    test's files are the only ones it must be allowed to read.
+    """
     read, write = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: drop root, check, report, exit
+    if pid == 0:  # the child: drop root, run, report exit code and stderr, exit
         os.close(read)
+        err = io.StringIO()
         try:
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            message = _error_of(check)
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+            with contextlib.redirect_stderr(err):
+                code = cli.main(["run", str(config), "--workers", "1"])
         except BaseException as exc:  # noqa: BLE001 - reported to the parent
-            message = f"child failed: {exc!r}"
-        os.write(write, message.encode())
+            code, err = 99, io.StringIO(f"child failed: {exc!r}")
+        os.write(write, f"{code}\n{err.getvalue()}".encode())
         os._exit(0)
     os.close(write)
     with os.fdopen(read) as fh:
-        message = fh.read()
+        code, _, stderr = fh.read().partition("\n")
     os.waitpid(pid, 0)
-    return message
-
-
-def _error_of(check) -> str:
-    try:
-        check()
-    except ConfigError as exc:
-        return f"ConfigError: {exc}"
-    return "no error"
+    return int(code), stderr
 
 
 def test_unreadable_input_file(shared_tmp):
@@ -169,24 +167,27 @@ def test_unreadable_input_file(shared_tmp):
     secret = shared_tmp / "secret.txt"
     secret.write_text("private words\n")
     secret.chmod(0o000)
-    config = JobConfig(job_name="perm", map_function="pipelines.word_count:word_count_map",
-                       reduce_function="pipelines.word_count:word_count_reduce", input_files=[str(shared_tmp)],
-                       output_dir=str(shared_tmp / "out"))
-    message = as_unprivileged(lambda: validate(config))
-    assert message == f"ConfigError: input_files: {str(secret)!r} is not readable (permissions)"
+    out = shared_tmp / "out"
+    out.mkdir(mode=0o777)
+    out.chmod(0o777)
+    (shared_tmp / "job.toml").write_text(job_toml(f'["{shared_tmp}"]', output_dir=str(out)))
+    code, stderr = run_as_nobody(shared_tmp / "job.toml")
+    assert code == 2, stderr
+    assert stderr.strip().splitlines()[-1] == f"mr-luigi: ConfigError: input_files: {str(secret)!r} is not readable (permissions)"
+    assert list(out.iterdir()) == []
 
 
 def test_output_dir_not_writable(shared_tmp):
     (shared_tmp / "in.txt").write_text("words\n")
-    (shared_tmp / "in.txt").chmod(0o644)
     locked = shared_tmp / "locked"
     locked.mkdir(mode=0o755)
-    config = JobConfig(job_name="perm", map_function="pipelines.word_count:word_count_map",
-                       reduce_function="pipelines.word_count:word_count_reduce", input_files=[str(shared_tmp / "in.txt")],
-                       output_dir=str(locked / "out"))
-    message = as_unprivileged(lambda: validate(config))
-    assert message == f"ConfigError: output_dir: {str(locked / 'out')!r} cannot be created: {str(locked)!r} is not writable (permissions)"
-    assert not (locked / "out").exists()
+    (locked / "earlier.txt").write_text(SENTINEL)
+    (shared_tmp / "job.toml").write_text(job_toml(f'["{shared_tmp / "in.txt"}"]', output_dir=str(locked / "out")))
+    code, stderr = run_as_nobody(shared_tmp / "job.toml")
+    assert code == 2, stderr
+    assert stderr.strip().splitlines()[-1] == (f"mr-luigi: ConfigError: output_dir: {str(locked / 'out')!r} cannot be created: "
+                                               f"{str(locked)!r} is not writable (permissions)")
+    assert sorted(p.name for p in locked.iterdir()) == ["earlier.txt"]
 
 
 # -- inputs that are odd but valid: a correct result -------------------------
