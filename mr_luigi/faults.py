@@ -9,8 +9,8 @@ Set ``MR_LUIGI_FAULTS`` to one or more comma-separated rules
   across re-runs, see :mod:`mr_luigi.attempts`);
 - ``action``: ``raise`` (an :class:`InjectedFault`, as from a flaky disk),
   ``kill`` (the task process SIGKILLs itself) or ``hang`` (it stops, having
-  written ``<work folder>/<job id>/faults/hang-<task>-<attempt>`` with its pid,
-  until something kills it);
+  written ``<work folder>/<job id>/faults/hang-<phase>-<task>-<attempt>`` with
+  its pid, until something kills it);
 - ``point``: ``start`` (default), ``middle`` (at the task's first progress
   report, with part of its output written; for ``final``, after the part files
   are published) or ``commit`` (all output written, not yet renamed into place).
@@ -53,6 +53,11 @@ class Rule:
     def matches(self, phase: str, task: int, attempt: int, point: str) -> bool:
         return (self.phase in ("*", phase) and self.task in (None, task) and self.point == point
                 and self.first <= attempt and (self.last is None or attempt <= self.last))
+
+
+def check_environment() -> None:
+    """Raise ConfigError now, before any task runs, if ``MR_LUIGI_FAULTS`` is malformed."""
+    parse_rules(os.environ.get(ENV, ""))
 
 
 def parse_rules(text: str) -> list[Rule]:

@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
+from mr_luigi import faults
 from mr_luigi.config import JobConfig, ResolvedConfig, validate
 from mr_luigi.splits import Split, auto_split_size, plan_splits
 
@@ -127,6 +128,7 @@ def add_plan_source(source: Callable[[], Any]) -> None:
 
 def make_plan(config: JobConfig) -> JobPlan:
     """Validate a config and plan its splits (raises ConfigError)."""
+    faults.check_environment()
     resolved = validate(config)
     if config.split_size_mb is None:
         split_size = auto_split_size(sum(p.stat().st_size for p in resolved.input_paths))

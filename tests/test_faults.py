@@ -150,3 +150,11 @@ def test_every_task_killed_once_costs_one_retry_each(tmp_path, inputs, monkeypat
     per_task = result.manifest["attempts"]["per_task"]
     assert {name: n for name, n in per_task.items() if name not in ("barrier", "final")} == dict.fromkeys(
         [f"map-{i:05d}" for i in range(3)] + [f"{p}-{i:05d}" for p in ("shuffle", "reduce") for i in range(R)], 2)
+
+
+def test_a_malformed_rule_stops_the_job_before_any_task_runs(tmp_path, inputs, monkeypatch):
+    monkeypatch.setenv(ENV, "map:0:first:raise")
+    config = make_config(inputs, tmp_path / "out")
+    with pytest.raises(ConfigError, match=r"MR_LUIGI_FAULTS: rule 'map:0:first:raise': task and attempts must be numbers"):
+        MapReduceScheduler(1).execute_job(config)
+    assert not (tmp_path / "out").exists()
