@@ -102,12 +102,30 @@ class MapReduceJob(luigi.Task):
 
 
 def run_final_step(plan: JobPlan) -> dict[str, Any]:
-    """The job's last task, as one logged attempt (with its fault hooks)."""
+    """The job's last task, as one logged attempt (with its fault hooks).
+
+    Another worker may finish the same job first (two root tasks of one job,
+    say ``mr-luigi run`` on one host and ``luigi --module`` on another): its
+    manifest then stands, and this step succeeds without redoing it.
+    """
+    finished = _finished_manifest(plan)
+    if finished is not None:
+        logger.info("%s: another worker finished this job", plan.name)
+        return finished
     with attempt_of(plan, FINAL_TASK, "final", 0) as (_, inject):
         try:
             return finish_job(plan, inject)
         except OSError as exc:
+            finished = _finished_manifest(plan)  # it removed the intermediates this step was reading
+            if finished is not None:
+                logger.info("%s: another worker finished this job", plan.name)
+                return finished
             raise StorageError(f"{plan.name} final step: file error: {exc}") from exc
+
+
+def _finished_manifest(plan: JobPlan) -> dict[str, Any] | None:
+    manifest = report.read_manifest(plan.success_path)
+    return manifest if manifest is not None and manifest.get("job_id") == plan.job_id else None
 
 
 FINAL_TASK = "final"

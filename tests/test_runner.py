@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -173,3 +174,32 @@ def test_bad_user_functions_fail_with_a_clear_error(tmp_path, changes, message):
     assert scheduler.execute_job(make_config([src], tmp_path / "out", **changes)) is False
     (error,) = scheduler.last_result.failures.values()
     assert __import__("re").search(message, error), error
+
+
+def test_a_final_step_finding_the_job_finished_by_another_worker_succeeds(tmp_path, sample, monkeypatch):
+    from mr_luigi import phases
+    from mr_luigi.job import finish_job, run_final_step
+    from mr_luigi.plan import make_plan
+
+    config = make_config(sample, tmp_path / "out", keep_intermediate=True, work_dir=str(tmp_path / "work"))
+    assert MapReduceScheduler(2).execute_job(config)
+    plan = make_plan(config)
+    before = (tmp_path / "out" / "final_output.txt").read_bytes()
+    # already finished: nothing is redone, nothing is written
+    (tmp_path / "out" / "_SUCCESS").touch()
+    stamp = (tmp_path / "out" / "_SUCCESS").stat().st_mtime_ns
+    assert run_final_step(plan)["job_id"] == plan.job_id
+    assert (tmp_path / "out" / "_SUCCESS").stat().st_mtime_ns == stamp
+    # finished by another worker while this one was publishing: its intermediates vanish mid-way
+    (tmp_path / "out" / "_SUCCESS").unlink()
+    write = phases.write_final_outputs
+
+    def other_worker_finishes_first(plan, inject):
+        monkeypatch.setattr(phases, "write_final_outputs", write)  # the other worker's step is an ordinary one
+        finish_job(plan)
+        shutil.rmtree(plan.job_dir)  # and it removed the intermediates
+        return write(plan, inject)
+
+    monkeypatch.setattr(phases, "write_final_outputs", other_worker_finishes_first)
+    assert run_final_step(plan)["job_id"] == plan.job_id
+    assert (tmp_path / "out" / "final_output.txt").read_bytes() == before
