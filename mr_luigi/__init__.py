@@ -15,7 +15,7 @@ _apply_luigi_patches()
 from mr_luigi.config import JobConfig, load_config  # noqa: E402
 from mr_luigi.context import job_params  # noqa: E402
 from mr_luigi.counters import increment_counter  # noqa: E402
-from mr_luigi.errors import ConfigError, InputError, JobFailed, MrLuigiError, RecordError  # noqa: E402
+from mr_luigi.errors import ConfigError, InputError, JobFailed, MrLuigiError, RecordError, StorageError  # noqa: E402
 from mr_luigi.job import ConfigFileJob, MapReduceJob  # noqa: E402
 from mr_luigi.mapping import batch_map  # noqa: E402
 from mr_luigi.partition import hash_partition  # noqa: E402
@@ -37,6 +37,7 @@ __all__ = [
     "MapReduceScheduler",
     "MrLuigiError",
     "RecordError",
+    "StorageError",
     "batch_map",
     "create_sample_data",
     "hash_partition",
