@@ -50,8 +50,8 @@ class Rule:
     action: str
     point: str
 
-    def matches(self, phase: str, task: int, attempt: int, point: str) -> bool:
-        return (self.phase in ("*", phase) and self.task in (None, task) and self.point == point
+    def matches(self, phase: str, task: int, attempt: int) -> bool:
+        return (self.phase in ("*", phase) and self.task in (None, task)
                 and self.first <= attempt and (self.last is None or attempt <= self.last))
 
 
@@ -92,11 +92,12 @@ class Injector:
     attempt: int
     job_dir: Path
     rules: tuple[Rule, ...] = ()
+    _middle_done: bool = False
 
     @classmethod
     def for_attempt(cls, phase: str, task: int, attempt: int, job_dir: Path) -> "Injector":
         text = os.environ.get(ENV)
-        rules = tuple(r for r in parse_rules(text) if r.matches(phase, task, attempt, r.point)) if text else ()
+        rules = tuple(r for r in parse_rules(text) if r.matches(phase, task, attempt)) if text else ()
         return cls(phase, task, attempt, job_dir, rules)
 
     def __call__(self, point: str) -> None:
@@ -106,12 +107,10 @@ class Injector:
                 self._act(rule.action, point)
 
     def middle(self, *_: object) -> None:
-        """The ``middle`` hook, fired once; shaped to be called from a progress report."""
-        if self.rules:
-            rules, self.rules = self.rules, tuple(r for r in self.rules if r.point != "middle")
-            for rule in rules:
-                if rule.point == "middle":
-                    self._act(rule.action, "middle")
+        """The ``middle`` point, acted on once; shaped to be called from every progress report."""
+        if not self._middle_done:
+            self._middle_done = True
+            self("middle")
 
     def _act(self, action: str, point: str) -> None:
         where = f"{self.phase} {self.task}, attempt {self.attempt}, at {point}"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mr_luigi import ConfigError, MapReduceScheduler
-from mr_luigi.faults import ENV, parse_rules
+from mr_luigi.faults import ENV, InjectedFault, Injector, parse_rules
 from mr_luigi.report import summary
 from tests.conftest import counts_from_output, reference_word_count
 from tests.test_runner import make_config
@@ -118,9 +118,24 @@ def test_malformed_rules_are_config_errors_naming_the_rule(rule, field):
 
 def test_rules_match_phase_task_and_attempt_ranges():
     (rule,) = parse_rules("shuffle:*:2-3:hang:middle")
-    hits = [(p, t, a) for p in ("map", "shuffle") for t in (0, 5) for a in (1, 2, 3, 4) if rule.matches(p, t, a, "middle")]
+    hits = [(p, t, a) for p in ("map", "shuffle") for t in (0, 5) for a in (1, 2, 3, 4) if rule.matches(p, t, a)]
     assert hits == [("shuffle", 0, 2), ("shuffle", 0, 3), ("shuffle", 5, 2), ("shuffle", 5, 3)]
-    assert not rule.matches("shuffle", 0, 2, "start")
+    assert rule.point == "middle" and rule.action == "hang"
+
+
+def test_an_injector_acts_at_its_point_and_half_way_only_once(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV, "reduce:2:1:raise:middle,reduce:2:2:raise:commit")
+    first = Injector.for_attempt("reduce", 2, 1, tmp_path)
+    first("start")
+    first("commit")
+    with pytest.raises(InjectedFault, match="reduce 2, attempt 1, at middle"):
+        first.middle()
+    first.middle()  # later progress reports of the same attempt go on
+    second = Injector.for_attempt("reduce", 2, 2, tmp_path)
+    second.middle()
+    with pytest.raises(InjectedFault, match="attempt 2, at commit"):
+        second("commit")
+    Injector.for_attempt("reduce", 1, 1, tmp_path)("commit")  # another task: no rule
 
 
 def test_the_summary_and_the_html_report_list_the_attempts_that_failed(tmp_path, inputs, monkeypatch):
