@@ -13,25 +13,25 @@ import contextlib
 import gzip
 import hashlib
 import io
+import json
 import os
 import random
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
-import luigi
 import pytest
 
-from mr_luigi import JobConfig, cli
+from mr_luigi import cli
 from mr_luigi.atomic import TMP_MARKER
-from mr_luigi.job import PlannedJob
-from mr_luigi.plan import make_plan
-from mr_luigi.runner import job_result
+from mr_luigi.faults import ENV
 from tests.conftest import REFERENCE_WORD, counts_from_output, reference_word_count
 
 REPO = Path(__file__).resolve().parent.parent
@@ -260,24 +260,28 @@ def test_corrupt_bzip2(tmp_path):
 
 
 def test_a_file_that_changes_between_planning_and_reading(tmp_path):
+    """A writer appends to the input while the job runs: the map that reads it afterwards fails, naming it."""
     src = tmp_path / "grows.txt"
     src.write_text("one two\n" * 1000)
+    (tmp_path / "job.toml").write_text(job_toml(f'["{src}"]', extra="max_retries = 1\n"))
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "notes.txt").write_text(SENTINEL)
-    config = JobConfig(job_name="grows", map_function="pipelines.word_count:word_count_map",
-                       reduce_function="pipelines.word_count:word_count_reduce", input_files=[str(src)],
-                       output_dir=str(tmp_path / "out"), split_size_mb=0.004, max_retries=0)
-    plan = make_plan(config)
-    with open(src, "a") as fh:  # a writer appends after the job was planned
+    # the map's first attempt stops before reading; the file grows; the attempt is killed; the retry reads
+    env = dict(os.environ, PYTHONPATH=str(REPO), **{ENV: "map:0:1:hang:start"})
+    proc = subprocess.Popen([sys.executable, "-m", "mr_luigi.cli", "run", "job.toml", "--workers", "2"], cwd=tmp_path,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (markers := list((tmp_path / "out" / "_work").glob("*/faults/hang-map-0-1"))):
+        assert time.monotonic() < deadline and proc.poll() is None, "the map never started"
+        time.sleep(0.05)
+    with open(src, "a") as fh:
         fh.write("three four\n" * 10)
-    run = luigi.build([PlannedJob(plan_param=plan)], workers=2, local_scheduler=True, detailed_summary=True)
-    result = job_result(plan, run)
-    assert not result.success
-    errors = set(result.failures.values())
-    assert errors == {f"mr_luigi.errors.InputError: input {str(src)!r} changed after the job was planned "
-                      f"(size 8,000 -> 8,110 bytes, modification time changed): run the job again to plan it anew"}
-    assert not (tmp_path / "out" / "_SUCCESS").exists()
-    assert (tmp_path / "out" / "notes.txt").read_text() == SENTINEL
+    os.kill(json.loads(markers[0].read_text())["pid"], signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=120)
+    finished = subprocess.CompletedProcess(proc.args, proc.returncode, "", stderr)
+    assert_failed_cleanly(finished, tmp_path, 1, rf"map 0/1: mr_luigi.errors.InputError: input '{re.escape(str(src))}' changed "
+                                                 r"after the job was planned \(size 8,000 -> 8,110 bytes, modification time "
+                                                 r"changed\): run the job again to plan it anew$")
     # run again: planned anew, it counts what the file holds now
     proc = run_job(tmp_path, job_toml(f'["{src}"]'))
     assert_succeeded(proc, tmp_path, Counter({"one": 1000, "two": 1000, "three": 10, "four": 10}))
