@@ -109,18 +109,16 @@ def run_final_step(plan: JobPlan) -> dict[str, Any]:
     manifest then stands, and this step succeeds without redoing it.
     """
     finished = _finished_manifest(plan)
-    if finished is not None:
-        logger.info("%s: another worker finished this job", plan.name)
-        return finished
-    with attempt_of(plan, FINAL_TASK, "final", 0) as (_, inject):
-        try:
-            return finish_job(plan, inject)
-        except OSError as exc:
-            finished = _finished_manifest(plan)  # it removed the intermediates this step was reading
-            if finished is not None:
-                logger.info("%s: another worker finished this job", plan.name)
-                return finished
-            raise StorageError(f"{plan.name} final step: file error: {exc}") from exc
+    if finished is None:
+        with attempt_of(plan, FINAL_TASK, "final", 0) as (_, inject):
+            try:
+                return finish_job(plan, inject)
+            except OSError as exc:
+                finished = _finished_manifest(plan)  # it removed the intermediates this step was reading
+                if finished is None:
+                    raise StorageError(f"{plan.name} final step: file error: {exc}") from exc
+    logger.info("%s: another worker finished this job", plan.name)
+    return finished
 
 
 def _finished_manifest(plan: JobPlan) -> dict[str, Any] | None:
