@@ -1,0 +1,81 @@
+"""Input encodings: explicit, validated, and never silently mangled."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from mr_luigi import ConfigError
+from mr_luigi.decoding import Decoding, wide_encoding_hint
+from mr_luigi.errors import UnreadableInput
+from mr_luigi.splits import Segment, plan_splits, read_blocks, read_lines
+
+
+@pytest.mark.parametrize("encoding, splittable", [("utf-8", True), ("UTF8", True), ("utf-8-sig", True), ("latin-1", True),
+                                                  ("cp1252", True), ("utf-16", False), ("utf-16-le", False),
+                                                  ("utf-32", False), ("utf-7", False), ("iso2022_jp", False)])
+def test_which_encodings_can_be_cut_into_byte_ranges(encoding, splittable):
+    assert Decoding.from_config(encoding, "strict").splittable is splittable
+
+
+@pytest.mark.parametrize("encoding, errors, field", [("klingon", "strict", "encoding"), ("", "strict", "encoding"),
+                                                     ("utf-8", "ignore", "decode_errors"), (8, "strict", "encoding")])
+def test_bad_settings_are_config_errors(encoding, errors, field):
+    with pytest.raises(ConfigError, match=f"^{field}: "):
+        Decoding.from_config(encoding, errors)
+
+
+@pytest.mark.parametrize("head", [codecs.BOM_UTF16_LE + "hi".encode("utf-16-le"), "plain ascii text here".encode("utf-16-le"),
+                                  "plain ascii text here".encode("utf-32-be"), codecs.BOM_UTF32_LE])
+def test_wide_text_is_recognised(head):
+    assert wide_encoding_hint(head) is not None
+
+
+@pytest.mark.parametrize("head", [b"plain text\n" * 10, "caf\u00e9 na\u00efve".encode("utf-8") * 5, b"", b"a\x00b\nc d e f g h i j k\n"])
+def test_byte_oriented_text_is_not_mistaken_for_wide(head):
+    assert wide_encoding_hint(head) is None
+
+
+def test_a_utf16_file_read_as_utf8_is_refused_naming_the_encoding(tmp_path):
+    path = tmp_path / "wide.txt"
+    path.write_bytes("line one\nline two\n".encode("utf-16"))
+    with pytest.raises(UnreadableInput, match=r"looks like UTF-16 \(it starts with the byte-order mark FF FE\), but the job "
+                                              r"reads it as utf-8: set encoding"):
+        list(read_lines(Segment(str(path), 0, path.stat().st_size, path.stat().st_size)))
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_wide_files_are_one_split_and_read_line_by_line(tmp_path, codec):
+    text = "\ufeffBOM only at the start\r\nsecond \u00e9\u4e2d\U0001f600\nthird without newline"
+    path = tmp_path / "wide.txt"
+    path.write_bytes(text.encode(codec))
+    decoding = Decoding.from_config(codec, "strict")
+    (split,) = plan_splits([path], 8, decoding.splittable)
+    (segment,) = split.segments
+    lines = list(read_lines(segment, decoding))
+    expected = ["BOM only at the start", "second \u00e9\u4e2d\U0001f600", "third without newline"]
+    assert [line for _, _, line in lines] == expected
+    assert [number for number, _, _ in lines] == [1, 2, 3]
+    blocks = list(read_blocks(segment, decoding, block_size=10))
+    assert [line for block in blocks for line in block.lines] == expected
+    assert [n for block in blocks for n, _ in block.positions()] == [1, 2, 3]
+
+
+def test_undecodable_lines_go_to_the_handler_with_their_number(tmp_path):
+    path = tmp_path / "mixed.txt"
+    path.write_bytes(b"good\nbad \xff\ngood again\n\xc3\n")
+    seen = []
+
+    def skip(number, offset, raw):
+        seen.append((number, offset, raw))
+        return None
+
+    segment = Segment(str(path), 0, path.stat().st_size, path.stat().st_size)
+    assert [(n, line) for n, _, line in read_lines(segment, Decoding(), skip)] == [(1, "good"), (3, "good again")]
+    assert seen == [(2, 5, b"bad \xff"), (4, 22, b"\xc3")]
+    seen.clear()
+    blocks = list(read_blocks(segment, Decoding(), skip))
+    assert [(p, line) for b in blocks for p, line in zip(b.positions(), b.lines)] == [((1, 0), "good"), ((3, 11), "good again")]
+    assert seen == [(2, 5, b"bad \xff"), (4, 22, b"\xc3")]
+    assert max(b.last_number for b in blocks) == 4
