@@ -1,42 +1,150 @@
-"""How final results are written as text: one ``key<TAB>value`` line per key.
+"""How results are written as text, and read back: one ``key<TAB>value`` line per key.
 
-Strings are written as they are and numbers in their usual form. Anything
-else (lists, dicts, None, booleans), and a string holding a tab or a line
-break, is written as JSON, so every output line splits back unambiguously at
-its first tab.
+The format is lossless: :func:`parse_line` gives back the exact key and value
+that :func:`render_line` wrote, and two different keys never give the same
+line. Each of key and value is written as follows:
+
+- a ``str`` as it is, unless reading it as JSON would give something else:
+  a string holding a tab, CR or LF, starting (after spaces) with ``"``, ``[``
+  or ``{``, or that is (after spaces) ``null``, ``true``, ``false``, ``NaN``,
+  ``Infinity``, ``-Infinity`` or a JSON number is written JSON-quoted
+  (``"1"``, ``"null"``, ``"a\\tb"``);
+- an ``int`` or ``float`` as a JSON number (``3``, ``2.5``);
+- anything else (``None``, ``bool``, lists, tuples, dicts) as JSON, dicts with
+  sorted keys.
+
+A line is read back by splitting at its first tab and reading each side as
+JSON if it is valid JSON, else as the string itself; in a key, JSON arrays
+are tuples (keys are hashable), in a value, lists (JSON has one array type).
+
+What JSON cannot hold exactly is refused with a :class:`RecordError` naming
+the key: NaN and infinite floats (strict JSON readers such as ``jq`` reject
+them), dicts with non-``str`` keys (JSON would turn ``{1: "a"}`` into
+``{"1": "a"}``), and types JSON does not know.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import math
+import re
+from pathlib import Path
+from typing import Any, Iterator
 
 from mr_luigi.errors import RecordError
+
+_LITERALS = frozenset({"null", "true", "false", "NaN", "Infinity", "-Infinity"})
+#: json.scanner's own number pattern: a string it matches would read back as a number
+_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
+#: first characters of the strings that may read back as something else
+_SUSPECT = frozenset('"[{-0123456789tfnNI ')
+_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+_dumps_sorted = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True).encode
+
+
+def render_str(text: str) -> str:
+    """A string as written: as it is, or JSON-quoted when it would read back as something else."""
+    if "\t" in text or "\n" in text or "\r" in text:
+        return _dumps(text)
+    if text[:1] in _SUSPECT:
+        trimmed = text.strip(" ")
+        if trimmed[:1] in ('"', "[", "{") or trimmed in _LITERALS or _NUMBER.fullmatch(trimmed):
+            return _dumps(text)
+    return text
 
 
 def render(obj: Any) -> str:
     """The text form of one key or value."""
     kind = type(obj)
     if kind is str:
-        if "\t" in obj or "\n" in obj or "\r" in obj:
-            return json.dumps(obj, ensure_ascii=False)
-        return obj
-    if kind is int or kind is float:
+        return render_str(obj)
+    if kind is int:
         return repr(obj)
+    if kind is float:
+        if not math.isfinite(obj):
+            raise RecordError(f"{obj!r} cannot be written: JSON has no NaN or infinity (strict readers reject them); "
+                              "turn it into None or a string first")
+        return repr(obj)
+    check_json(obj)
     try:
-        return json.dumps(obj, ensure_ascii=False, sort_keys=True)
+        return _dumps_sorted(obj)
     except (TypeError, ValueError) as exc:
-        raise RecordError(f"cannot write {obj!r} ({kind.__name__}) as text: {exc}; return str, numbers, lists or dicts") from None
+        raise RecordError(f"cannot write {_shown(obj)} ({kind.__name__}) as text: {exc}; return str, numbers, lists or dicts") from None
+
+
+def check_json(obj: Any) -> None:
+    """Refuse what JSON would change: NaN and infinities, dicts with keys other than str."""
+    kind = type(obj)
+    if kind is float:
+        if not math.isfinite(obj):
+            raise RecordError(f"{obj!r} cannot be written: JSON has no NaN or infinity (strict readers reject them); "
+                              "turn it into None or a string first")
+    elif kind in (list, tuple):
+        for item in obj:
+            check_json(item)
+    elif kind is dict:
+        for key, item in obj.items():
+            if type(key) is not str:
+                raise RecordError(f"a dict key {key!r} ({type(key).__name__}) cannot be written: JSON object keys are "
+                                  "strings, so it would come back as another key; use str keys")
+            check_json(item)
 
 
 def render_line(key: Any, value: Any) -> str:
     """One output line, newline included."""
-    return f"{render(key)}\t{render(value)}\n"
+    try:
+        return f"{render(key)}\t{render(value)}\n"
+    except RecordError as exc:
+        raise RecordError(f"cannot write the result for key {_shown(key)}: {exc}") from None
 
 
-def render_json_line(value: Any) -> str:
+def render_json_line(value: Any, key: Any = None) -> str:
     """A value as one JSON line (``output_format = "jsonl"``), newline included."""
     try:
-        return json.dumps(value, ensure_ascii=False) + "\n"
-    except (TypeError, ValueError) as exc:
-        raise RecordError(f"cannot write {value!r} ({type(value).__name__}) as JSON: {exc}") from None
+        check_json(value)
+        return _dumps(value) + "\n"
+    except (TypeError, ValueError, RecordError) as exc:
+        raise RecordError(f"cannot write the value for key {_shown(key)} as JSON: {exc}") from None
+
+
+# -- reading -----------------------------------------------------------------
+
+
+def parse_field(text: str, is_key: bool = False) -> Any:
+    """One side of a line, read back: JSON if it is valid JSON, else the string itself."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return _as_tuples(value) if is_key else value
+
+
+def parse_line(line: str) -> tuple[Any, Any]:
+    """A ``key<TAB>value`` line (newline optional) back into the key and value written."""
+    if line.endswith("\n"):
+        line = line[:-1]
+    key, tab, value = line.partition("\t")
+    if not tab:
+        raise ValueError(f"not a key<TAB>value line: {line[:200]!r}")
+    return parse_field(key, is_key=True), parse_field(value)
+
+
+def read_output(path: str | Path) -> Iterator[tuple[Any, Any]]:
+    """The ``(key, value)`` pairs of a text output file (``part-*``, ``final_output.txt``, ``<name>.txt``).
+
+    For a file of ``output_format = "jsonl"``, use ``json.loads`` on each line.
+    """
+    with open(path, encoding="utf-8", newline="\n") as fh:
+        for line in fh:
+            yield parse_line(line)
+
+
+def _as_tuples(value: Any) -> Any:
+    if type(value) is list:
+        return tuple(_as_tuples(v) for v in value)
+    return value
+
+
+def _shown(obj: Any) -> str:
+    text = repr(obj)
+    return text if len(text) <= 200 else text[:200] + "..."

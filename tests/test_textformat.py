@@ -1,33 +1,111 @@
-"""Output lines split back unambiguously at the first tab."""
+"""The text output format is lossless: every line reads back to the exact key and value written."""
 
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mr_luigi import format_output_line, parse_output_line, read_output
 from mr_luigi.errors import RecordError
-from mr_luigi.textformat import render, render_line
+from mr_luigi.textformat import render, render_json_line, render_line
 
 
 @pytest.mark.parametrize(
     "value, text",
-    [("word", "word"), (3, "3"), (2.5, "2.5"), (None, "null"), (True, "true"), ([1, "a"], '[1, "a"]'), ({"b": 1, "a": 2}, '{"a": 2, "b": 1}'), ("café 😀", "café 😀")],
+    [("word", "word"), (3, "3"), (2.5, "2.5"), (None, "null"), (True, "true"), ([1, "a"], '[1, "a"]'),
+     ({"b": 1, "a": 2}, '{"a": 2, "b": 1}'), ("café 😀", "café 😀"), ((1, "x"), '[1, "x"]')],
 )
 def test_render(value, text):
     assert render(value) == text
 
 
-def test_strings_with_tabs_or_newlines_become_json():
-    for raw in ("a\tb", "line\nbreak", "cr\r"):
-        text = render(raw)
-        assert "\t" not in text and "\n" not in text and json.loads(text) == raw
+@pytest.mark.parametrize("text", ["1", "-2.5e3", "null", "true", "false", "NaN", "Infinity", "-Infinity", '"quoted"', "[1]",
+                                  "{}", " 7", "7 ", "  null  ", "a\tb", "line\nbreak", "cr\r"])
+def test_strings_that_would_read_back_as_something_else_are_quoted(text):
+    shown = render(text)
+    assert shown == json.dumps(text, ensure_ascii=False)
+    assert "\t" not in shown and "\n" not in shown and "\r" not in shown
 
 
-def test_render_line():
-    assert render_line("k", {"n": 1}) == 'k\t{"n": 1}\n'
+@pytest.mark.parametrize("text", ["", "word", "2024-01-01", "1.2.3.4", "007", "-", "nan", "None", "True", "x1", "é", "  ", "truth"])
+def test_plain_strings_are_written_as_they_are(text):
+    assert render(text) == text
 
 
-def test_unserialisable_value_is_a_clear_error():
+@pytest.mark.parametrize("pair", [("a\tb", 1), ('"a\\tb"', 1), (None, 1), ("null", 1), (1, 1), ("1", 1), (True, 1), ("true", 1)])
+def test_keys_that_used_to_collide_now_read_back_apart(pair):
+    assert parse_output_line(format_output_line(*pair)) == pair
+
+
+def test_values_json_cannot_hold_are_refused_naming_the_key():
+    for value in (math.nan, math.inf, -math.inf, [1.0, math.nan], {"x": math.inf}):
+        with pytest.raises(RecordError, match="cannot write the result for key 'k'.*NaN or infinity"):
+            render_line("k", value)
+        with pytest.raises(RecordError, match="cannot write the value for key 'k' as JSON"):
+            render_json_line(value, "k")
+    with pytest.raises(RecordError, match="a dict key 1 \\(int\\) cannot be written"):
+        render_line("k", {1: "a", "1": "b"})
     with pytest.raises(RecordError, match="cannot write .*set"):
         render({1, 2})
+
+
+def test_jsonl_values_are_strict_json():
+    line = render_json_line({"n": 1, "xs": [1.5, None, "é"]}, "k")
+    assert line.endswith("\n") and json.loads(line) == {"n": 1, "xs": [1.5, None, "é"]}
+
+
+# -- the property: write then read gives the same objects; distinct keys give distinct lines
+
+
+scalars = st.one_of(st.text(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.none(), st.booleans())
+keys = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4).map(tuple), max_leaves=8)
+values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.lists(inner, max_size=4).map(tuple),
+                                                        st.dictionaries(st.text(), inner, max_size=3)), max_leaves=10)
+
+
+def as_read(value):
+    """What JSON can say of a value: tuples are arrays, read back as lists."""
+    if isinstance(value, (list, tuple)):
+        return [as_read(v) for v in value]
+    if isinstance(value, dict):
+        return {k: as_read(v) for k, v in value.items()}
+    return value
+
+
+def same(a, b) -> bool:
+    """Equal, and of the same types all the way down (True is not 1, 1.0 is not 1)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return a == b
+
+
+@settings(max_examples=400, deadline=None)
+@given(key=keys, value=values)
+def test_a_line_reads_back_to_the_key_and_value_written(key, value):
+    line = format_output_line(key, value)
+    assert line.count("\n") == 1 and line.endswith("\n")
+    read_key, read_value = parse_output_line(line)
+    assert same(read_key, key), (key, line)
+    assert same(read_value, as_read(value)), (value, line)
+
+
+@settings(max_examples=400, deadline=None)
+@given(a=keys, b=keys)
+def test_distinct_keys_give_distinct_lines(a, b):
+    if not same(a, b):
+        assert format_output_line(a, 1) != format_output_line(b, 1), (a, b)
+
+
+def test_read_output_reads_a_file(tmp_path):
+    pairs = [("a\tb", 1), ("1", [1, 2]), (1, None), ((2, "x"), {"k": "v"})]
+    path = tmp_path / "out.txt"
+    path.write_text("".join(format_output_line(k, v) for k, v in pairs), encoding="utf-8")
+    assert list(read_output(path)) == [("a\tb", 1), ("1", [1, 2]), (1, None), ((2, "x"), {"k": "v"})]
