@@ -12,6 +12,7 @@ shared), and the manifest sums them up as attempts per task.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import socket
 import time
@@ -27,12 +28,28 @@ def log_path(job_dir: Path, task: str) -> Path:
     return job_dir / FOLDER / f"{task}.jsonl"
 
 
-def start(job_dir: Path, task: str) -> int:
-    """Record that an attempt at ``task`` begins; return its number, from 1."""
+def worker_id() -> str:
+    """The Luigi worker this process belongs to: its host and the pid of the worker's main process.
+
+    With ``--workers N`` a task runs in a child of the worker's process; its
+    attempts count towards the same worker's retries.
+    """
+    parent = multiprocessing.parent_process()
+    return f"{socket.gethostname()}:{parent.pid if parent is not None else os.getpid()}"
+
+
+def start(job_dir: Path, task: str) -> tuple[int, int]:
+    """Record that an attempt at ``task`` begins.
+
+    Returns its number (from 1, counting every attempt ever logged) and its
+    number among this worker's attempts (which decide whether it is the last).
+    """
     path = log_path(job_dir, task)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _append(path, {"event": "start", "time": time.time(), "host": socket.gethostname(), "pid": os.getpid()})
-    return sum(1 for entry in _entries(path) if entry["event"] == "start")
+    worker = worker_id()
+    _append(path, {"event": "start", "time": time.time(), "host": socket.gethostname(), "pid": os.getpid(), "worker": worker})
+    starts = [entry for entry in _entries(path) if entry["event"] == "start"]
+    return len(starts), sum(1 for entry in starts if entry.get("worker") == worker)
 
 
 def done(job_dir: Path, task: str, attempt: int) -> None:
@@ -43,11 +60,10 @@ def done(job_dir: Path, task: str, attempt: int) -> None:
         pass
 
 
-def failed(job_dir: Path, task: str, attempt: int, error: BaseException) -> None:
+def failed(job_dir: Path, task: str, attempt: int, error: str) -> None:
     """Record a failed attempt; never raises (the task's own error matters more)."""
     try:
-        _append(log_path(job_dir, task), {"event": "failed", "attempt": attempt, "time": time.time(),
-                                          "error": f"{type(error).__name__}: {error}"})
+        _append(log_path(job_dir, task), {"event": "failed", "attempt": attempt, "time": time.time(), "error": error})
     except OSError:
         pass
 

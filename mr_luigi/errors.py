@@ -3,15 +3,26 @@
 Every error a user can cause derives from :class:`MrLuigiError`, so a caller
 can catch one class. Messages name the file, line, field or task at fault and
 say what to do about it.
+
+A task that fails is retried (``max_retries``), except when the error is a
+:class:`PermanentError`: a bad config, a record the engine cannot use, too
+many bad records, an input that changed. Those fail the same way on every
+attempt, so the job fails at once, with one message.
 """
+
+from __future__ import annotations
 
 
 class MrLuigiError(Exception):
     """Base class of every error mr_luigi raises on purpose."""
 
 
-class ConfigError(MrLuigiError):
-    """The job config is invalid: raised before any task runs."""
+class PermanentError(MrLuigiError):
+    """A failure that another attempt cannot change: the task is not retried."""
+
+
+class ConfigError(PermanentError):
+    """The job config is invalid: raised before any task runs, or when a step is planned."""
 
     def __init__(self, field: str, message: str, source: str = "") -> None:
         self.field = field
@@ -21,11 +32,32 @@ class ConfigError(MrLuigiError):
 
 
 class InputError(MrLuigiError):
-    """An input file is missing, unreadable or changed while the job ran."""
+    """An input file is missing or unreadable (perhaps for a moment: the task is retried)."""
 
 
-class RecordError(MrLuigiError):
-    """A user function failed on, or produced, a record the engine cannot use."""
+class InputChanged(InputError, PermanentError):
+    """An input changed after the job was planned: its splits no longer fit it."""
+
+
+class UnreadableInput(InputError, PermanentError):
+    """An input cannot be read as the job says: a corrupt compressed file, text in another encoding."""
+
+
+class RecordError(PermanentError):
+    """A user function produced a record the engine cannot use (not pairs, a NaN key, an unstorable value)."""
+
+
+class UserCodeError(MrLuigiError):
+    """A user function raised: the task attempt fails and is retried.
+
+    ``function`` names the role (``map_function``), ``where`` the record
+    (``file.txt:95`` or ``key 'x'``); the user's exception is ``__cause__``.
+    """
+
+    def __init__(self, function: str, where: str, error: BaseException) -> None:
+        self.function = function
+        self.where = where
+        super().__init__(f"{function} raised {type(error).__name__}: {error} ({where})")
 
 
 class StorageError(MrLuigiError):
@@ -34,3 +66,11 @@ class StorageError(MrLuigiError):
 
 class JobFailed(MrLuigiError):
     """A job did not finish; the message names the failed tasks."""
+
+
+class TooManyBadRecords(JobFailed, PermanentError):
+    """More records were rejected than ``max_bad_records`` allows."""
+
+
+class OutputTaken(PermanentError):
+    """The output folder holds, or is being given, the results of another job."""

@@ -1,4 +1,6 @@
-"""A fix to Luigi's worker that retries depend on: a dead task process is reported once.
+"""Changes to Luigi's worker that retries and error reports depend on.
+
+**A dead task process is reported once.**
 
 Luigi's ``Worker._purge_children`` looks for task processes that died (killed,
 out of memory) and queues a FAILED result for each. It runs on every turn of
@@ -10,8 +12,23 @@ FAILED too: one kill costs two of the task's retries, and the task is started
 a third time while the second attempt still runs. With ``max_retries = 1`` a
 single killed task could fail the job. (Seen in the kill tests, luigi 3.8.1.)
 
-:func:`apply` replaces the method with one that reports each process once;
-everything else it does is Luigi's. It is applied when mr_luigi is imported.
+:func:`purge_children_once` replaces the method with one that reports each
+process once; everything else it does is Luigi's.
+
+**A permanent failure is not retried.** Luigi's scheduler retries a failed
+task until it has failed ``retry_count`` times, and applies the retry policy
+that came with the task's *previous* report. When a task's error says that
+retrying cannot help (see :mod:`mr_luigi.failures`),
+:func:`add_task_no_retry_if_permanent` first tells the scheduler, for the
+running task, that it has one attempt in all, so the failure disables it at
+once.
+
+**One report per failed attempt.** Luigi logs the whole traceback of each
+failed attempt; mr_luigi's tasks log their own line (and the user's
+traceback once), so :class:`SelfReportedFailures` drops Luigi's record for
+them.
+
+:func:`apply` installs all three; it runs when mr_luigi is imported.
 """
 
 from __future__ import annotations
@@ -21,13 +38,18 @@ import time
 from typing import Any
 
 from luigi.event import Event
-from luigi.scheduler import FAILED
+from luigi.scheduler import FAILED, PENDING
 from luigi.worker import Worker
+
+from mr_luigi.failures import is_permanent
 
 logger = logging.getLogger("luigi-interface")
 _REPORTED = "_mr_luigi_reported"
-#: Luigi's own method, kept for the test that shows why it is replaced.
+#: Luigi's own methods, kept for the tests that show why they are replaced.
 LUIGI_PURGE_CHILDREN = Worker._purge_children
+LUIGI_ADD_TASK = Worker._add_task
+#: A task class attribute: the task logs its own failures (Luigi's traceback is dropped).
+REPORTS_OWN_FAILURES = "mr_luigi_reports_own_failures"
 
 
 def purge_children_once(self: Any) -> None:
@@ -49,7 +71,33 @@ def purge_children_once(self: Any) -> None:
         self._task_result_queue.put((task_id, FAILED, error_msg, [], []))
 
 
+def add_task_no_retry_if_permanent(self: Any, *args: Any, **kwargs: Any) -> None:
+    """Luigi's ``Worker._add_task``; a permanent failure first sets the task's retries to none."""
+    if kwargs.get("status") == FAILED and is_permanent(kwargs.get("expl") or ""):
+        policy = dict(kwargs.get("retry_policy_dict") or {}, retry_count=1)
+        # While the task is RUNNING, a PENDING report changes nothing but its retry policy.
+        self._scheduler.add_task(worker=kwargs["worker"], task_id=kwargs["task_id"], status=PENDING, runnable=False,
+                                 retry_policy_dict=policy)
+        kwargs["retry_policy_dict"] = policy
+    LUIGI_ADD_TASK(self, *args, **kwargs)
+
+
+class SelfReportedFailures(logging.Filter):
+    """Drops Luigi's "Worker ... failed" record (with its traceback) for tasks that report their own failures."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("[pid %s] Worker %s failed"):
+            return True
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (len(args) == 3 and getattr(args[2], REPORTS_OWN_FAILURES, False))
+
+
 def apply() -> None:
-    """Install :func:`purge_children_once` on Luigi's Worker (once)."""
+    """Install the changes on Luigi's Worker and logger (once)."""
     if getattr(Worker, "_purge_children", None) is not purge_children_once:
         Worker._purge_children = purge_children_once
+    if getattr(Worker, "_add_task", None) is not add_task_no_retry_if_permanent:
+        Worker._add_task = add_task_no_retry_if_permanent
+    luigi_logger = logging.getLogger("luigi-interface")
+    if not any(isinstance(f, SelfReportedFailures) for f in luigi_logger.filters):
+        luigi_logger.addFilter(SelfReportedFailures())

@@ -19,8 +19,10 @@ DEFAULTS: dict[str, dict[str, str]] = {
     # Stay alive while a failed task waits for its retry, and poll promptly.
     "worker": {"keep_alive": "true", "wait_interval": "0.1", "wait_jitter": "0"},
     # A failed task becomes pending again at once (the embedded scheduler only;
-    # a luigid reads its own config, see README).
-    "scheduler": {"retry_delay": "0"},
+    # a luigid reads its own config, see README). mr_luigi's tasks set their
+    # own attempts (max_retries + 1); any other task in the graph gets 3, not
+    # Luigi's unbounded default, which with no delay would retry in a hot loop.
+    "scheduler": {"retry_delay": "0", "retry_count": "3"},
     # Non-zero exit codes for the luigi command. Not for tasks found running
     # on another worker (already_running stays Luigi's 0): on several hosts
     # that is every worker but the one that ran the last task, and the job

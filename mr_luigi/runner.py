@@ -18,11 +18,13 @@ from typing import Any
 import luigi
 from luigi.execution_summary import LuigiStatusCode, _summary_dict
 
-from mr_luigi import report
+from mr_luigi import failures, report
 from mr_luigi.config import JobConfig
 from mr_luigi.errors import JobFailed
-from mr_luigi.job import PlannedJob
+from mr_luigi.job import MapReduceJob, PlannedJob
+from mr_luigi.luigi_patches import REPORTS_OWN_FAILURES
 from mr_luigi.plan import JobPlan, make_plan
+from mr_luigi.steps import MultiStepJob, StepTask
 
 logger = logging.getLogger("luigi-interface.mr_luigi")
 
@@ -73,8 +75,8 @@ class MapReduceScheduler:
         plan = make_plan(job_config)
         run = build_job(PlannedJob(plan_param=plan), workers=self.max_concurrent_tasks, local_scheduler=True)
         self.last_result = job_result(plan, run)
-        if not self.last_result.success:
-            logger.error("Job %s failed: %s", plan.name, self.last_result.describe_failure())
+        if not self.last_result.success:  # the failed task logged the ERROR line; this sums up
+            logger.info("Job %s failed: %s", plan.name, self.last_result.describe_failure())
         return self.last_result.success
 
 
@@ -130,10 +132,13 @@ def _failures(worker: Any) -> dict[str, str]:
         error = worker._scheduler.fetch_error(task.task_id).get("error") or "unknown error"
         if error.startswith('"'):  # the scheduler keeps it JSON-encoded
             error = json.loads(error)
-        errors[getattr(task, "label", task.task_id)] = _last_line(error)
+        own = getattr(task, REPORTS_OWN_FAILURES, False) or isinstance(task, (MultiStepJob, StepTask))
+        label = f"{task.plan.name} final step" if isinstance(task, MapReduceJob) else getattr(task, "label", task.task_id)
+        errors[label] = failures.first_line(error).removeprefix(f"{label}: ") if own else _last_line(error)
     return errors
 
 
 def _last_line(traceback_text: str) -> str:
+    """The last line of a traceback (Luigi's error for a task that is not mr_luigi's): the exception."""
     lines = [line for line in traceback_text.strip().splitlines() if line.strip()]
     return lines[-1].strip() if lines else traceback_text

@@ -23,8 +23,8 @@ from typing import Any, Iterator
 
 import luigi
 
-from mr_luigi import atomic, attempts, context, counters, faults, phases
-from mr_luigi.errors import StorageError
+from mr_luigi import atomic, attempts, context, counters, failures, faults, interrupts, phases
+from mr_luigi.errors import PermanentError, StorageError
 from mr_luigi.plan import JobPlan, known_plan
 from mr_luigi.progress import Progress
 
@@ -58,6 +58,10 @@ class PhaseTask(luigi.Task):
     task_namespace = "mr_luigi"
     plan: JobPlan = PlanParameter()
     phase = ""
+    mr_luigi_reports_own_failures = True  # see attempt_of
+
+    def on_failure(self, exception: BaseException) -> str:
+        return failures.task_error(self.label, exception)
 
     @property
     def retry_count(self) -> int:  # read by Luigi's worker: total attempts
@@ -86,9 +90,14 @@ class PhaseTask(luigi.Task):
         return f"{self.phase}-{self.index_in_phase:05d}"
 
     def run(self) -> None:
+        if self.complete():
+            # Another worker finished it since the scheduler handed it out
+            # (a luigid told by a slower worker that it is pending again).
+            logger.info("Task %s: already done by another worker", self.label)
+            return
         started = time.time()
         logger.info("Started task %s", self.label)
-        with attempt_of(self.plan, self.attempt_name, self.phase, self.index_in_phase) as (attempt, inject):
+        with interrupts.stoppable(), attempt_of(self.plan, self.attempt_name, self.phase, self.index_in_phase) as (attempt, inject):
             with context.running(self.plan.config.params) as user_counters, atomic.atomic_directory(self.output_dir()) as out:
                 try:
                     stats = self.work(out, Progress(self, self.label, 0, "records", hook=inject.middle))
@@ -143,10 +152,18 @@ class MapBarrier(luigi.Task):
 
     task_namespace = "mr_luigi"
     plan: JobPlan = PlanParameter()
+    mr_luigi_reports_own_failures = True
 
     @property
     def retry_count(self) -> int:
         return self.plan.config.max_retries + 1
+
+    @property
+    def label(self) -> str:
+        return f"{self.plan.name} barrier"
+
+    def on_failure(self, exception: BaseException) -> str:
+        return failures.task_error(self.label, exception)
 
     def requires(self) -> list[MapTask]:
         return [MapTask(plan=self.plan, index=i) for i in range(self.plan.num_maps)]
@@ -155,7 +172,9 @@ class MapBarrier(luigi.Task):
         return luigi.LocalTarget(str(self.plan.job_dir / BARRIER_FILE))
 
     def run(self) -> None:
-        with attempt_of(self.plan, "barrier", "barrier", 0) as (_, inject):
+        if self.complete():
+            return
+        with interrupts.stoppable(), attempt_of(self.plan, "barrier", "barrier", 0) as (_, inject):
             map_stats = [phases.read_stats(self.plan.map_dir(i)) for i in range(self.plan.num_maps)]
             summary = phases.check_bad_records(self.plan, map_stats)
             inject.middle()
@@ -220,19 +239,37 @@ class ReduceTask(PhaseTask):
 
 @contextmanager
 def attempt_of(plan: JobPlan, name: str, phase: str, index: int) -> Iterator[tuple[int, faults.Injector]]:
-    """Log one attempt at a task (see :mod:`mr_luigi.attempts`) and give it its fault hooks."""
-    attempt = attempts.start(plan.job_dir, name)
+    """Log one attempt at a task (see :mod:`mr_luigi.attempts`), give it its fault hooks, report its failure.
+
+    A failed attempt that will be retried is one WARNING line; the last one
+    (retries used up, or a permanent error) is one ERROR line and, if the
+    user's code raised, its traceback. Luigi's own report is dropped for
+    these tasks (:mod:`mr_luigi.luigi_patches`).
+    """
+    attempt, in_this_worker = attempts.start(plan.job_dir, name)
     inject = faults.Injector.for_attempt(phase, index, attempt, plan.job_dir)
     try:
         inject("start")
         yield attempt, inject
-    except BaseException as exc:
-        attempts.failed(plan.job_dir, name, attempt, exc)
-        # One line that names the task, its attempt and the error, above
-        # Luigi's traceback: what a user reads first in a long log.
-        logger.error("%s %s failed on attempt %d: %s: %s", plan.name, name, attempt, type(exc).__name__, exc)
+    except Exception as exc:
+        attempts.failed(plan.job_dir, name, attempt, failures.describe(exc))
+        report_failure(plan, name, attempt, exc, last=isinstance(exc, PermanentError) or in_this_worker > plan.config.max_retries)
+        raise
+    except BaseException as exc:  # KeyboardInterrupt, SystemExit: the run itself is ending
+        attempts.failed(plan.job_dir, name, attempt, f"interrupted ({type(exc).__name__})")
         raise
     attempts.done(plan.job_dir, name, attempt)
+
+
+def report_failure(plan: JobPlan, name: str, attempt: int, exc: Exception, last: bool) -> None:
+    """Log a failed attempt: a line, and on the last attempt the user's traceback."""
+    if not last:
+        logger.warning("%s %s failed on attempt %d, will retry: %s", plan.name, name, attempt, failures.describe(exc))
+        return
+    why = " (not retried: it would fail the same way)" if isinstance(exc, PermanentError) else ""
+    shown = failures.user_traceback(exc)
+    logger.error("%s %s failed on attempt %d%s: %s%s", plan.name, name, attempt, why, failures.describe(exc),
+                 f"\n{shown.rstrip()}" if shown else "")
 
 
 def reduce_tasks(plan: JobPlan) -> list[ReduceTask]:
