@@ -15,13 +15,29 @@ _apply_luigi_patches()
 from mr_luigi.config import JobConfig, load_config  # noqa: E402
 from mr_luigi.context import job_params  # noqa: E402
 from mr_luigi.counters import increment_counter  # noqa: E402
-from mr_luigi.errors import ConfigError, InputError, JobFailed, MrLuigiError, RecordError, StorageError  # noqa: E402
+from mr_luigi.errors import (  # noqa: E402
+    ConfigError,
+    InputChanged,
+    InputError,
+    JobFailed,
+    MrLuigiError,
+    OutputTaken,
+    PermanentError,
+    RecordError,
+    StorageError,
+    TooManyBadRecords,
+    UnreadableInput,
+    UserCodeError,
+)
 from mr_luigi.job import ConfigFileJob, MapReduceJob  # noqa: E402
 from mr_luigi.mapping import batch_map  # noqa: E402
 from mr_luigi.partition import hash_partition  # noqa: E402
 from mr_luigi.quarantine import BadRecord  # noqa: E402
 from mr_luigi.runner import JobResult, MapReduceScheduler  # noqa: E402
 from mr_luigi.sample_data import create_sample_data  # noqa: E402
+from mr_luigi.textformat import parse_line as parse_output_line  # noqa: E402
+from mr_luigi.textformat import read_output  # noqa: E402
+from mr_luigi.textformat import render_line as format_output_line  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -29,6 +45,7 @@ __all__ = [
     "BadRecord",
     "ConfigError",
     "ConfigFileJob",
+    "InputChanged",
     "InputError",
     "JobConfig",
     "JobFailed",
@@ -36,12 +53,20 @@ __all__ = [
     "MapReduceJob",
     "MapReduceScheduler",
     "MrLuigiError",
+    "OutputTaken",
+    "PermanentError",
     "RecordError",
     "StorageError",
+    "TooManyBadRecords",
+    "UnreadableInput",
+    "UserCodeError",
     "batch_map",
     "create_sample_data",
     "hash_partition",
     "increment_counter",
     "job_params",
+    "format_output_line",
     "load_config",
+    "parse_output_line",
+    "read_output",
 ]

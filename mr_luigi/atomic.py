@@ -68,17 +68,14 @@ def atomic_directory(path: Path) -> Iterator[Path]:
 
 
 def publish_file(source: Path, dest: Path) -> None:
-    """Place a finished file at ``dest`` atomically: hard link if possible, else copy."""
-    if dest.exists() and os.path.samefile(source, dest):
-        # Already published (by an attempt that was then killed). Renaming a
-        # second link of the same file over it would do nothing and leave
-        # the temporary link behind.
-        return
+    """Place a copy of a finished file at ``dest`` atomically.
+
+    A copy, not a hard link: a published file must not share its inode with
+    an intermediate, whose removal would change the published file's status
+    change time, which is part of the identity of a job reading it.
+    """
     with atomic_file(dest) as tmp:
-        try:
-            os.link(source, tmp)
-        except OSError:
-            shutil.copyfile(source, tmp)
+        shutil.copyfile(source, tmp)
 
 
 def _remove(path: Path) -> None:

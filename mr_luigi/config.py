@@ -9,10 +9,13 @@ inside a Luigi worker.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import difflib
+import functools
 import glob
 import importlib
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+from mr_luigi.decoding import Decoding
 from mr_luigi.errors import ConfigError
 
 #: A user function, or a ``"module:function"`` reference to one.
@@ -45,8 +49,12 @@ class JobConfig:
     ``map_memory_mb`` bounds a map task's buffered output: beyond it, the
     buffer is sorted and spilled to disk (see :mod:`mr_luigi.spill`).
     ``merge_fan_in`` is how many sorted runs a merge reads at once.
-    ``max_bad_records`` is how many records the map function may reject
-    (see :mod:`mr_luigi.quarantine`): a count, or a fraction below 1.
+    ``max_bad_records`` is how many records the map (or reduce) function may
+    reject by raising :class:`~mr_luigi.BadRecord` (see
+    :mod:`mr_luigi.quarantine`): a count, or a fraction below 1. Any other
+    exception fails the task, unless its type is in ``skip_exceptions``
+    (``True`` for every exception). ``encoding`` and ``decode_errors`` say
+    how input bytes are decoded (see :mod:`mr_luigi.decoding`).
     ``params`` are settings for the user functions, read with
     :func:`mr_luigi.job_params`. With ``named_outputs``, keys are
     ``(name, key)`` pairs and each name gets its own ``<name>.txt`` file.
@@ -69,6 +77,9 @@ class JobConfig:
     map_memory_mb: float = 256
     merge_fan_in: int = 64
     max_bad_records: float = 0.01
+    skip_exceptions: bool | Sequence[str] = ()
+    encoding: str = "utf-8"
+    decode_errors: str = "strict"
     params: Mapping[str, Any] = field(default_factory=dict)
     named_outputs: bool = False
     output_format: str = "tsv"
@@ -98,6 +109,9 @@ class ResolvedConfig:
     output_dir: Path
     work_dir: Path
     function_refs: Mapping[str, str] = field(default_factory=dict)
+    #: exception types a user function may raise to skip a record (``skip_exceptions``)
+    skip_types: tuple[type[BaseException], ...] = ()
+    decoding: Decoding = Decoding()
 
 
 def config_from_mapping(values: Mapping[str, Any], source: str = "", base_dir: Path | None = None) -> dict[str, Any]:
@@ -181,10 +195,18 @@ def resolve_function(ref: FunctionRef, field_name: str) -> Callable[..., Any]:
 
 
 def function_ref(fn: Callable[..., Any]) -> str:
-    """A readable ``module:qualname`` name for a function, for logs and the manifest."""
+    """A readable ``module:qualname`` name for a function, for logs and the manifest.
+
+    ``partial(module:f)`` for a ``functools.partial``, ``module:Class()`` for
+    a callable object.
+    """
+    if isinstance(fn, functools.partial):
+        return f"partial({function_ref(fn.func)})"
+    if not hasattr(fn, "__qualname__"):
+        kind = type(fn)
+        return f"{kind.__module__}:{kind.__qualname__}()"
     module = getattr(fn, "__module__", None) or "?"
-    name = getattr(fn, "__qualname__", None) or type(fn).__name__
-    return f"{module}:{name}"
+    return f"{module}:{fn.__qualname__}"
 
 
 def validate(config: JobConfig) -> ResolvedConfig:
@@ -206,6 +228,8 @@ def validate(config: JobConfig) -> ResolvedConfig:
     if config.merge_fan_in < 2:
         raise ConfigError("merge_fan_in", f"must be at least 2, got {config.merge_fan_in}")
     _check_bad_record_limit(config.max_bad_records)
+    skip_types = resolve_skip_exceptions(config.skip_exceptions)
+    decoding = Decoding.from_config(config.encoding, config.decode_errors)
     _check_type("params", config.params, Mapping)
     _check_type("named_outputs", config.named_outputs, bool)
     if config.output_format not in OUTPUT_FORMATS:
@@ -233,8 +257,44 @@ def validate(config: JobConfig) -> ResolvedConfig:
         output_dir=output_dir,
         work_dir=work_dir,
         function_refs={k: function_ref(v) for k, v in functions.items() if v is not None},
+        skip_types=skip_types,
+        decoding=decoding,
         **functions,
     )
+
+
+def resolve_skip_exceptions(value: Any) -> tuple[type[BaseException], ...]:
+    """``skip_exceptions`` as exception classes: ``True`` is every Exception, a list names them.
+
+    A name is a built-in exception (``"ValueError"``) or ``"module.Class"``;
+    a name that is neither is a ConfigError (a typo would otherwise skip nothing).
+    """
+    if value is True:
+        return (Exception,)
+    if value in (False, None, (), []):
+        return ()
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ConfigError("skip_exceptions", f"expected true, false or a list of exception names, got {value!r}")
+    return tuple(_exception_class(name) for name in value)
+
+
+def _exception_class(name: Any) -> type[BaseException]:
+    if not isinstance(name, str) or not name:
+        raise ConfigError("skip_exceptions", f"expected an exception name such as 'ValueError', got {name!r}")
+    module_name, _, attr = name.rpartition(".")
+    if module_name:
+        try:
+            found = getattr(importlib.import_module(module_name), attr, None)
+        except ImportError:
+            found = None
+    else:
+        found = getattr(builtins, name, None)
+    if not (isinstance(found, type) and issubclass(found, Exception)):
+        builtin = [n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, Exception)]
+        close = difflib.get_close_matches(name, builtin, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else " (a built-in exception, or 'module.ExceptionClass')"
+        raise ConfigError("skip_exceptions", f"{name!r} is not an exception class{hint}")
+    return found
 
 
 def _check_bad_record_limit(value: Any) -> None:
@@ -264,7 +324,14 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _expand_inputs(patterns: Any) -> tuple[Path, ...]:
-    """Expand paths, folders and globs into a sorted list of distinct files."""
+    """Expand paths, folders and globs into a sorted list of distinct files.
+
+    A folder or a wildcard never reaches a name starting with ``.`` or ``_``
+    (hidden files, ``_SUCCESS``, ``_work/``, ``_bad_records/``) unless the
+    pattern spells that character itself. A folder holding a finished job's
+    results (its ``_SUCCESS`` manifest) means that job's output: its
+    ``part-*`` files, read once.
+    """
     if not patterns:
         raise ConfigError("input_files", "no input given: name at least one file, folder or glob")
     found: dict[str, None] = {}
@@ -273,18 +340,12 @@ def _expand_inputs(patterns: Any) -> tuple[Path, ...]:
             raise ConfigError("input_files", f"expected paths or globs, got {pattern!r}")
         pattern = os.path.expanduser(os.fspath(pattern))
         if glob.has_magic(pattern):
-            matches = sorted(m for m in glob.glob(pattern, recursive=True) if os.path.isfile(m))
+            matches = sorted(m for m in glob.glob(pattern, recursive=True)
+                             if os.path.isfile(m) and not _skipped_by_wildcard(m, pattern) and "-luigi-tmp-" not in m)
             if not matches:
                 raise ConfigError("input_files", f"glob {pattern!r} matched no files")
         elif os.path.isdir(pattern):
-            matches = sorted(
-                os.path.join(root, name)
-                for root, _, names in os.walk(pattern)
-                for name in names
-                if not name.startswith((".", "_")) and "-luigi-tmp-" not in name
-            )
-            if not matches:
-                raise ConfigError("input_files", f"folder {pattern!r} holds no files")
+            matches = _folder_files(pattern)
         elif os.path.isfile(pattern):
             matches = [pattern]
         elif os.path.exists(pattern):
@@ -296,7 +357,58 @@ def _expand_inputs(patterns: Any) -> tuple[Path, ...]:
             if not os.access(path, os.R_OK):
                 raise ConfigError("input_files", f"{path!r} is not readable (permissions)")
             found[path] = None
-    return tuple(Path(p) for p in found)
+    paths = tuple(Path(p) for p in found)
+    _check_not_read_twice(paths)
+    return paths
+
+
+def _folder_files(folder: str) -> list[str]:
+    """The files a folder input means (see :func:`_expand_inputs`)."""
+    finished = finished_job_manifest(Path(folder))
+    if finished is not None:
+        parts = sorted(str(p) for p in Path(folder).glob("part-[0-9][0-9][0-9][0-9][0-9]") if p.is_file())
+        if not parts:
+            outputs = ", ".join(finished.get("outputs") or []) or "no part files"
+            raise ConfigError("input_files", f"{folder!r} holds the results of job {finished.get('job_id')} ({outputs}) "
+                                             "but no part-* files: name the output file(s) to read")
+        return parts
+    matches = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        matches += [os.path.join(root, name) for name in names if not name.startswith((".", "_")) and "-luigi-tmp-" not in name]
+    if not matches:
+        raise ConfigError("input_files", f"folder {folder!r} holds no files")
+    return sorted(matches)
+
+
+def finished_job_manifest(folder: Path) -> dict[str, Any] | None:
+    """The ``_SUCCESS`` manifest of a finished mr_luigi job in ``folder``, or None."""
+    try:
+        manifest = json.loads((folder / "_SUCCESS").read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) and "job_id" in manifest else None
+
+
+def _skipped_by_wildcard(match: str, pattern: str) -> bool:
+    """Whether a glob reached a ``.`` or ``_`` name that the pattern does not spell."""
+    base = _glob_base(pattern)
+    found = Path(os.path.abspath(match)).relative_to(base).parts
+    spelled = Path(os.path.abspath(os.path.expanduser(pattern))).relative_to(base).parts
+    if "**" not in spelled and len(spelled) == len(found):
+        return any(part.startswith((".", "_")) and not given.startswith(part[0]) for part, given in zip(found, spelled))
+    return any(part.startswith((".", "_")) and not any(given.startswith(part[0]) for given in spelled) for part in found)
+
+
+def _check_not_read_twice(paths: tuple[Path, ...]) -> None:
+    """Refuse inputs that hold a finished job's records twice: its final_output.txt and its part files."""
+    folders = {p.parent for p in paths if p.name == "final_output.txt"}
+    for folder in folders:
+        parts = [p for p in paths if p.parent == folder and p.name.startswith("part-")]
+        if parts and finished_job_manifest(folder) is not None:
+            raise ConfigError("input_files", f"{str(folder)!r} is a finished job's output: its final_output.txt and its "
+                                             f"part files ({parts[0].name}, ...) hold the same records, so every record would "
+                                             "be read twice; name the folder itself (its part files) or final_output.txt")
 
 
 def _check_apart(patterns: Any, input_paths: tuple[Path, ...], folders: dict[str, Path]) -> None:

@@ -53,11 +53,28 @@ def collecting() -> Iterator[dict[tuple[str, str], int]]:
         _current = previous
 
 
+def snapshot() -> dict[tuple[str, str], int] | None:
+    """The running task's counters now, to undo a user call that failed (see :func:`restore`)."""
+    return None if _current is None else dict(_current)
+
+
+def restore(saved: dict[tuple[str, str], int] | None) -> None:
+    """Put the counters back as they were at :func:`snapshot`.
+
+    A batch map that raises is called again line by line: what it counted
+    in the failed call must not be counted twice.
+    """
+    if _current is not None and saved is not None:
+        _current.clear()
+        _current.update(saved)
+
+
 #: Task statistics that are also the framework's counters.
 FRAMEWORK_COUNTERS = (
     "input_records",
     "input_bytes",
     "bad_records",
+    "decode_errors",
     "map_output_records",
     "combine_input_records",
     "combine_output_records",

@@ -29,6 +29,7 @@ def render_report(manifest: dict[str, Any]) -> str:
         f"<p class=summary>{_e(manifest.get('status', ''))} in {manifest['duration_s']:.2f} s &middot; job id "
         f"<code>{_e(manifest.get('job_id', ''))}</code> &middot; {len(manifest.get('inputs', []))} input file(s), "
         f"{sum(i['bytes'] for i in manifest.get('inputs', [])):,} bytes</p>",
+        decode_note(manifest),
         "<h2>Timeline</h2>",
         timeline_svg(tasks, manifest),
         "<h2>Reduce partitions</h2>",
@@ -121,6 +122,17 @@ def bar_chart_svg(title: str, values: list[int], unit: str) -> str:
         )
     return (f'<figure><figcaption>{_e(title)}</figcaption><svg class="bars" width="{30 + width * max(1, len(values))}" '
             f'height="165" role="img" aria-label="{_e(title)}">{"".join(bars)}</svg></figure>')
+
+
+def decode_note(manifest: dict[str, Any]) -> str:
+    """A warning when input lines held bytes that were replaced (``decode_errors = "replace"``)."""
+    errors = manifest.get("decode_errors") or {}
+    if not errors.get("lines"):
+        return ""
+    return (f'<p class="warning decode">Decoding: {errors["lines"]:,} input line(s) held bytes that are not valid '
+            f'{_e(errors["encoding"])} and were replaced by U+FFFD; the first at <code>{_e(str(errors["first"]))}</code>. '
+            'Set the input&#x27;s <code>encoding</code>, or <code>decode_errors = "strict"</code> to skip such lines '
+            "as bad records.</p>")
 
 
 def skew_note(shuffles: list[dict[str, Any]]) -> str:

@@ -59,6 +59,8 @@ def build_manifest(plan: JobPlan, tasks: list[dict[str, Any]], final_lines: int,
         "outputs": outputs,
         "counters": sum_counters(t.get("counters", {}) for t in tasks),
         "bad_records": {"total": totals["bad_records"], "folder": str(quarantine.folder_of(plan.output_dir))},
+        "decode_errors": _decode_errors(plan, tasks),
+        "identity": plan.identity,
         "tasks": [
             {
                 **{k: v for k, v in t.items() if k not in ("runs", "counters")},
@@ -69,6 +71,13 @@ def build_manifest(plan: JobPlan, tasks: list[dict[str, Any]], final_lines: int,
         "attempts": attempts or {"per_task": {}, "unsuccessful": []},
         "finalize": {"start": finalize_start, "end": end, "duration_s": round(end - finalize_start, 3)},
     }
+
+
+def _decode_errors(plan: JobPlan, tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Lines whose undecodable bytes were replaced (``decode_errors = "replace"``), and the first of them."""
+    lines = sum(t.get("decode_errors", 0) for t in tasks)
+    first = next((t["first_decode_error"] for t in tasks if t.get("first_decode_error")), None)
+    return {"lines": lines, "first": first, "encoding": plan.resolved.decoding.encoding} if lines else {}
 
 
 def _config_summary(plan: JobPlan) -> dict[str, Any]:
@@ -85,6 +94,10 @@ def _config_summary(plan: JobPlan) -> dict[str, Any]:
         "split_size_mb": config.split_size_mb,
         "map_memory_mb": config.map_memory_mb,
         "merge_fan_in": config.merge_fan_in,
+        "max_bad_records": config.max_bad_records,
+        "skip_exceptions": [f"{t.__module__}.{t.__qualname__}" for t in plan.resolved.skip_types],
+        "encoding": plan.resolved.decoding.encoding,
+        "decode_errors": plan.resolved.decoding.errors,
     }
 
 
@@ -124,8 +137,18 @@ def summary_line(manifest: dict[str, Any], output_dir: Path) -> str:
 
 
 def summary(manifest: dict[str, Any], output_dir: Path) -> str:
-    """The end-of-job summary: one line, the attempts that did not succeed, then the counters."""
-    return f"{summary_line(manifest, output_dir)}\n{retries_note(manifest)}Counters:\n{format_counters(manifest.get('counters', {}))}"
+    """The end-of-job summary: one line, warnings, the attempts that did not succeed, then the counters."""
+    return (f"{summary_line(manifest, output_dir)}\n{decode_warning(manifest)}{retries_note(manifest)}"
+            f"Counters:\n{format_counters(manifest.get('counters', {}))}")
+
+
+def decode_warning(manifest: dict[str, Any]) -> str:
+    """A line warning of input lines whose undecodable bytes were replaced ("" if none)."""
+    errors = manifest.get("decode_errors") or {}
+    if not errors.get("lines"):
+        return ""
+    return (f"WARNING: {errors['lines']:,} input line(s) held bytes that are not valid {errors['encoding']} and were "
+            f"replaced by U+FFFD (decode_errors = \"replace\"); the first at {errors['first']}\n")
 
 
 #: Unsuccessful attempts listed in the summary; the manifest has them all.

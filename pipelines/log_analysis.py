@@ -20,14 +20,13 @@ and ``top_ips`` (top-N over ``requests_per_ip.txt``). Run it with::
 from __future__ import annotations
 
 import heapq
-import json
 import re
 import shutil
 from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable
 
-from mr_luigi import BadRecord, ConfigError, JobConfig, atomic, job_params
+from mr_luigi import BadRecord, ConfigError, JobConfig, atomic, job_params, format_output_line, parse_output_line
 from mr_luigi.config import config_from_values
 from mr_luigi.job import ConfigFileParams
 from mr_luigi.steps import MultiStepJob
@@ -81,8 +80,8 @@ def log_stats_reduce(key: tuple[str, Any], values: Iterable[Any]) -> Any:
 
 def top_map(line: str) -> list[tuple[str, list[tuple[int, str]]]]:
     """``ip<TAB>requests`` -> one candidate list for the single key ``top``."""
-    ip, _, count = line.partition("\t")
-    return [("top", [(-int(count), ip)])]
+    ip, count = parse_output_line(line)
+    return [("top", [(-count, ip)])]
 
 
 def top_reduce(key: str, values: Iterable[list[tuple[int, str]]]) -> list[tuple[int, str]]:
@@ -137,8 +136,8 @@ class LogAnalysis(ConfigFileParams, MultiStepJob):
             for path in sorted((stats_dir / "_bad_records").iterdir()):
                 atomic.publish_file(path, bad / path.name)
         line = (top_dir / "final_output.txt").read_text(encoding="utf-8")
-        ranked = json.loads(line.split("\t", 1)[1]) if line else []
+        ranked = parse_output_line(line)[1] if line else []
         with atomic.atomic_file(root / "top_ips.txt") as tmp:
-            tmp.write_text("".join(f"{ip}\t{-neg}\n" for neg, ip in ranked), encoding="utf-8")
+            tmp.write_text("".join(format_output_line(ip, -neg) for neg, ip in ranked), encoding="utf-8")
         return [f"{name}.txt" for name in STATS_OUTPUTS] + ["top_ips.txt"]
 
