@@ -26,7 +26,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-from mr_luigi import atomic, report
+from mr_luigi import atomic, interrupts, report
 from mr_luigi.config import JobConfig, config_from_mapping, config_from_values, read_config_file
 from mr_luigi.errors import ConfigError, MrLuigiError
 from mr_luigi.plan import JobPlan, make_plan, part_name
@@ -135,6 +135,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     watcher.start()
     try:
         result = build_job(PlannedJob(plan_param=plan), **env)
+    except KeyboardInterrupt:
+        watcher.stop()  # its last line first, then why the run stopped
+        print(f"mr-luigi: {interrupts.interrupted_line([plan], clean=not args.scheduler_url)}", file=sys.stderr)
+        return interrupts.EXIT_INTERRUPTED
     finally:
         watcher.stop()
     outcome = job_result(plan, result)
@@ -218,6 +222,8 @@ class ProgressWatcher:
         self._thread.start()
 
     def stop(self) -> None:
+        if self._stop.is_set():
+            return
         self._stop.set()
         self._thread.join()
         self._show(final=True)

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 import luigi
+import luigi.interface
 from luigi.cmdline_parser import CmdlineParser
 
-from mr_luigi import atomic, attempts, phases, report
+from mr_luigi import atomic, attempts, failures, interrupts, phases, publish, quarantine, report
 from mr_luigi.config import JobConfig, config_from_mapping, config_from_values, read_config_file
-from mr_luigi.errors import ConfigError, StorageError
-from mr_luigi.plan import JobPlan, make_plan
+from mr_luigi.errors import ConfigError, OutputTaken, StorageError
+from mr_luigi.plan import JobPlan, identity_difference, make_plan
 from mr_luigi.tasks import PlanParameter, attempt_of, reduce_tasks
 
 logger = logging.getLogger("luigi-interface.mr_luigi")
@@ -48,12 +49,16 @@ class JobOutput(luigi.LocalTarget):
 class MapReduceJob(luigi.Task):
     """A whole MapReduce job as one Luigi task; subclass and define job_config()."""
 
+    mr_luigi_reports_own_failures = True  # its run() is the final step's attempt (see tasks.attempt_of)
+
     def job_config(self) -> JobConfig:
         """The config of this job, built from the task's parameters."""
         raise NotImplementedError(f"{type(self).__name__} must define job_config()")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        #: the earlier run's results this job may replace: those in its output folder when it was built
+        self.replaces: str | None = None
         self.plan = self._checked_plan()
 
     def _make_plan(self) -> JobPlan:
@@ -62,7 +67,9 @@ class MapReduceJob(luigi.Task):
     def _checked_plan(self) -> JobPlan:
         try:
             plan = self._make_plan()
-            check_previous_results(plan)
+            self.replaces = check_previous_results(plan)
+            if CmdlineParser.get_instance() is not None:
+                interrupts.install_for_luigi_command(lambda: [plan], clean=luigi.interface.core().local_scheduler)
             return plan
         except ConfigError as exc:
             if CmdlineParser.get_instance() is None:
@@ -75,6 +82,9 @@ class MapReduceJob(luigi.Task):
     @property
     def retry_count(self) -> int:  # read by Luigi's worker: total attempts
         return self.plan.config.max_retries + 1
+
+    def on_failure(self, exception: BaseException) -> str:
+        return failures.task_error(f"{self.plan.name} final step", exception)
 
     def requires(self) -> list[luigi.Task]:
         self._announce()
@@ -95,24 +105,31 @@ class MapReduceJob(luigi.Task):
         return JobOutput(self.plan)
 
     def run(self) -> None:
-        run_final_step(self.plan)
+        with interrupts.stoppable():
+            run_final_step(self.plan, self.replaces)
         tracking = getattr(self, "set_tracking_url", None)  # attached by Luigi's worker
         if tracking is not None:
             tracking((self.plan.output_dir / report.HTML_REPORT).as_uri())
 
 
-def run_final_step(plan: JobPlan) -> dict[str, Any]:
+def run_final_step(plan: JobPlan, replaces: str | None = None) -> dict[str, Any]:
     """The job's last task, as one logged attempt (with its fault hooks).
+
+    ``replaces`` is the job id of the results in the output folder when the
+    job was started (see :func:`check_previous_results`), which it replaces.
 
     Another worker may finish the same job first (two root tasks of one job,
     say ``mr-luigi run`` on one host and ``luigi --module`` on another): its
-    manifest then stands, and this step succeeds without redoing it.
+    manifest then stands, and this step succeeds without redoing it. (The
+    output folder's lock makes that the usual case; a folder on a filesystem
+    without working locks can still see the other worker's step remove the
+    intermediates this one reads.)
     """
     finished = _finished_manifest(plan)
     if finished is None:
         with attempt_of(plan, FINAL_TASK, "final", 0) as (_, inject):
             try:
-                return finish_job(plan, inject)
+                return finish_job(plan, inject, replaces)
             except OSError as exc:
                 finished = _finished_manifest(plan)  # it removed the intermediates this step was reading
                 if finished is None:
@@ -129,19 +146,39 @@ def _finished_manifest(plan: JobPlan) -> dict[str, Any] | None:
 FINAL_TASK = "final"
 
 
-def finish_job(plan: JobPlan, inject: Callable[[str], None] = lambda point: None) -> dict[str, Any]:
+def finish_job(plan: JobPlan, inject: Callable[[str], None] = lambda point: None, replaces: str | None = None) -> dict[str, Any]:
     """The final step: publish outputs, write the manifest, remove intermediates.
 
-    The manifest is written last, after every output it lists: until it is
-    there, the job is incomplete and a re-run does this step again.
+    It holds the output folder's lock while it publishes (see
+    :mod:`mr_luigi.publish`): a folder that another job's results took
+    meanwhile fails this job; this job's own ``_SUCCESS`` means another
+    worker finished it. The manifest is written last, after every output it
+    lists: until it is there, the job is incomplete and a re-run does this
+    step again.
     """
     started = time.time()
-    final_lines, outputs = phases.write_final_outputs(plan, inject)
-    manifest = report.build_manifest(plan, report.collect_task_stats(plan), final_lines, outputs, started,
-                                     attempts.summary(plan.job_dir, running=FINAL_TASK))
-    report.write_html_report(plan.output_dir / report.HTML_REPORT, manifest)
-    inject("commit")
-    report.write_manifest(plan.success_path, manifest)
+    with publish.output_lock(plan.output_dir):
+        finished = _finished_manifest(plan)
+        if finished is not None:
+            return finished
+        replaced = check_output_free(plan, replaces)
+        tasks = report.collect_task_stats(plan)
+        phases.check_bad_records(plan, tasks)
+        journal = publish.Journal(plan.output_dir, plan.job_id)
+        undone = journal.undo_interrupted()
+        if undone:
+            logger.info("%s: removed %d output(s) of an interrupted publish: %s", plan.name, len(undone), ", ".join(undone))
+        if replaced is not None:
+            _remove_replaced(plan, replaced, journal)
+        final_lines, outputs = phases.write_final_outputs(plan, journal, inject)
+        phases.publish_bad_records(plan, journal)
+        manifest = report.build_manifest(plan, tasks, final_lines, outputs, started,
+                                         attempts.summary(plan.job_dir, running=FINAL_TASK))
+        journal.add(report.HTML_REPORT)
+        report.write_html_report(plan.output_dir / report.HTML_REPORT, manifest)
+        inject("commit")
+        report.write_manifest(plan.success_path, manifest)
+        journal.close()
     if plan.config.keep_intermediate:
         remove_leftovers(plan.job_dir)
     else:
@@ -159,15 +196,62 @@ def remove_leftovers(folder: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def check_previous_results(plan: JobPlan) -> None:
-    """Refuse to overwrite the finished results of a different job."""
+def check_previous_results(plan: JobPlan) -> str | None:
+    """Look at the results already in the output folder when the job is started; return the job id it replaces.
+
+    Another job's (another ``job_name``) are refused. An earlier run of this
+    job (the same name, other code, inputs or settings) is replaced when
+    this one publishes: a re-run after an edit gives the new result.
+    """
     manifest = report.read_manifest(plan.success_path)
-    if manifest is not None and manifest.get("job_id") != plan.job_id:
-        raise ConfigError(
-            "output_dir",
-            f"{str(plan.output_dir)!r} holds the results of another job ({manifest.get('job_id')}; "
-            "its config or inputs differ): remove that folder or choose another output_dir",
-        )
+    if manifest is None or manifest.get("job_id") == plan.job_id:
+        return None
+    if manifest.get("job_name") != plan.name:
+        raise ConfigError("output_dir", _taken_message(plan, manifest))
+    if plan.job_id not in _announced_replacements:
+        _announced_replacements.add(plan.job_id)
+        logger.warning("%s: %s holds an earlier run's results (%s; it differs in %s); this run replaces them when it "
+                       "finishes", plan.name, plan.output_dir, manifest.get("job_id"), _difference(plan, manifest))
+    return str(manifest.get("job_id"))
+
+
+_announced_replacements: set[str] = set()
+
+
+def check_output_free(plan: JobPlan, replaces: str | None) -> dict[str, Any] | None:
+    """At the final step: the manifest of the earlier results this job replaces, if any.
+
+    Only the results that were there when the job was started are replaced;
+    results another job published since fail this one: two jobs aimed at one
+    folder at once never both succeed.
+    """
+    manifest = report.read_manifest(plan.success_path)
+    if manifest is None or manifest.get("job_id") == plan.job_id:
+        return None
+    if replaces is None or manifest.get("job_id") != replaces:
+        raise OutputTaken(_taken_message(plan, manifest, since=True))
+    return manifest
+
+
+def _difference(plan: JobPlan, manifest: dict[str, Any]) -> str:
+    differs = identity_difference(manifest.get("identity", {}), plan.identity) if "identity" in manifest else ""
+    return differs or "config, code or inputs"
+
+
+def _taken_message(plan: JobPlan, manifest: dict[str, Any], since: bool = False) -> str:
+    when = ", published while this job ran" if since else ""
+    return (f"{str(plan.output_dir)!r} holds the results of another job ({manifest.get('job_id')}{when}; they differ in "
+            f"{_difference(plan, manifest)}), not of this one ({plan.job_id}): remove that folder or choose another output_dir")
+
+
+def _remove_replaced(plan: JobPlan, manifest: dict[str, Any], journal: publish.Journal) -> None:
+    """Remove an earlier run's results (listed in the journal first, so that an interruption is undone)."""
+    names = [*manifest.get("outputs", []), quarantine.FOLDER, report.HTML_REPORT]
+    for name in names:
+        journal.add(name)
+    plan.success_path.unlink(missing_ok=True)
+    journal.undo_interrupted()
+    logger.info("%s: replaced the results of the earlier run %s", plan.name, manifest.get("job_id"))
 
 
 def remove_intermediates(plan: JobPlan) -> None:
@@ -191,7 +275,7 @@ class PlannedJob(MapReduceJob):
         return self.plan_param.config
 
 
-_FLAG_HINTS = {"input_files": "give --input or set it in the config file", "output_dir": "give --output-dir or set it in the config file"}
+_FLAG_HINTS = {"input_files": "give --input-path or set it in the config file", "output_dir": "give --output-dir or set it in the config file"}
 
 
 class ConfigFileParams:
@@ -206,7 +290,9 @@ class ConfigFileParams:
     default_config_file: ClassVar[Path | None] = None
 
     config = luigi.OptionalPathParameter(default=None, description="TOML job config (overrides the pipeline's defaults)")
-    input = luigi.OptionalParameter(default=None, description="input file, folder or glob (overrides the config)")
+    # Not "input": that would hide luigi.Task.input(). On the command line
+    # --input-path, or --input (argparse takes an unambiguous prefix).
+    input_path = luigi.OptionalParameter(default=None, description="input file, folder or glob (overrides the config)")
     output_dir = luigi.OptionalParameter(default=None, description="output folder (overrides the config)")
     num_reduce_tasks = luigi.OptionalIntParameter(default=None, description="number of reduce partitions")
     max_retries = luigi.OptionalIntParameter(default=None, description="retries of a failed task within one run")
@@ -221,7 +307,7 @@ class ConfigFileParams:
             values["params"].update(from_file.pop("params", {}))
             values.update(from_file)
         overrides = {
-            "input_files": self.input,
+            "input_files": self.input_path,
             "output_dir": self.output_dir,
             "num_reduce_tasks": self.num_reduce_tasks,
             "max_retries": self.max_retries,

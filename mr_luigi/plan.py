@@ -1,10 +1,14 @@
 """The plan of a job: its validated config, its splits and where each file goes.
 
 A plan is computed once, before any task runs, and is what every task of the
-job holds. Its ``job_id`` is a digest of everything that decides the results
-(functions, inputs with their sizes and times, partition count, split size,
-output folder), so intermediates of an earlier, different job are never
-mistaken for this job's, and two jobs never share a work folder.
+job holds. Its ``job_id`` is a digest of everything that decides the results:
+the functions and the user's code they reach (see :mod:`mr_luigi.fingerprint`),
+the inputs with their sizes, modification and change times and inode numbers,
+partition count, splits, output folder, output format, params, and what
+counts as a bad record (``max_bad_records``, ``skip_exceptions``,
+``encoding``, ``decode_errors``). So intermediates of an earlier, different
+job are never mistaken for this job's, two jobs never share a work folder,
+and a finished job's results are never the answer to an edited one.
 """
 
 from __future__ import annotations
@@ -12,17 +16,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import types
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from mr_luigi import faults
 from mr_luigi.config import JobConfig, ResolvedConfig, validate
+from mr_luigi.fingerprint import Fingerprint
 from mr_luigi.splits import Split, auto_split_size, plan_splits
 
-FORMAT_VERSION = 2  # 2: without a combiner, intermediate records are (key, [values])
+# 2: without a combiner, intermediate records are (key, [values]);
+# 3: bad records are kept in the work folder, reduces may skip keys
+FORMAT_VERSION = 3
 
 
 def part_name(partition: int) -> str:
@@ -41,8 +47,10 @@ class JobPlan:
     resolved: ResolvedConfig
     splits: tuple[Split, ...]
     job_id: str
-    #: each input's (size, mtime_ns) when planned: a map checks its input still matches
-    input_stats: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: each input's identity when planned (see :func:`file_identity`): a map checks its input still matches
+    input_stats: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    #: what the job id is a digest of (kept in the manifest, to say what differs from another job)
+    identity: dict[str, Any] = field(default_factory=dict)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, JobPlan) and other.job_id == self.job_id
@@ -90,6 +98,11 @@ class JobPlan:
         return self.job_dir / "reduce_output" / part_name(partition)
 
     @property
+    def quarantine_dir(self) -> Path:
+        """Where the tasks keep their bad records until the final step publishes them."""
+        return self.job_dir / "bad_records"
+
+    @property
     def success_path(self) -> Path:
         return self.output_dir / "_SUCCESS"
 
@@ -135,53 +148,80 @@ def make_plan(config: JobConfig) -> JobPlan:
     else:
         split_size = max(1, int(config.split_size_mb * 1024 * 1024))
     input_stats = {str(p): file_identity(p) for p in resolved.input_paths}
-    splits = tuple(plan_splits(resolved.input_paths, split_size))
-    plan = JobPlan(resolved, splits, f"{config.job_name}-{_digest(resolved, splits, input_stats)}", input_stats)
+    splits = tuple(plan_splits(resolved.input_paths, split_size, resolved.decoding.splittable))
+    identity = job_identity(resolved, splits, input_stats)
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+    plan = JobPlan(resolved, splits, f"{config.job_name}-{digest}", input_stats, identity)
     _known_plans[plan.job_id] = plan
     return plan
 
 
-def file_identity(path: str | Path) -> tuple[int, int]:
-    """What tells that a file changed: its size and modification time (ns)."""
+#: size, modification time (ns), inode number, status change time (ns)
+FileIdentity = tuple[int, int, int, int]
+
+
+def file_identity(path: str | Path) -> FileIdentity:
+    """What tells that a file changed.
+
+    Size and modification time miss a file replaced by one of the same size
+    and time (``cp -p``, ``rsync -a``, ``tar x``, ``touch -r``); those give it
+    a new inode or a new change time, which nothing can set back.
+    """
     st = os.stat(path)
-    return st.st_size, st.st_mtime_ns
+    return st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
 
 
-def _digest(resolved: ResolvedConfig, splits: tuple[Split, ...], input_stats: dict[str, tuple[int, int]]) -> str:
+def describe_change(before: Sequence[int], after: Sequence[int]) -> str:
+    """What differs between two :func:`file_identity` values, in words."""
+    if before[0] != after[0]:
+        return f"size {before[0]:,} -> {after[0]:,} bytes" + (", modification time changed" if before[1] != after[1] else "")
+    if before[1] != after[1]:
+        return "modification time changed"
+    if len(before) > 2 and before[2] != after[2]:
+        return "replaced by another file of the same size and time (new inode)"
+    return "rewritten or touched: same size and modification time, but its status change time moved"
+
+
+def job_identity(resolved: ResolvedConfig, splits: tuple[Split, ...], input_stats: dict[str, FileIdentity]) -> dict[str, Any]:
+    """Everything that decides a job's results, as plain JSON values: the job id is its digest."""
     config = resolved.config
+    code = Fingerprint()
     identity: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "job_name": config.job_name,
         "functions": {
-            name: [ref, _code_fingerprint(getattr(resolved, name))] for name, ref in sorted(resolved.function_refs.items())
+            name: [ref, code.digest(getattr(resolved, name), name)] for name, ref in sorted(resolved.function_refs.items())
         },
-        "inputs": [[path, size, mtime] for path, (size, mtime) in input_stats.items()],
+        "inputs": [[path, *stat] for path, stat in input_stats.items()],
         "splits": [[[s.path, s.start, s.end] for s in split.segments] for split in splits],
         "num_reduce_tasks": config.num_reduce_tasks,
         "output_dir": str(resolved.output_dir),
-        "params": config.params,
+        "params": code.digest(dict(config.params), "params"),
         "named_outputs": config.named_outputs,
         "output_format": config.output_format,
+        "max_bad_records": repr(config.max_bad_records),
+        "skip_exceptions": sorted(f"{t.__module__}.{t.__qualname__}" for t in resolved.skip_types),
+        "encoding": [resolved.decoding.encoding, resolved.decoding.errors],
     }
-    blob = json.dumps(identity, sort_keys=True, default=repr).encode()
-    return hashlib.sha256(blob).hexdigest()[:12]
+    identity["code"] = dict(sorted(code.modules.items()))
+    return identity
 
 
-def _code_fingerprint(fn: Any) -> str:
-    """A digest of a function's byte code, so an edited function is a new job."""
-    code = getattr(fn, "__code__", None)
-    if not isinstance(code, types.CodeType):
-        return ""
-    h = hashlib.sha256()
-    _feed_code(h, code)
-    return h.hexdigest()[:12]
-
-
-def _feed_code(h: "hashlib._Hash", code: types.CodeType) -> None:
-    h.update(code.co_code)
-    h.update(repr(code.co_names).encode())
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            _feed_code(h, const)
-        else:
-            h.update(repr(const).encode())
+def identity_difference(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """What differs between two jobs' identities, in words ("" if nothing does)."""
+    old_inputs = {row[0]: row[1:] for row in before.get("inputs", [])}
+    new_inputs = {row[0]: row[1:] for row in after.get("inputs", [])}
+    for path, stat in new_inputs.items():
+        if path in old_inputs and old_inputs[path] != stat:
+            return f"input {path!r} changed ({describe_change(old_inputs[path], stat)})"
+    if set(old_inputs) != set(new_inputs):
+        added, gone = sorted(set(new_inputs) - set(old_inputs)), sorted(set(old_inputs) - set(new_inputs))
+        return f"other inputs ({len(added)} added, {len(gone)} gone, e.g. {(added or gone)[0]!r})"
+    for name in sorted(set(before) | set(after)):
+        if name in ("inputs", "splits") or before.get(name) == after.get(name):
+            continue
+        if isinstance(before.get(name), dict) and isinstance(after.get(name), dict):
+            keys = sorted(k for k in set(before[name]) | set(after[name]) if before[name].get(k) != after[name].get(k))
+            return f"{name}: {', '.join(keys)}" + (" (source edited)" if name == "code" else "")
+        return name
+    return "splits" if before.get("splits") != after.get("splits") else ""

@@ -20,6 +20,7 @@ first incomplete one.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import weakref
@@ -27,9 +28,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import luigi
+import luigi.interface
 from luigi.cmdline_parser import CmdlineParser
 
-from mr_luigi import report
+from mr_luigi import failures, interrupts, report
 from mr_luigi.config import JobConfig
 from mr_luigi.counters import sum_counters
 from mr_luigi.errors import ConfigError
@@ -70,6 +72,9 @@ class StepTask(luigi.Task):
     def retry_count(self) -> int:
         return self.config.max_retries + 1
 
+    def on_failure(self, exception: BaseException) -> str:
+        return failures.task_error(f"{type(self.job).__name__} step {self.index} ({self.config.job_name})", exception)
+
     def plan(self) -> JobPlan:
         return make_plan(self.config)
 
@@ -86,9 +91,21 @@ class StepTask(luigi.Task):
 
     def run(self) -> Iterator[list[luigi.Task]]:
         plan = self.plan()
-        check_previous_results(plan)
+        replaces = self.job.previous_results.get(str(plan.output_dir))
+        if check_previous_results(plan) not in (None, replaces):
+            replaces = None  # published since the job started: the final step fails naming it
         yield reduce_tasks(plan)
-        run_final_step(plan)
+        with interrupts.stoppable():
+            run_final_step(plan, replaces)
+
+
+def _output_dir(config: JobConfig) -> Path:
+    return Path(os.path.abspath(os.path.expanduser(os.fspath(config.output_dir))))
+
+
+def _finished_job_id(folder: Path) -> str | None:
+    manifest = report.read_manifest(folder / "_SUCCESS")
+    return None if manifest is None else manifest.get("job_id")
 
 
 class MultiStepJob(luigi.Task):
@@ -102,8 +119,8 @@ class MultiStepJob(luigi.Task):
     def steps(self) -> list[JobConfig]:
         raise NotImplementedError(f"{type(self).__name__} must define steps()")
 
-    def result_dir(self) -> Path:
-        """Where the job's manifest (and what :meth:`publish` copies) goes."""
+    def result_dir(self) -> str | Path:
+        """Where the job's manifest (and what :meth:`publish` copies) goes (a str or a Path)."""
         raise NotImplementedError(f"{type(self).__name__} must define result_dir()")
 
     def publish(self, manifests: list[dict[str, Any]]) -> list[str]:
@@ -118,29 +135,55 @@ class MultiStepJob(luigi.Task):
                 raise ConfigError("steps", "a multi-step job needs at least one step")
             first = make_plan(self.step_configs[0])  # checks the first step's config and inputs now
             check_previous_results(first)
+            #: each step's output folder -> the job id of the results there when this job was built
+            self.previous_results = {str(_output_dir(c)): _finished_job_id(_output_dir(c)) for c in self.step_configs}
+            if CmdlineParser.get_instance() is not None:
+                interrupts.install_for_luigi_command(self._plannable_steps, clean=luigi.interface.core().local_scheduler)
         except ConfigError as exc:
             if CmdlineParser.get_instance() is None:
                 raise
             print(f"mr_luigi: ConfigError: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
 
+    @property
+    def retry_count(self) -> int:  # read by Luigi's worker: total attempts of publish()
+        return max(config.max_retries for config in self.step_configs) + 1
+
+    def on_failure(self, exception: BaseException) -> str:
+        return failures.task_error(f"{type(self).__name__} publish", exception)
+
+    def _result_dir(self) -> Path:
+        return Path(self.result_dir())
+
     def requires(self) -> StepTask:
         return StepTask(job=self, index=len(self.step_configs) - 1)
 
     def output(self) -> luigi.LocalTarget:
-        return luigi.LocalTarget(str(self.result_dir() / "_SUCCESS"))
+        return luigi.LocalTarget(str(self._result_dir() / "_SUCCESS"))
 
     def complete(self) -> bool:
         last = self.requires()
         if not last.complete():
             return False
-        manifest = report.read_manifest(self.result_dir() / "_SUCCESS")
+        manifest = report.read_manifest(self._result_dir() / "_SUCCESS")
         return manifest is not None and [s["job_id"] for s in manifest.get("steps", [])] == self._step_ids()
+
+    def _plannable_steps(self) -> Iterator[JobPlan]:
+        """The plans of the steps whose inputs exist (for the interrupted line)."""
+        for config in self.step_configs:
+            try:
+                yield make_plan(config)
+            except ConfigError:
+                return
 
     def _step_ids(self) -> list[str]:
         return [make_plan(config).job_id for config in self.step_configs]
 
     def run(self) -> None:
+        with interrupts.stoppable():
+            self._publish()
+
+    def _publish(self) -> None:
         started = time.time()
         manifests = []
         for config in self.step_configs:
@@ -149,7 +192,7 @@ class MultiStepJob(luigi.Task):
             assert manifest is not None, f"step {config.job_name} has no manifest"
             manifests.append(manifest)
         outputs = self.publish(manifests)
-        report.write_manifest(self.result_dir() / "_SUCCESS", {
+        report.write_manifest(self._result_dir() / "_SUCCESS", {
             "job_name": type(self).__name__,
             "status": "SUCCESS",
             "steps": [{"job_name": m["job_name"], "job_id": m["job_id"], "output_dir": m["config"]["output_dir"],
