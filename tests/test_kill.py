@@ -4,14 +4,18 @@ Each case runs the ``luigi`` command with ``--workers 2`` in its own process
 group. A fault rule (see :mod:`mr_luigi.faults`) stops one task half way
 through its work, with part of its output written, and reports its pid; the
 test then kills that task process, or every process of the run, from outside
-with SIGKILL. The same command is run again, and must:
+with SIGKILL. Where the kill lands is set by the fault rule, not by the size
+of the data, so these cases run on about 2 MB with a tiny memory budget (maps
+still spill several runs, shuffles still merge in passes). The same command
+is run again, and must:
 
 - succeed, with outputs byte-identical to an uninterrupted run's;
 - not redo any task that had finished (the manifest counts attempts);
 - leave no ``*-luigi-tmp-*`` leftover behind (the kill left some), in the
   output folder or the kept work folder.
 
-A last case kills the process group at moments picked by time alone.
+A last case kills the process group at moments picked by time alone: it
+needs a run of several seconds, so it has 12 MB.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from tests.conftest import counts_from_output, reference_word_count
 
 REPO = Path(__file__).resolve().parent.parent
 #: Small budget and fan-in: maps spill several runs and shuffles merge in passes.
-CONFIG = 'split_size_mb = 1.0\nnum_reduce_tasks = 3\nmap_memory_mb = 2\nmerge_fan_in = 2\nkeep_intermediate = true\n'
+CONFIG = 'num_reduce_tasks = 3\nmerge_fan_in = 2\nkeep_intermediate = true\n'
+SMALL = 'split_size_mb = 0.4\nmap_memory_mb = 0.3\n'
+LARGE = 'split_size_mb = 1.0\nmap_memory_mb = 2\n'
 OUTPUTS = ["_SUCCESS", "_report.html", "final_output.txt", "part-00000", "part-00001", "part-00002"]
 
 
@@ -49,16 +55,24 @@ def make_text(folder: Path, files: int, lines: int, seed: int = 11) -> list[Path
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory) -> Path:
-    """About 6 MB of text: seconds of work with 2 workers."""
-    folder = tmp_path_factory.mktemp("kill_data")
+def small(tmp_path_factory) -> Path:
+    """About 2 MB of text: five maps, each spilling several runs."""
+    folder = tmp_path_factory.mktemp("kill_small")
+    make_text(folder, files=4, lines=7_000)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory) -> Path:
+    """About 12 MB of text: several seconds of work with 2 workers, to kill at moments picked by time."""
+    folder = tmp_path_factory.mktemp("kill_large")
     make_text(folder, files=10, lines=20_000)
     return folder
 
 
 def command(data: Path, root: Path) -> list[str]:
     config = root / "job.toml"
-    config.write_text(CONFIG + f'work_dir = "{root / "work"}"\n')
+    config.write_text(CONFIG + (LARGE if data.name.startswith("kill_large") else SMALL) + f'work_dir = "{root / "work"}"\n')
     return [sys.executable, "-m", "luigi", "--module", "pipelines.word_count", "WordCount", "--local-scheduler",
             "--no-lock", "--workers", "2", "--input", str(data), "--output-dir", str(root / "out"),
             "--config", str(config), "--max-retries", "0"]
@@ -76,16 +90,27 @@ def run(cmd: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=REPO, env=environment(), capture_output=True, text=True, timeout=300)
 
 
-@pytest.fixture(scope="module")
-def clean(data, tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("clean")
+def clean_run(data: Path, root: Path) -> dict:
     started = time.monotonic()
     proc = run(command(data, root))
     seconds = time.monotonic() - started
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = root / "out"
     assert counts_from_output(out / "final_output.txt") == reference_word_count(sorted(data.iterdir()))
-    return {"out": out, "seconds": seconds, "maps": json.loads((out / "_SUCCESS").read_text())["task_counts"]["map"]}
+    manifest = json.loads((out / "_SUCCESS").read_text())
+    assert manifest["counters"]["mr_luigi"]["spills"] > manifest["task_counts"]["map"], "maps spill more than one run"
+    assert manifest["counters"]["mr_luigi"]["merge_passes"] > 0, "shuffles merge in passes"
+    return {"out": out, "seconds": seconds, "maps": manifest["task_counts"]["map"]}
+
+
+@pytest.fixture(scope="module")
+def clean(small, tmp_path_factory) -> dict:
+    return clean_run(small, tmp_path_factory.mktemp("clean_small"))
+
+
+@pytest.fixture(scope="module")
+def clean_large(large, tmp_path_factory) -> dict:
+    return clean_run(large, tmp_path_factory.mktemp("clean_large"))
 
 
 def finished_tasks(work: Path) -> set[str]:
@@ -132,8 +157,8 @@ CASES = [
 
 @pytest.mark.parametrize("victim", ["task", "process_group"])
 @pytest.mark.parametrize("phase, task, point", CASES)
-def test_kill_then_rerun_gives_the_clean_result(data, clean, tmp_path, phase, task, point, victim):
-    cmd = command(data, tmp_path)
+def test_kill_then_rerun_gives_the_clean_result(small, clean, tmp_path, phase, task, point, victim):
+    cmd = command(small, tmp_path)
     out, work = tmp_path / "out", tmp_path / "work"
     proc = subprocess.Popen(cmd, cwd=REPO, env=environment(f"{phase}:{task}:1:hang:{point}"), start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -172,14 +197,14 @@ def test_kill_then_rerun_gives_the_clean_result(data, clean, tmp_path, phase, ta
 
 
 @pytest.mark.parametrize("fraction", [0.3, 0.6, 0.85])
-def test_kill_the_process_group_at_any_moment(data, clean, tmp_path, fraction):
-    cmd = command(data, tmp_path)
+def test_kill_the_process_group_at_any_moment(large, clean_large, tmp_path, fraction):
+    cmd = command(large, tmp_path)
     proc = subprocess.Popen(cmd, cwd=REPO, env=environment(), start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(clean["seconds"] * fraction)
+    time.sleep(clean_large["seconds"] * fraction)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
     rerun = run(cmd)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert_same_outputs(tmp_path / "out", clean["out"])
+    assert_same_outputs(tmp_path / "out", clean_large["out"])
     assert leftovers(tmp_path / "out", tmp_path / "work") == []
