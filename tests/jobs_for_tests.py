@@ -14,6 +14,12 @@ def count_words(line):
         yield word, 1
 
 
+def split_words(line):
+    """Words as whitespace separates them: non-ASCII letters stay in the words."""
+    for word in line.split():
+        yield word, 1
+
+
 def total(key, values):
     return sum(values)
 
@@ -49,6 +55,15 @@ def mixed_key_map(line):
 
 def first_letter_partitioner(key, num_partitions):
     return ord(key[0]) % num_partitions if key else 0
+
+
+def one_partition(key, num_partitions):
+    return 0
+
+
+def nan_key_map(line):
+    """A NaN key for the second line (a float parsed from text, as a real parser might produce)."""
+    yield (float("nan") if "again" in line else len(line)), 1
 
 
 def bad_partitioner(key, num_partitions):
@@ -120,13 +135,13 @@ from itertools import chain  # noqa: E402
 
 import luigi  # noqa: E402
 
-from mr_luigi import JobConfig  # noqa: E402
+from mr_luigi import JobConfig, parse_output_line  # noqa: E402
 from mr_luigi.steps import MultiStepJob  # noqa: E402
 
 
 def top_map(line):
-    word, count = line.split("\t")
-    yield "top", [(-int(count), word)]
+    word, count = parse_output_line(line)
+    yield "top", [(-count, word)]
 
 
 def top_reduce(key, values):
@@ -136,7 +151,7 @@ def top_reduce(key, values):
 class TopWords(MultiStepJob):
     """Counts words, then keeps the n most frequent (ties by word)."""
 
-    input = luigi.Parameter()
+    input_path = luigi.Parameter()
     output_dir = luigi.Parameter()
     n = luigi.IntParameter(default=3)
 
@@ -145,7 +160,7 @@ class TopWords(MultiStepJob):
 
     def steps(self):
         counts = JobConfig(job_name="counts", map_function=count_words, reduce_function=total, combine_function=total,
-                           input_files=[self.input], output_dir=f"{self.output_dir}/counts", num_reduce_tasks=2,
+                           input_files=[self.input_path], output_dir=f"{self.output_dir}/counts", num_reduce_tasks=2,
                            split_size_mb=0.002, max_retries=0)
         top = JobConfig(job_name="top", map_function=top_map, reduce_function=top_reduce, combine_function=top_reduce,
                         input_files=[f"{self.output_dir}/counts/final_output.txt"], output_dir=f"{self.output_dir}/top",
@@ -211,3 +226,101 @@ class LocalThing:
 def unpicklable_key_map(line):
     for word in WORD.findall(line.lower()):
         yield LocalThing(word), 1
+
+
+# -- failures of user code -------------------------------------------------------
+
+PRICES = {"apple": 3, "pear": 5}
+
+
+def price_of(word):
+    return PRICES[word]  # a KeyError for any other word: a bug in the user's code, not bad data
+
+
+def buggy_map(line):
+    """Looks every word up in PRICES: a KeyError on lines with other words."""
+    return [(word, price_of(word)) for word in line.split()]
+
+
+def skip_key_reduce(key, values):
+    """Skips the key 'pear' as a bad record, sums the others."""
+    if key == "pear":
+        raise BadRecord("unwanted_key", "pears are not counted")
+    return sum(values)
+
+
+def buggy_reduce(key, values):
+    if key == "pear":
+        raise ZeroDivisionError("reduce bug")
+    return sum(values)
+
+
+def bad_record_combiner(key, values):
+    raise BadRecord("not_allowed", "a combiner cannot skip")
+
+
+def counting_batch_map_failing_on_boom(lines):
+    """Counts the lines of each call; a batch holding 'boom' fails (then each line is retried alone)."""
+    increment_counter("calls", "lines", len(lines))
+    if any("boom" in line for line in lines):
+        raise BadRecord("boom", "boom line")
+    return [(w, 1) for line in lines for w in WORD.findall(line.lower())]
+
+
+counting_batch_map_failing_on_boom = batch_map(counting_batch_map_failing_on_boom)
+
+
+class CountThenPublish(MultiStepJob):
+    """A one-step job whose publish() can be made to fail, or whose result_dir() is a str."""
+
+    input_path = luigi.Parameter()
+    output_dir = luigi.Parameter()
+    fail_publish = luigi.BoolParameter(default=False)
+    max_retries = luigi.IntParameter(default=1)
+
+    def result_dir(self):
+        return self.output_dir  # a str: allowed
+
+    def steps(self):
+        return [JobConfig(job_name="counts", map_function=count_words, reduce_function=total, combine_function=total,
+                          input_files=[self.input_path], output_dir=f"{self.output_dir}/counts", num_reduce_tasks=1,
+                          max_retries=self.max_retries)]
+
+    def publish(self, manifests):
+        if self.fail_publish:
+            with open(Path(self.output_dir) / "publish_attempts", "a") as fh:
+                fh.write("attempt\n")
+            raise RuntimeError("publish failed")
+        return []
+
+
+def nan_or_length_map(line):
+    """NaN for lines that say "nan" (as float(word) would give), else the line's length."""
+    yield (float("nan") if line.startswith("nan") else len(line)), 1
+
+
+def decimal_length_map(line):
+    from decimal import Decimal
+
+    yield Decimal(len(line)), 1
+
+
+def length_record(key, values):
+    return {"length": str(key), "count": sum(values)}
+
+
+def set_constant_map(line):
+    """Its code holds a frozenset constant, whose order differs between processes."""
+    for word in line.split():
+        if word in {"alpha", "beta", "gamma", "delta"}:
+            yield word, 1
+
+
+def line_map(line):
+    yield line, 1
+
+
+def mean_or_nan(key, values):
+    """NaN for the key 'end' (as 0/0 in numpy would give), else the sum."""
+    total_ = sum(values)
+    return float("nan") if key == "end" else total_

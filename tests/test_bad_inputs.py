@@ -200,27 +200,81 @@ def test_empty_file(tmp_path):
     assert (tmp_path / "out" / "final_output.txt").read_bytes() == b""
 
 
-def test_binary_file_with_nul_bytes(tmp_path):
+def binary_blob(tmp_path: Path) -> Path:
     rng = random.Random(3)
     data = bytes(rng.randrange(256) for _ in range(300_000)) + b"\x00plain words\x00 here\n\x00\x00"
     (tmp_path / "blob.bin").write_bytes(data)
+    return tmp_path / "blob.bin"
+
+
+def test_a_binary_file_fails_as_undecodable_lines(tmp_path):
+    binary_blob(tmp_path)
     proc = run_job(tmp_path, job_toml('["blob.bin"]', extra="split_size_mb = 0.05\n"))
-    assert_succeeded(proc, tmp_path, reference_word_count([tmp_path / "blob.bin"]))
+    assert_failed_cleanly(proc, tmp_path, 1, r"TooManyBadRecords: too many bad records: [\d,]+ of [\d,]+ input records .*"
+                                             r"by reason: undecodable: [\d,]+\. They are in .*/bad_records/")
 
 
-def test_invalid_utf8(tmp_path):
-    (tmp_path / "latin1.txt").write_bytes("café naïve crème\n".encode("latin-1") + b"ok \xc3\x28 \xe2\x82 end\n")
-    proc = run_job(tmp_path, job_toml('["latin1.txt"]'))
-    assert_succeeded(proc, tmp_path, reference_word_count([tmp_path / "latin1.txt"]))
+def test_a_binary_file_with_nul_bytes_read_with_replaced_bytes(tmp_path):
+    path = binary_blob(tmp_path)
+    proc = run_job(tmp_path, job_toml('["blob.bin"]', extra='split_size_mb = 0.05\ndecode_errors = "replace"\n'))
+    assert_succeeded(proc, tmp_path, reference_word_count([path]))
+    lines = path.read_bytes().split(b"\n")
+    bad = [n for n, line in enumerate(lines, 1) if _undecodable(line)]
+    assert re.search(rf"WARNING: {len(bad):,} input line\(s\) held bytes that are not valid utf-8 .*the first at "
+                     rf"{re.escape(str(path))}:{bad[0]}\n", proc.stdout), proc.stdout
 
 
-def test_a_single_line_of_100_mb(tmp_path):
+def _undecodable(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def test_latin1_input_fails_naming_the_file_and_line_unless_its_encoding_is_set(tmp_path):
+    text = "first line\ncafé naïve crème\n" + "plain ascii\n" * 50
+    (tmp_path / "latin1.txt").write_bytes(text.encode("latin-1"))
+    split = "tests.jobs_for_tests:split_words"
+    strict = run_job(tmp_path, job_toml('["latin1.txt"]', extra="max_bad_records = 0\n", map_function=split))
+    assert_failed_cleanly(strict, tmp_path, 1, r"bad record at .*latin1\.txt:2: undecodable: not valid utf-8 \(set encoding")
+    proc = run_job(tmp_path, job_toml('["latin1.txt"]', extra='max_bad_records = 0\nencoding = "latin-1"\n', map_function=split))
+    assert_succeeded(proc, tmp_path, Counter(text.split()))
+    assert counts_from_output(tmp_path / "out" / "final_output.txt")["café"] == 1
+
+
+def test_invalid_utf8_with_replace_counts_each_line(tmp_path):
+    (tmp_path / "mixed.txt").write_bytes("café naïve crème\n".encode("latin-1") + b"ok \xc3\x28 \xe2\x82 end\nfine\n")
+    proc = run_job(tmp_path, job_toml('["mixed.txt"]', extra='decode_errors = "replace"\n'))
+    assert_succeeded(proc, tmp_path, reference_word_count([tmp_path / "mixed.txt"]))
+    manifest = json.loads((tmp_path / "out" / "_SUCCESS").read_text())
+    assert manifest["counters"]["mr_luigi"]["decode_errors"] == 2
+    assert manifest["decode_errors"]["first"] == f"{tmp_path / 'mixed.txt'}:1"
+    assert "2 input line(s) held bytes that are not valid utf-8" in (tmp_path / "out" / "_report.html").read_text()
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-32"])
+def test_utf16_input_is_read_when_its_encoding_is_set_and_refused_otherwise(tmp_path, codec):
+    text = "Ünïcode wörds\r\nsecond line café\n" + "".join(f"line {n} ünï\n" for n in range(3000))
+    data = text.encode(codec)
+    (tmp_path / "wide.txt").write_bytes(data)
+    wrong = run_job(tmp_path, job_toml('["wide.txt"]', extra="split_size_mb = 0.01\n"))
+    assert_failed_cleanly(wrong, tmp_path, 1, r"UnreadableInput: input '.*wide\.txt' looks like UTF-(16|32) .*set encoding")
+    proc = run_job(tmp_path, job_toml('["wide.txt"]', extra=f'split_size_mb = 0.01\nencoding = "{codec}"\n'))
+    expected = Counter(w for line in text.lower().split("\n") for w in REFERENCE_WORD.findall(line))
+    assert_succeeded(proc, tmp_path, expected)
+
+
+def test_a_single_line_of_25_mb(tmp_path):
+    """A file with no line break: 25 times the reader's buffer and the word count's long-line threshold (1 MiB)."""
     rng = random.Random(5)
     vocabulary = [f"w{n}" for n in range(5000)]
-    words = rng.choices(vocabulary, k=17_500_000)  # about 100 MB with the spaces, no newline
-    (tmp_path / "one_line.txt").write_text(" ".join(words))
-    assert (tmp_path / "one_line.txt").stat().st_size > 100_000_000
+    words = rng.choices(vocabulary, k=4_400_000)  # about 25 MB with the spaces, no newline
+    path = tmp_path / "one_line.txt"
+    path.write_text(" ".join(words))
+    assert path.stat().st_size > 25_000_000
     proc = run_job(tmp_path, job_toml('["one_line.txt"]'))
+    path.unlink()  # large: removed as soon as it is read
     assert_succeeded(proc, tmp_path, Counter(words))
 
 
@@ -246,7 +300,7 @@ def test_truncated_gzip(tmp_path):
     (tmp_path / "cut.gz").write_bytes(blob[: len(blob) // 2])
     before = digest(tmp_path)
     proc = run_job(tmp_path, job_toml('["cut.gz"]'))
-    assert_failed_cleanly(proc, tmp_path, 1, r"map 0/1: .*InputError: cannot read input '.*cut\.gz': .*(ended|truncated)")
+    assert_failed_cleanly(proc, tmp_path, 1, r"map 0/1: UnreadableInput: cannot read input '.*cut\.gz': .*(ended|truncated)")
     assert (tmp_path / "cut.gz").read_bytes() == blob[: len(blob) // 2] and before["cut.gz"] == digest(tmp_path)["cut.gz"]
 
 
@@ -256,7 +310,7 @@ def test_corrupt_bzip2(tmp_path):
     blob[middle : middle + 64] = bytes(64)
     (tmp_path / "bad.bz2").write_bytes(bytes(blob))
     proc = run_job(tmp_path, job_toml('["bad.bz2"]'))
-    assert_failed_cleanly(proc, tmp_path, 1, r"InputError: cannot read input '.*bad\.bz2': Invalid data stream")
+    assert_failed_cleanly(proc, tmp_path, 1, r"UnreadableInput: cannot read input '.*bad\.bz2': Invalid data stream")
 
 
 def test_a_file_that_changes_between_planning_and_reading(tmp_path):
@@ -279,7 +333,7 @@ def test_a_file_that_changes_between_planning_and_reading(tmp_path):
     os.kill(json.loads(markers[0].read_text())["pid"], signal.SIGKILL)
     _, stderr = proc.communicate(timeout=120)
     finished = subprocess.CompletedProcess(proc.args, proc.returncode, "", stderr)
-    assert_failed_cleanly(finished, tmp_path, 1, rf"map 0/1: mr_luigi.errors.InputError: input '{re.escape(str(src))}' changed "
+    assert_failed_cleanly(finished, tmp_path, 1, rf"map 0/1: InputChanged: input '{re.escape(str(src))}' changed "
                                                  r"after the job was planned \(size 8,000 -> 8,110 bytes, modification time "
                                                  r"changed\): run the job again to plan it anew$")
     # run again: planned anew, it counts what the file holds now
@@ -303,19 +357,23 @@ def test_disk_full_during_a_spill(tmp_path):
 # -- user functions that produce what the engine cannot use ------------------
 
 
-@pytest.mark.parametrize("function, message", [
-    ("tests.jobs_for_tests:returns_int_map", r"RecordError: map_function failed on .*in\.txt:1: TypeError: 'int' object is not iterable "
-                                            r"\(map_function must return or yield \(key, value\) pairs\)"),
-    ("tests.jobs_for_tests:not_pairs_map", r"RecordError: map_function failed on .*in\.txt:1: ValueError: .*unpack.* "
-                                          r"\(map_function must return or yield \(key, value\) pairs\)"),
-    ("tests.jobs_for_tests:unhashable_key_map", r"RecordError: map_function failed on .*in\.txt:1: TypeError: unhashable type: 'list' "
-                                               r"\(keys must be hashable"),
-    ("tests.jobs_for_tests:unpicklable_key_map", r"RecordError: cannot store the record with key LocalThing\('\w+'\): TypeError: "
-                                                r"cannot pickle LocalThing.*must be picklable"),
+@pytest.mark.parametrize("function, extra, message", [
+    ("tests.jobs_for_tests:returns_int_map", "", r"RecordError: map_function failed on .*in\.txt:1: TypeError: 'int' object is "
+                                                r"not iterable \(map_function must return or yield \(key, value\) pairs\)"),
+    ("tests.jobs_for_tests:not_pairs_map", "", r"RecordError: map_function failed on .*in\.txt:1: ValueError: .*unpack.* "
+                                              r"\(map_function must return or yield \(key, value\) pairs\)"),
+    ("tests.jobs_for_tests:unhashable_key_map", "", r"RecordError: map_function failed on .*in\.txt:1: TypeError: unhashable "
+                                                   r"type: 'list' \(keys must be hashable"),
+    ("tests.jobs_for_tests:unpicklable_key_map", 'partitioner = "tests.jobs_for_tests:one_partition"\n',
+     r"RecordError: cannot store the record with key LocalThing\('\w+'\): TypeError: cannot pickle LocalThing.*must be picklable"),
+    ("tests.jobs_for_tests:unpicklable_key_map", "", r"InvalidKey: key LocalThing\('hello'\): a LocalThing cannot be placed by "
+                                                    r"the default partitioner.* \(emitted by map_function for .*in\.txt:1\)$"),
+    ("tests.jobs_for_tests:nan_key_map", "", r"InvalidKey: key nan: NaN is not equal to itself.* \(emitted by map_function "
+                                            r"for .*in\.txt:2\)$"),
 ])
-def test_map_output_the_engine_cannot_use(tmp_path, function, message):
+def test_map_output_the_engine_cannot_use(tmp_path, function, extra, message):
     (tmp_path / "in.txt").write_text("hello world\nhello again\n")
-    proc = run_job(tmp_path, job_toml('["in.txt"]', map_function=function))
+    proc = run_job(tmp_path, job_toml('["in.txt"]', map_function=function, extra=extra))
     assert_failed_cleanly(proc, tmp_path, 1, message)
 
 
@@ -323,12 +381,74 @@ def test_a_failed_job_leaves_an_earlier_jobs_results_as_they_were(tmp_path):
     (tmp_path / "a.txt").write_text("apple pie\napple\n")
     first = run_job(tmp_path, job_toml('["a.txt"]'))
     assert first.returncode == 0, first.stderr[-2000:]
-    before = digest(tmp_path / "out")
+    before = {k: v for k, v in digest(tmp_path / "out").items() if not k.startswith("_work")}
     blob = gzip.compress(compressible_text())
     (tmp_path / "cut.gz").write_bytes(blob[: len(blob) // 3])
-    second = run_job(tmp_path, job_toml('["cut.gz"]'))  # another job, same output folder
-    assert second.returncode == 2
-    assert "holds the results of another job" in second.stderr.strip().splitlines()[-1]
-    assert digest(tmp_path / "out") == before
+    second = run_job(tmp_path, job_toml('["cut.gz"]'))  # a re-run on other input, same output folder: it fails
+    assert second.returncode == 1
+    assert "UnreadableInput: cannot read input" in second.stderr.strip().splitlines()[-1]
+    assert {k: v for k, v in digest(tmp_path / "out").items() if not k.startswith("_work")} == before
     words = Counter(w for line in ["apple pie", "apple"] for w in REFERENCE_WORD.findall(line))
     assert counts_from_output(tmp_path / "out" / "final_output.txt") == words
+
+
+# -- an input replaced by one of the same size and modification time -------------
+
+
+def replace_keeping_size_and_time(path: Path, data: bytes, how: str, tmp_path: Path) -> None:
+    """Put ``data`` (same length) in place of ``path`` the way common tools do, keeping its modification time."""
+    assert len(data) == path.stat().st_size
+    source = tmp_path / f"new_{how}"
+    source.write_bytes(data)
+    os.utime(source, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns))
+    if how == "cp -p":  # over the existing file: same inode, new status change time
+        subprocess.run(["cp", "-p", str(source), str(path)], check=True)
+    elif how == "touch -r":  # edited in place, then its time set back
+        reference = tmp_path / "reference"
+        shutil.copy2(path, reference)
+        path.write_bytes(data)
+        subprocess.run(["touch", "-r", str(reference), str(path)], check=True)
+    elif how == "rsync -a":  # a temporary file renamed over it: a new inode
+        os.replace(source, path)
+    elif how == "tar x":
+        subprocess.run(["tar", "-cf", str(tmp_path / "a.tar"), "-C", str(tmp_path), source.name], check=True)
+        path.unlink()
+        subprocess.run(["tar", "-xf", str(tmp_path / "a.tar"), "-C", str(tmp_path)], check=True)
+        os.replace(source, path)
+    assert path.read_bytes() == data and path.stat().st_size == len(data)
+
+
+@pytest.mark.parametrize("how", ["cp -p", "touch -r", "rsync -a", "tar x"])
+def test_an_input_replaced_with_the_same_size_and_time_is_read_anew(tmp_path, how):
+    from mr_luigi import JobConfig, MapReduceScheduler
+
+    src = tmp_path / "words.txt"
+    src.write_bytes(b"OLD " * 5000 + b"\n")
+    second = int(src.stat().st_mtime)
+    os.utime(src, (second, second))  # whole seconds, as tar keeps them
+    before = src.stat().st_mtime_ns
+    config = JobConfig(job_name="same_size", map_function="pipelines.word_count:word_count_map",
+                       reduce_function="pipelines.word_count:word_count_reduce", input_files=[str(src)],
+                       output_dir=str(tmp_path / "out"), split_size_mb=0.005)
+    assert MapReduceScheduler(1).execute_job(config)
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == Counter({"old": 5000})
+    replace_keeping_size_and_time(src, b"NEW " * 5000 + b"\n", how, tmp_path)
+    assert src.stat().st_mtime_ns == before
+    assert MapReduceScheduler(1).execute_job(config)
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == Counter({"new": 5000})
+
+
+def test_an_input_replaced_between_a_crash_and_the_resume_is_not_mixed(tmp_path, monkeypatch):
+    from mr_luigi import JobConfig, MapReduceScheduler
+
+    src = tmp_path / "words.txt"
+    src.write_bytes(b"OLD " * 20000 + b"\n" + b"OLD\n" * 40000)
+    config = JobConfig(job_name="resume", map_function="pipelines.word_count:word_count_map",
+                       reduce_function="pipelines.word_count:word_count_reduce", input_files=[str(src)],
+                       output_dir=str(tmp_path / "out"), split_size_mb=0.05, max_retries=0)
+    monkeypatch.setenv(ENV, "shuffle:*:*:raise")  # every map finished, then the run stops
+    assert not MapReduceScheduler(2).execute_job(config)
+    monkeypatch.delenv(ENV)
+    replace_keeping_size_and_time(src, src.read_bytes().replace(b"OLD", b"NEW"), "cp -p", tmp_path)
+    assert MapReduceScheduler(2).execute_job(config)
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == Counter({"new": 60000})

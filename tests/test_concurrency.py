@@ -92,3 +92,27 @@ def test_two_different_jobs_at_once_share_nothing(luigid, tmp_path):
     for manifest, (root, inputs, _) in zip(manifests, jobs, strict=True):
         assert [i["path"] for i in manifest["inputs"]] == [str(p) for p in inputs]
         assert set(manifest["attempts"]["per_task"].values()) == {1}
+
+
+def test_a_task_handed_out_again_after_it_finished_does_not_run_again(tmp_path):
+    """What a stale report does: luigid (with no cool-down after DONE) is told by a slower worker that a task
+    it has just finished is PENDING, and hands it out again. The task finds its output in place and does nothing."""
+    from mr_luigi import JobConfig, MapReduceScheduler
+    from mr_luigi.plan import make_plan
+    from mr_luigi.tasks import MapBarrier, MapTask, ReduceTask, ShuffleTask
+
+    inputs = make_inputs(tmp_path / "in", seed=4)
+    config = JobConfig(job_name="twice", map_function="pipelines.word_count:word_count_map",
+                       reduce_function="pipelines.word_count:word_count_reduce", input_files=[str(p) for p in inputs],
+                       output_dir=str(tmp_path / "out"), num_reduce_tasks=2, keep_intermediate=True,
+                       work_dir=str(tmp_path / "work"))
+    assert MapReduceScheduler(1).execute_job(config)
+    plan = make_plan(config)
+    logs = sorted((plan.job_dir / "attempts").iterdir())
+    before = {p.name: p.read_text() for p in logs}
+    stats = (plan.map_dir(0) / "stats.json").read_text()
+    for task in (MapTask(plan=plan, index=0), MapBarrier(plan=plan), ShuffleTask(plan=plan, partition=1),
+                 ReduceTask(plan=plan, partition=0)):
+        task.run()
+    assert {p.name: p.read_text() for p in logs} == before, "no task ran a second attempt"
+    assert (plan.map_dir(0) / "stats.json").read_text() == stats

@@ -129,10 +129,81 @@ def test_folder_input_skips_hidden_and_underscore_files(tmp_path):
     assert [p.name for p in resolved.input_paths] == ["a.txt"]
 
 
+def test_folder_input_skips_hidden_and_underscore_folders(tmp_path):
+    folder = tmp_path / "books"
+    for sub in ("", "sub", "_work/job", "_bad_records", ".git/objects", "sub/.cache"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+        (folder / sub / "f.txt").write_text("x\n")
+    resolved = validate(_config(tmp_path, input_files=str(folder)))
+    assert [str(p.relative_to(folder)) for p in resolved.input_paths] == ["f.txt", "sub/f.txt"]
+
+
+def test_globs_skip_underscore_and_hidden_names_unless_the_pattern_spells_them(tmp_path):
+    folder = tmp_path / "books"
+    for sub in ("a", "_work", ".hidden"):
+        (folder / sub).mkdir(parents=True)
+        (folder / sub / "f.txt").write_text("x\n")
+        (folder / sub / "_f.txt").write_text("x\n")
+    names = lambda pattern: [str(p.relative_to(folder)) for p in validate(_config(tmp_path, input_files=pattern)).input_paths]  # noqa: E731
+    assert names(str(folder / "*" / "*.txt")) == ["a/f.txt"]
+    assert names(str(folder / "**" / "*.txt")) == ["a/f.txt"]
+    assert names(str(folder / "_work" / "*.txt")) == ["_work/f.txt"]
+    assert names(str(folder / "a" / "_*.txt")) == ["a/_f.txt"]
+
+
+def finished_job_folder(tmp_path: Path, named: bool = False) -> Path:
+    from mr_luigi import MapReduceScheduler
+    from tests import jobs_for_tests as jobs
+
+    src = tmp_path / "src.txt"
+    src.write_text("alpha beta\nbeta gamma\n")
+    out = tmp_path / "first"
+    config = _config(tmp_path, input_files=[str(src)], output_dir=str(out), num_reduce_tasks=2, keep_intermediate=True,
+                     map_function=jobs.named_map if named else word_count_map, named_outputs=named, combine_function=None)
+    assert MapReduceScheduler(1).execute_job(config)
+    return out
+
+
+def test_a_finished_jobs_output_folder_means_its_part_files(tmp_path):
+    out = finished_job_folder(tmp_path)
+    resolved = validate(_config(tmp_path, input_files=str(out), output_dir=str(tmp_path / "second")))
+    assert [p.name for p in resolved.input_paths] == ["part-00000", "part-00001"]
+
+
+def test_a_finished_jobs_records_are_never_read_twice(tmp_path):
+    out = finished_job_folder(tmp_path)
+    with pytest.raises(ConfigError, match="every record would be read twice"):
+        validate(_config(tmp_path, input_files=str(out / "*"), output_dir=str(tmp_path / "second")))
+    resolved = validate(_config(tmp_path, input_files=str(out / "final_output.txt"), output_dir=str(tmp_path / "second")))
+    assert [p.name for p in resolved.input_paths] == ["final_output.txt"]
+
+
+def test_a_finished_jobs_folder_of_named_outputs_asks_which_to_read(tmp_path):
+    out = finished_job_folder(tmp_path, named=True)
+    with pytest.raises(ConfigError, match=r"holds the results of job wc-\w+ \(lengths.txt, words.txt\) but no part-\* files: "
+                                          "name the output file"):
+        validate(_config(tmp_path, input_files=str(out), output_dir=str(tmp_path / "second")))
+
+
+def test_chaining_jobs_by_folder_counts_each_record_once(tmp_path):
+    """The Hadoop way of chaining: the second job reads the first job's output folder."""
+    from mr_luigi import MapReduceScheduler
+    from tests import jobs_for_tests as jobs
+    from tests.conftest import read_tsv
+
+    out = finished_job_folder(tmp_path)
+    config = _config(tmp_path, input_files=str(out), output_dir=str(tmp_path / "second"), map_function=jobs.line_map,
+                     reduce_function=jobs.total, num_reduce_tasks=1)
+    assert MapReduceScheduler(1).execute_job(config)
+    lines = [line for p in sorted(out.glob("part-*")) for line in p.read_text().splitlines()]
+    assert len(lines) == 3
+    assert read_tsv(tmp_path / "second" / "final_output.txt") == [(line, 1) for line in sorted(lines)]
+
+
 def test_command_line_job_without_input_names_the_flag(tmp_path):
     from pipelines.word_count import WordCount
 
     empty = tmp_path / "empty.toml"
     empty.write_text("")
-    with pytest.raises(ConfigError, match=r"input_files: missing: .*give --input"):
+    with pytest.raises(ConfigError, match=r"input_files: missing: .*give --input-path"):
         WordCount(config=str(empty), output_dir=str(tmp_path / "out"))

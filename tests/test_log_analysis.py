@@ -64,7 +64,7 @@ def reference(lines: list[str]) -> dict:
 
 
 def run(inputs: str, out: Path, config: Path | None = None, workers: int = 2) -> None:
-    params = {"input": inputs, "output_dir": str(out)}
+    params = {"input_path": inputs, "output_dir": str(out)}
     if config is not None:
         params["config"] = str(config)
     result = luigi.build([LogAnalysis(**params)], local_scheduler=True, workers=workers, detailed_summary=True, log_level="WARNING")
@@ -87,16 +87,16 @@ def test_every_result_matches_the_reference(tmp_path, log_file):
     run(str(path), tmp_path / "out", config)
     ref, out = reference(lines), tmp_path / "out"
 
-    assert read_tsv(out / "requests_per_ip.txt") == [(ip, str(ref["per_ip"][ip])) for ip in sorted(ref["per_ip"])]
-    assert read_tsv(out / "status_codes.txt") == [(str(s), str(ref["per_status"][s])) for s in sorted(ref["per_status"])]
-    rates = {ip: json.loads(value) for ip, value in read_tsv(out / "ip_error_rates.txt")}
+    assert read_tsv(out / "requests_per_ip.txt") == [(ip, ref["per_ip"][ip]) for ip in sorted(ref["per_ip"])]
+    assert read_tsv(out / "status_codes.txt") == [(s, ref["per_status"][s]) for s in sorted(ref["per_status"])]
+    rates = dict(read_tsv(out / "ip_error_rates.txt"))
     assert set(rates) == set(ref["per_ip"])
     for ip, rate in rates.items():
         assert rate["requests"] == ref["per_ip"][ip] and rate["errors"] == ref["errors"][ip]
         assert rate["bytes"] == ref["bytes"][ip]
         assert rate["error_rate"] == pytest.approx(ref["errors"][ip] / ref["per_ip"][ip], abs=1e-6)
     ranked = sorted(ref["per_ip"].items(), key=lambda kv: (-kv[1], kv[0]))[:4]
-    assert read_tsv(out / "top_ips.txt") == [(ip, str(n)) for ip, n in ranked]
+    assert read_tsv(out / "top_ips.txt") == [(ip, n) for ip, n in ranked]
 
     bad = [json.loads(line) for p in sorted((out / "_bad_records").glob("*.jsonl")) for line in p.read_text().splitlines()]
     assert sorted(r["line"] for r in bad) == ref["bad"]
@@ -114,7 +114,7 @@ def test_ties_in_the_top_list_are_broken_by_ip(tmp_path):
     config = tmp_path / "job.toml"
     config.write_text("[params]\ntop_n = 3\n")
     run(str(path), tmp_path / "out", config, workers=1)
-    assert read_tsv(tmp_path / "out" / "top_ips.txt") == [("7.7.7.7", "4"), ("1.1.1.1", "3"), ("5.5.5.5", "3")]
+    assert read_tsv(tmp_path / "out" / "top_ips.txt") == [("7.7.7.7", 4), ("1.1.1.1", 3), ("5.5.5.5", 3)]
 
 
 @pytest.mark.parametrize("opener, suffix", [(gzip.open, ".gz"), (bz2.open, ".bz2")])
@@ -135,8 +135,10 @@ def test_compressed_logs_give_the_same_results(tmp_path, log_file, opener, suffi
 def test_too_many_junk_lines_fail_the_job_with_the_counts(tmp_path):
     path = tmp_path / "junk.log"
     path.write_text("not a log line\n" * 50 + '1.1.1.1 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 5\n')
-    result = luigi.build([LogAnalysis(input=str(path), output_dir=str(tmp_path / "out"))], local_scheduler=True,
+    result = luigi.build([LogAnalysis(input_path=str(path), output_dir=str(tmp_path / "out"))], local_scheduler=True,
                          detailed_summary=True, log_level="CRITICAL")
     assert result.status.name != "SUCCESS"
     assert not (tmp_path / "out" / "_SUCCESS").exists()
-    assert len(list((tmp_path / "out" / "_steps" / "stats" / "_bad_records").glob("*.jsonl"))) == 1
+    (kept,) = (tmp_path / "out" / "_steps" / "stats" / "_work").glob("*/bad_records/map-00000.jsonl")
+    assert [json.loads(line)["line"] for line in kept.read_text().splitlines()] == list(range(1, 51))
+    assert not (tmp_path / "out" / "_steps" / "stats" / "_bad_records").exists(), "a failed job publishes nothing"

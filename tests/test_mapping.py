@@ -45,7 +45,10 @@ def test_a_failing_batch_is_retried_line_by_line(tmp_path):
     path = tmp_path / "in.txt"
     lines = [f"word{i % 7} line {i}" if i % 1000 != 500 else f"boom {i}" for i in range(5000)]
     path.write_text("\n".join(lines) + "\n")
-    ok, result = run([path], tmp_path / "out", max_bad_records=10, split_size_mb=1)
+    ok, result = run([path], tmp_path / "failed", max_bad_records=10, split_size_mb=1)
+    assert not ok, "a ValueError is a bug, not a bad record, unless skip_exceptions names it"
+    assert result.failures == {"batch map 0/1": f"map_function raised ValueError: boom in batch ({path}:501)"}
+    ok, result = run([path], tmp_path / "out", max_bad_records=10, split_size_mb=1, skip_exceptions=["ValueError"])
     assert ok, result.failures
     good = Counter(w for line in lines if "boom" not in line for w in WORD.findall(line))
     assert counts_from_output(tmp_path / "out" / "final_output.txt") == good
@@ -59,3 +62,15 @@ def test_a_batch_map_returning_non_pairs_is_a_clear_error(tmp_path):
     ok, result = run([path], tmp_path / "out", map_function=jobs.batch_not_pairs)
     assert not ok
     assert "must return (key, value) pairs" in " ".join(result.failures.values())
+
+
+def test_counters_of_a_failed_batch_are_not_counted_twice(tmp_path):
+    path = tmp_path / "in.txt"
+    lines = [f"w{i % 5} line" if i % 700 != 350 else "boom" for i in range(3000)]
+    path.write_text("\n".join(lines) + "\n")
+    ok, result = run([path], tmp_path / "out", map_function=jobs.counting_batch_map_failing_on_boom, max_bad_records=10,
+                     split_size_mb=1)
+    assert ok, result.failures
+    counters = result.manifest["counters"]
+    assert counters["calls"]["lines"] == len(lines), "each line counted once, failed batches included"
+    assert counters["bad_records"] == {"boom": lines.count("boom")}

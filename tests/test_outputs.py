@@ -7,6 +7,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from mr_luigi import JobConfig, MapReduceScheduler, job_params
 from tests import jobs_for_tests as jobs
 from tests.conftest import read_tsv
@@ -39,8 +41,8 @@ def test_named_outputs_get_one_file_each_in_key_order(tmp_path):
     lengths = Counter(len(line) for line in lines)
     out = tmp_path / "out"
     assert sorted(p.name for p in out.glob("*.txt")) == ["lengths.txt", "words.txt"]
-    assert read_tsv(out / "words.txt") == [(k, str(words[k])) for k in sorted(words)]
-    assert read_tsv(out / "lengths.txt") == [(str(k), str(lengths[k])) for k in sorted(lengths)], "int keys in numeric order"
+    assert read_tsv(out / "words.txt") == [(k, words[k]) for k in sorted(words)]
+    assert read_tsv(out / "lengths.txt") == [(k, lengths[k]) for k in sorted(lengths)], "int keys in numeric order"
     assert sorted(result.manifest["outputs"]) == ["lengths.txt", "words.txt"]
     assert not list(out.glob("part-*")) and not (out / "final_output.txt").exists()
 
@@ -68,7 +70,19 @@ def test_params_reach_the_user_functions_and_change_the_job_id(tmp_path):
     three = run(path, tmp_path / "three", map_function=jobs.param_map, params={"length": 3})
     words = Counter(w for line in path.read_text().splitlines() for w in WORD.findall(line.lower()))
     for length, name in ((2, "two"), (3, "three")):
-        expected = {(k, str(n)) for k, n in words.items() if len(k) == length}
+        expected = {(k, n) for k, n in words.items() if len(k) == length}
         assert set(read_tsv(tmp_path / name / "final_output.txt")) == expected
     assert two.manifest["job_id"].split("-")[-1] != three.manifest["job_id"].split("-")[-1]
     assert job_params() == {}, "outside a task there are no params"
+
+
+@pytest.mark.parametrize("output_format", ["jsonl", "tsv"])
+def test_a_nan_value_is_refused_naming_its_key(tmp_path, output_format):
+    scheduler = MapReduceScheduler(1)
+    config = JobConfig(job_name="nan", map_function=jobs.count_words, reduce_function=jobs.mean_or_nan,
+                       input_files=[str(text(tmp_path))], output_dir=str(tmp_path / "out"), max_retries=0,
+                       output_format=output_format)
+    assert not scheduler.execute_job(config)
+    (error,) = scheduler.last_result.failures.values()
+    assert re.search(r"RecordError: cannot write the (result|value) for key 'end'.*NaN or infinity", error), error
+    assert not (tmp_path / "out" / "final_output.txt").exists()

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from mr_luigi import JobConfig, MapReduceScheduler
 from mr_luigi.faults import ENV
 from tests import jobs_for_tests as jobs
-from tests.conftest import reference_word_count
+from tests.conftest import expected_tsv, reference_word_count
 
 WORD = re.compile(r"[a-z0-9']+")
 words = st.sampled_from(["a", "b", "ab", "it's", "zz", "x1", "é", "MAP", "7", "10", ""])
@@ -34,7 +34,7 @@ def expected_output(texts: list[str]) -> bytes:
     for text in texts:
         for raw in text.splitlines():
             counts.update(WORD.findall(raw.lower()))
-    return "".join(f"{k}\t{counts[k]}\n" for k in sorted(counts)).encode()
+    return expected_tsv(counts)
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -103,11 +103,11 @@ def test_raw_bytes_and_a_failed_first_attempt_give_the_counter_result(files, spl
             job_name="prop_raw", map_function=jobs.count_words, reduce_function=jobs.total, combine_function=jobs.total,
             input_files=[str(p) for p in inputs], output_dir=str(folder / "out"), num_reduce_tasks=partitions,
             max_retries=1, max_bad_records=0, split_size_mb=split_kb / 1024, map_memory_mb=memory_mb,
+            decode_errors="replace",
         )
         scheduler = MapReduceScheduler(max_concurrent_tasks=workers)
         assert scheduler.execute_job(config), scheduler.last_result.failures
-        counts = reference_word_count(inputs)
-        expected = "".join(f"{k}\t{counts[k]}\n" for k in sorted(counts)).encode()
+        expected = expected_tsv(reference_word_count(inputs))
         assert (folder / "out" / "final_output.txt").read_bytes() == expected
         assert max(scheduler.last_result.manifest["attempts"]["per_task"].values()) == 2
     finally:

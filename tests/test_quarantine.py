@@ -46,15 +46,20 @@ def expected_bad(paths: list[Path]) -> list[tuple[str, int, str]]:
 def run(paths, out, **changes):
     values = dict(job_name="quarantine", map_function=jobs.strict_map, reduce_function=jobs.total,
                   combine_function=jobs.total, input_files=[str(p) for p in paths], output_dir=str(out),
-                  num_reduce_tasks=2, max_retries=0, split_size_mb=0.004, max_bad_records=100)
+                  num_reduce_tasks=2, max_retries=0, split_size_mb=0.004, max_bad_records=100,
+                  skip_exceptions=["KeyError"])
     values.update(changes)
     scheduler = MapReduceScheduler(2)
     return scheduler.execute_job(JobConfig(**values)), scheduler.last_result
 
 
 def quarantined(out: Path) -> list[dict]:
+    return quarantined_in(out / "_bad_records")
+
+
+def quarantined_in(folder: Path) -> list[dict]:
     records = []
-    for path in sorted((out / "_bad_records").glob("*.jsonl")):
+    for path in sorted(folder.glob("*.jsonl")):
         records += [json.loads(line) for line in path.read_text().splitlines()]
     return records
 
@@ -89,9 +94,11 @@ def test_a_count_limit_fails_the_job_naming_counts_and_folder(tmp_path):
     assert not ok
     message = " ".join(result.failures.values())
     assert "too many bad records" in message and "max_bad_records = 5" in message
-    assert str(tmp_path / "out" / "_bad_records") in message
-    assert len(quarantined(tmp_path / "out")) >= 6, "what was found is kept for a person to read"
+    (kept,) = (tmp_path / "out" / "_work").glob("*/bad_records")
+    assert f"They are in {kept}/" in message
+    assert len(quarantined_in(kept)) >= 6, "what was found is kept for a person to read"
     assert not (tmp_path / "out" / "_SUCCESS").exists()
+    assert not (tmp_path / "out" / "_bad_records").exists(), "a failed job publishes nothing"
 
 
 def test_a_fraction_limit_is_checked_over_the_whole_job(tmp_path):
@@ -124,3 +131,24 @@ def test_max_bad_records_must_be_a_count_or_a_fraction(tmp_path, value):
                        input_files=[str(path)], output_dir=str(tmp_path / "out"), max_bad_records=value)
     with pytest.raises(ConfigError, match="max_bad_records"):
         validate(config)
+
+
+def test_a_stricter_limit_is_a_new_job_not_an_old_success(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("good words\n" * 1000 + "BAD line\n")
+    lenient, result = run([path], tmp_path / "out", max_bad_records=0.01, split_size_mb=1)
+    assert lenient, result.failures
+    before = (tmp_path / "out" / "final_output.txt").read_bytes()
+    strict, result = run([path], tmp_path / "out", max_bad_records=0, split_size_mb=1)
+    assert not strict
+    assert re.search(r"bad record at .*in\.txt:1001: unparsable_line", " ".join(result.failures.values()))
+    assert (tmp_path / "out" / "final_output.txt").read_bytes() == before, "the lenient run's results stay as they were"
+
+
+def test_the_limit_is_exclusive_a_count_at_the_limit_passes(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("good words\n" * 97 + "BAD line\n" * 3)
+    assert run([path], tmp_path / "at_count", max_bad_records=3, split_size_mb=1)[0]
+    assert not run([path], tmp_path / "over_count", max_bad_records=2, split_size_mb=1)[0]
+    assert run([path], tmp_path / "at_share", max_bad_records=0.03, split_size_mb=1)[0]
+    assert not run([path], tmp_path / "over_share", max_bad_records=0.029, split_size_mb=1)[0]

@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 from collections import Counter
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import pytest
@@ -136,7 +137,7 @@ def test_output_of_another_job_is_not_overwritten(tmp_path, sample):
     assert scheduler.execute_job(make_config(sample, tmp_path / "out"))
     final = (tmp_path / "out" / "final_output.txt").read_bytes()
     with pytest.raises(ConfigError, match="holds the results of another job"):
-        scheduler.execute_job(make_config(sample, tmp_path / "out", num_reduce_tasks=5))
+        scheduler.execute_job(make_config(sample, tmp_path / "out", job_name="another_job"))
     assert (tmp_path / "out" / "final_output.txt").read_bytes() == final
 
 
@@ -164,7 +165,7 @@ def test_custom_partitioner_decides_the_partition(tmp_path, sample):
         ({"map_function": jobs.returns_int_map}, r"in\.txt:1: TypeError: .*must return or yield \(key, value\) pairs"),
         ({"map_function": jobs.mixed_key_map, "combine_function": None, "num_reduce_tasks": 1}, r"keys .* \(str\) and .* \(int\) cannot be ordered|keys .* \(int\) and .* \(str\) cannot be ordered"),
         ({"partitioner": jobs.bad_partitioner}, r"partitioner returned 3 for key"),
-        ({"combine_function": jobs.broken_combiner}, r"combine_function failed on key '.*': ZeroDivisionError: combiner bug"),
+        ({"combine_function": jobs.broken_combiner}, r"combine_function raised ZeroDivisionError: combiner bug \(key '\w+'\)"),
     ],
 )
 def test_bad_user_functions_fail_with_a_clear_error(tmp_path, changes, message):
@@ -177,7 +178,7 @@ def test_bad_user_functions_fail_with_a_clear_error(tmp_path, changes, message):
 
 
 def test_a_final_step_finding_the_job_finished_by_another_worker_succeeds(tmp_path, sample, monkeypatch):
-    from mr_luigi import phases
+    from mr_luigi import phases, publish
     from mr_luigi.job import finish_job, run_final_step
     from mr_luigi.plan import make_plan
 
@@ -190,15 +191,31 @@ def test_a_final_step_finding_the_job_finished_by_another_worker_succeeds(tmp_pa
     stamp = (tmp_path / "out" / "_SUCCESS").stat().st_mtime_ns
     assert run_final_step(plan)["job_id"] == plan.job_id
     assert (tmp_path / "out" / "_SUCCESS").stat().st_mtime_ns == stamp
-    # finished by another worker while this one was publishing: its intermediates vanish mid-way
+    # finished by another worker while this one waited for the output folder's lock
+    (tmp_path / "out" / "_SUCCESS").unlink()
+    real_lock = publish.output_lock
+
+    @contextmanager
+    def other_worker_holds_the_lock_first(folder):
+        monkeypatch.setattr(publish, "output_lock", real_lock)
+        other = finish_job(plan)
+        with real_lock(folder):
+            yield
+        assert other["job_id"] == plan.job_id
+
+    monkeypatch.setattr(publish, "output_lock", other_worker_holds_the_lock_first)
+    assert run_final_step(plan)["job_id"] == plan.job_id
+    assert (tmp_path / "out" / "final_output.txt").read_bytes() == before
+    # on a filesystem without working locks: the other worker's step removes the intermediates mid-way
     (tmp_path / "out" / "_SUCCESS").unlink()
     write = phases.write_final_outputs
+    monkeypatch.setattr(publish, "output_lock", lambda folder: nullcontext())
 
-    def other_worker_finishes_first(plan, inject):
+    def other_worker_finishes_first(plan, journal, inject):
         monkeypatch.setattr(phases, "write_final_outputs", write)  # the other worker's step is an ordinary one
         finish_job(plan)
         shutil.rmtree(plan.job_dir)  # and it removed the intermediates
-        return write(plan, inject)
+        return write(plan, journal, inject)
 
     monkeypatch.setattr(phases, "write_final_outputs", other_worker_finishes_first)
     assert run_final_step(plan)["job_id"] == plan.job_id

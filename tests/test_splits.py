@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mr_luigi.errors import InputError
-from mr_luigi.splits import Segment, line_number, line_offsets, plan_splits, read_blocks, read_lines
+from mr_luigi.splits import LineNumbers, Segment, plan_splits, read_blocks, read_lines
 from tests.conftest import reference_lines
 
 
@@ -18,7 +18,7 @@ def _read_all(paths: list[Path], split_size: int) -> list[str]:
     lines = []
     for split in plan_splits(paths, split_size):
         for segment in split.segments:
-            lines.extend(line for _, line in read_lines(segment))
+            lines.extend(line for _, _, line in read_lines(segment))
     return lines
 
 
@@ -50,7 +50,7 @@ def test_split_boundary_inside_crlf_pair(tmp_path):
     cr = data.index(b"\r")
     for boundary in (cr, cr + 1, cr + 2):
         segments = [Segment(str(path), 0, boundary, len(data)), Segment(str(path), boundary, len(data), len(data))]
-        lines = [line for s in segments for _, line in read_lines(s)]
+        lines = [line for s in segments for _, _, line in read_lines(s)]
         assert lines == ["ab", "cd", "ef"], boundary
 
 
@@ -110,8 +110,11 @@ def test_line_number_of_an_offset(tmp_path):
     path = tmp_path / "n.txt"
     data = b"l1\nl2\r\nl3\nl4\n"
     path.write_bytes(data)
-    offsets = {line: offset for offset, line in read_lines(Segment(str(path), 0, len(data), len(data)))}
-    assert [line_number(str(path), offsets[f"l{i}"]) for i in range(1, 5)] == [1, 2, 3, 4]
+    read = list(read_lines(Segment(str(path), 0, len(data), len(data))))
+    assert [(number, line) for number, _, line in read] == [(1, "l1"), (2, "l2"), (3, "l3"), (4, "l4")]
+    numbers = LineNumbers(str(path))
+    assert [numbers.number(offset) for _, offset, _ in read] == [1, 2, 3, 4]
+    numbers.close()
 
 
 def test_auto_split_size_depends_on_data_size_only():
@@ -123,12 +126,12 @@ def test_auto_split_size_depends_on_data_size_only():
     assert auto_split_size(100_000 * mib) == 64 * mib
 
 
-def _blocks_all(paths: list[Path], split_size: int, block_size: int) -> list[tuple[str, int, str]]:
+def _blocks_all(paths: list[Path], split_size: int, block_size: int) -> list[tuple[str, int, int, str]]:
     found = []
     for split in plan_splits(paths, split_size):
         for segment in split.segments:
-            for offset, raw, lines in read_blocks(segment, block_size):
-                found += [(segment.path, o, line) for o, line in zip(line_offsets(offset, raw), lines)]
+            for block in read_blocks(segment, block_size=block_size):
+                found += [(segment.path, n, o, line) for (n, o), line in zip(block.positions(), block.lines, strict=True)]
     return found
 
 
@@ -137,8 +140,8 @@ def _blocks_all(paths: list[Path], split_size: int, block_size: int) -> list[tup
 def test_blocks_hold_the_same_lines_and_offsets_as_read_lines(tmp_path, name, split_size, block_size):
     path = tmp_path / f"{name}.txt"
     path.write_bytes(CASES[name])
-    assert [line for _, _, line in _blocks_all([path], split_size, block_size)] == reference_lines(CASES[name])
-    expected = [(s.path, o, line) for split in plan_splits([path], split_size) for s in split.segments for o, line in read_lines(s)]
+    assert [line for _, _, _, line in _blocks_all([path], split_size, block_size)] == reference_lines(CASES[name])
+    expected = [(s.path, *read) for split in plan_splits([path], split_size) for s in split.segments for read in read_lines(s)]
     assert _blocks_all([path], split_size, block_size) == expected
 
 
@@ -151,5 +154,5 @@ def test_blocks_on_random_bytes_match_read_lines(tmp_path):
         path.write_bytes(data)
         for split_size in (1, 3, 16, 1000):
             for block_size in (1, 4, 4096):
-                expected = [(s.path, o, line) for split in plan_splits([path], split_size) for s in split.segments for o, line in read_lines(s)]
+                expected = [(s.path, *read) for split in plan_splits([path], split_size) for s in split.segments for read in read_lines(s)]
                 assert _blocks_all([path], split_size, block_size) == expected, (data, split_size, block_size)

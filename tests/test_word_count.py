@@ -17,7 +17,7 @@ from tests.conftest import counts_from_output, read_tsv, reference_word_count
 
 
 def run_word_count(inputs, out: Path, workers: int = 1, **params) -> None:
-    task = WordCount(input=str(inputs), output_dir=str(out), **params)
+    task = WordCount(input_path=str(inputs), output_dir=str(out), **params)
     result = luigi.build([task], local_scheduler=True, workers=workers, detailed_summary=True)
     assert result.status.name in ("SUCCESS", "SUCCESS_WITH_RETRY"), result.summary_text
 
@@ -162,8 +162,24 @@ def test_truncated_gzip_input_fails_naming_the_file(tmp_path):
     scheduler = MapReduceScheduler(1)
     assert scheduler.execute_job(config) is False
     (error,) = scheduler.last_result.failures.values()
-    assert error.startswith("mr_luigi.errors.InputError: cannot read input") and str(src) in error, error
+    assert error.startswith("UnreadableInput: cannot read input") and str(src) in error, error
     assert not (tmp_path / "out" / "_SUCCESS").exists()
+
+
+def test_undecodable_lines_are_bad_records_unless_replaced(tmp_path, messy_inputs):
+    bad = tmp_path / "in" / "bad_utf8.txt"
+    bad.write_bytes(b"good words \xff\xfe bad bytes\nhalf \xe2\x80 sequence here\nend\n")
+    config = tmp_path / "lenient.toml"
+    config.write_text("max_bad_records = 2\n")
+    run_word_count(tmp_path / "in", tmp_path / "strict", config=str(config))
+    skipped = [json.loads(line) for line in (tmp_path / "strict" / "_bad_records" / "map-00000.jsonl").read_text().splitlines()]
+    assert [(r["file"], r["line"], r["reason"]) for r in skipped] == [(str(bad), 1, "undecodable"), (str(bad), 2, "undecodable")]
+    expected = reference_word_count(messy_inputs)
+    expected.update(["end"])
+    assert counts_from_output(tmp_path / "strict" / "final_output.txt") == expected
+    config.write_text('decode_errors = "replace"\n')
+    run_word_count(tmp_path / "in", tmp_path / "replaced", config=str(config))
+    assert counts_from_output(tmp_path / "replaced" / "final_output.txt") == reference_word_count(sorted((tmp_path / "in").iterdir()))
 
 
 def test_compressed_inputs_give_the_same_counts(tmp_path, messy_inputs):
