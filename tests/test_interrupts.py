@@ -1,0 +1,85 @@
+"""Ctrl-C: one line, exit code 130, nothing half-written, and the same command resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mr_luigi.atomic import TMP_MARKER
+from mr_luigi.faults import ENV
+from tests.conftest import counts_from_output, reference_word_count
+from tests.test_kill import make_text
+
+REPO = Path(__file__).resolve().parent.parent
+INTERRUPTED = r"interrupted: (\d+) of (\d+) tasks done; run the same command again to resume"
+CONFIG = 'split_size_mb = 0.3\nnum_reduce_tasks = 3\nkeep_intermediate = true\n'
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    """About 1.5 MB of text: five maps."""
+    folder = tmp_path_factory.mktemp("interrupt_data")
+    make_text(folder, files=3, lines=5_000)
+    return folder
+
+
+def luigi_command(data: Path, root: Path, workers: int) -> list[str]:
+    (root / "job.toml").write_text(CONFIG + f'work_dir = "{root / "work"}"\n')
+    return [sys.executable, "-m", "luigi", "--module", "pipelines.word_count", "WordCount", "--local-scheduler", "--no-lock",
+            "--workers", str(workers), "--input", str(data), "--output-dir", str(root / "out"), "--config", str(root / "job.toml")]
+
+
+def mr_luigi_command(data: Path, root: Path, workers: int) -> list[str]:
+    (root / "job.toml").write_text(CONFIG + f'work_dir = "{root / "work"}"\njob_name = "word_count"\n'
+                                   'map_function = "pipelines.word_count:word_count_map"\n'
+                                   'reduce_function = "pipelines.word_count:word_count_reduce"\n'
+                                   f'input_files = ["{data}"]\noutput_dir = "{root / "out"}"\n')
+    return [sys.executable, "-m", "mr_luigi.cli", "run", str(root / "job.toml"), "--workers", str(workers)]
+
+
+def environment(faults: str = "") -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env.pop(ENV, None)
+    if faults:
+        env[ENV] = faults
+    return env
+
+
+@pytest.mark.parametrize("command, workers", [(luigi_command, 2), (luigi_command, 1), (mr_luigi_command, 2)],
+                         ids=["luigi-workers-2", "luigi-workers-1", "mr-luigi-run"])
+def test_ctrl_c_prints_one_line_exits_130_and_the_same_command_resumes(data, tmp_path, command, workers):
+    cmd = command(data, tmp_path, workers)
+    # map 2 stops half way on its first attempt, its output partly written: then Ctrl-C reaches every process of the run
+    proc = subprocess.Popen(cmd, cwd=REPO, env=environment("map:2:1:hang:middle"), start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / "work").glob("*/faults/hang-map-2-1")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-3000:]
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-3000:]
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    match = __import__("re").search(INTERRUPTED + "$", last)
+    assert match, last
+    done, total = map(int, match.groups())
+    maps = len(list((tmp_path / "work").glob("*/map_output/map-?????")))
+    assert done == maps < total == maps + (5 - maps) + 1 + 3 + 3 + 1 or done < total
+    assert not list(tmp_path.rglob(f"*{TMP_MARKER}*")), "nothing half-written is left"
+    (log,) = (tmp_path / "work").glob("*/attempts/map-00002.jsonl")
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["event"] for e in events] == ["start", "failed"] and events[1]["error"] == "interrupted (KeyboardInterrupt)"
+
+    rerun = subprocess.run(cmd, cwd=REPO, env=environment(), capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count(sorted(data.iterdir()))
+    manifest = json.loads((tmp_path / "out" / "_SUCCESS").read_text())
+    assert manifest["attempts"]["per_task"]["map-00002"] == 2
