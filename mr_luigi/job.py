@@ -5,7 +5,7 @@ A subclass says what to compute by returning a :class:`JobConfig` from
 parameters, ``requires`` and ``output``, so it can be run with ``luigi
 --module ...``, required by other tasks, or watched in Luigi's web UI.
 :class:`ConfigFileJob` adds the usual command-line parameters (``--config``,
-``--input``, ``--output-dir``, ``--num-reduce-tasks``, ``--max-retries``).
+``--input-path``, ``--output-dir``, ``--num-reduce-tasks``, ``--max-retries``).
 """
 
 from __future__ import annotations

@@ -21,8 +21,10 @@ its named outputs), ``_bad_records/``, ``_report.html`` and, last, the
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
+import logging
 import os
 import shutil
 from contextlib import contextmanager
@@ -31,11 +33,17 @@ from typing import Iterator
 
 LOCK_NAME = "_publish.lock"
 JOURNAL_NAME = "_publishing.jsonl"
+#: errno values of a filesystem without locks
+_NO_LOCKS = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS)
+logger = logging.getLogger("luigi-interface.mr_luigi")
 
 
 @contextmanager
 def output_lock(folder: Path) -> Iterator[None]:
-    """Hold the output folder's lock (waiting for it) for the duration of the block."""
+    """Hold the output folder's lock (waiting for it) for the duration of the block.
+
+    On a filesystem that cannot lock, the block runs unlocked, with a warning.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_NAME
     while True:
@@ -44,6 +52,14 @@ def output_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX)
             if _same_file(fd, path):
                 break
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno not in _NO_LOCKS:
+                raise
+            logger.warning("cannot lock %s (%s): two jobs publishing into it at once would not be detected", folder, exc)
+            path.unlink(missing_ok=True)
+            yield
+            return
         except BaseException:
             os.close(fd)
             raise

@@ -209,3 +209,17 @@ def test_two_different_jobs_on_one_folder_exactly_one_wins_on_one_luigid(tmp_pat
         race(tmp_path, ["--scheduler-host", "127.0.0.1", "--scheduler-port", str(daemon.port), "--workers", "2"], env)
     finally:
         daemon.stop()
+
+
+def test_a_filesystem_without_locks_publishes_unlocked_with_a_warning(tmp_path, monkeypatch, caplog):
+    import errno
+    import fcntl
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with output_lock(tmp_path / "out"):
+        inside = True
+    assert inside and not (tmp_path / "out" / LOCK_NAME).exists()
+    assert "cannot lock" in caplog.text and "would not be detected" in caplog.text
