@@ -32,7 +32,7 @@ import luigi.interface
 from luigi.cmdline_parser import CmdlineParser
 
 from mr_luigi import failures, interrupts, report
-from mr_luigi.config import JobConfig
+from mr_luigi.config import JobConfig, finished_job_manifest
 from mr_luigi.counters import sum_counters
 from mr_luigi.errors import ConfigError
 from mr_luigi.job import JobOutput, check_previous_results, run_final_step
@@ -104,8 +104,8 @@ def _output_dir(config: JobConfig) -> Path:
 
 
 def _finished_job_id(folder: Path) -> str | None:
-    manifest = report.read_manifest(folder / "_SUCCESS")
-    return None if manifest is None else manifest.get("job_id")
+    manifest = finished_job_manifest(folder)
+    return None if manifest is None else manifest["job_id"]
 
 
 class MultiStepJob(luigi.Task):
