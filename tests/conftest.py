@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import random
 import re
 from collections import Counter
 from pathlib import Path
@@ -10,6 +12,40 @@ from typing import Iterable
 
 import luigi.task_register
 import pytest
+from hypothesis import HealthCheck, settings
+
+#: What CI=... means: a CI service sets "true" (or "1"); "false", "0" or nothing is a person at a terminal.
+UNDER_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def under_ci() -> bool:
+    """Whether missing tools are failures (CI) or reasons to skip (a developer's machine)."""
+    return UNDER_CI
+
+
+# Hypothesis under CI=true would load its own "ci" profile, which derandomizes:
+# every CI run would replay the same examples and never find anything new. We
+# choose the opposite: a fresh random seed each run, printed in the report
+# header (rerun with --hypothesis-seed=N to reproduce), no example database
+# (a fresh clone has none), and the failing example's blob printed.
+settings.register_profile("mr_luigi", derandomize=False, database=None, print_blob=True, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("mr_luigi")
+
+
+def pytest_configure(config) -> None:
+    from hypothesis import core
+
+    seed = config.getoption("hypothesis_seed", None)
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**32)
+        core.global_force_seed = seed
+    config._mr_luigi_hypothesis_seed = seed
+
+
+def pytest_report_header(config) -> str:
+    seed = getattr(config, "_mr_luigi_hypothesis_seed", None)
+    return f"hypothesis seed: {seed} (reproduce with --hypothesis-seed={seed}); CI: {UNDER_CI}"
 
 # The reference tokenizer, written here and not imported from the pipeline.
 REFERENCE_WORD = re.compile(r"[a-z0-9']+")
