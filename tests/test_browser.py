@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import under_ci
 from tests.services import CLIENT_CFG, Luigid, api
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,9 +36,14 @@ except ImportError:  # pragma: no cover - selenium is in the test extra
     webdriver = None
 
 _missing = [name for name, found in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER), ("selenium", webdriver)) if not found]
-if _missing and os.environ.get("CI"):
-    pytest.fail(f"browser tests need {', '.join(_missing)} (the README's test command installs them)", pytrace=False)
-pytestmark = pytest.mark.skipif(bool(_missing), reason=f"not installed: {', '.join(_missing)}")
+_skip_without_tools = pytest.mark.skipif(bool(_missing), reason=f"not installed: {', '.join(_missing)}")
+
+
+def test_the_browser_tools_are_installed():
+    """One clear failure under CI when Chromium is missing (the other browser tests are skipped then)."""
+    if _missing and not under_ci():
+        pytest.skip(f"not installed: {', '.join(_missing)}")
+    assert not _missing, f"browser tests need {', '.join(_missing)} (the README's test command installs them; it needs root)"
 
 R = 3  # reduce partitions of the test job
 
@@ -87,6 +93,7 @@ def job_tasks(luigid: dict, manifest: dict, status: str) -> dict:
             if digest[:5] in tid or tid.startswith("WordCount")}
 
 
+@_skip_without_tools
 def test_the_scheduler_lists_every_task_done_with_its_status(luigid, job):
     manifest = job["manifest"]
     maps = manifest["task_counts"]["map"]
@@ -104,6 +111,7 @@ def test_the_scheduler_lists_every_task_done_with_its_status(luigid, job):
         assert not job_tasks(luigid, manifest, status), status
 
 
+@_skip_without_tools
 def test_the_visualiser_shows_the_tasks_done(luigid, job, browser):
     manifest = job["manifest"]
     total = 1 + 1 + manifest["task_counts"]["map"] + 2 * R
@@ -120,6 +128,7 @@ def test_the_visualiser_shows_the_tasks_done(luigid, job, browser):
     browser.save_screenshot(str(ARTIFACTS / "visualiser.png"))
 
 
+@_skip_without_tools
 def test_the_report_page_has_a_bar_per_task(job, browser):
     manifest = job["manifest"]
     browser.get((job["out"] / "_report.html").as_uri())

@@ -22,16 +22,22 @@ from pathlib import Path
 import pytest
 
 from mr_luigi.faults import ENV
-from tests.conftest import counts_from_output, reference_word_count
+from tests.conftest import counts_from_output, reference_word_count, under_ci
 from tests.services import CLIENT_CFG, Luigid
 from tests.test_kill import OUTPUTS, make_text
 
 REPO = Path(__file__).resolve().parent.parent
 IP = shutil.which("ip")
 _why_not = "needs root" if os.geteuid() != 0 else "needs ip (iproute2)" if not IP else ""
-if _why_not and os.environ.get("CI"):
-    pytest.fail(f"the multi-host test {_why_not} (the README's test command installs iproute2; CI runs as root)", pytrace=False)
-pytestmark = [pytest.mark.needs_root, pytest.mark.skipif(bool(_why_not), reason=_why_not)]
+_skip_without_tools = pytest.mark.skipif(bool(_why_not), reason=_why_not)
+
+
+@pytest.mark.needs_root
+def test_network_namespaces_can_be_made():
+    """One clear failure under CI when the multi-host test cannot run (it is skipped then)."""
+    if _why_not and not under_ci():
+        pytest.skip(_why_not)
+    assert not _why_not, f"the multi-host test {_why_not} (the README's test command installs iproute2; CI runs as root)"
 
 
 def ip(*args: str) -> None:
@@ -88,6 +94,8 @@ def worker(hosts: Hosts, n: int, root: Path, port: int, faults: str | None = Non
                             start_new_session=True)
 
 
+@pytest.mark.needs_root
+@_skip_without_tools
 def test_a_worker_host_dies_in_the_map_phase_and_the_other_finishes_the_job(hosts, tmp_path):
     inputs = make_text(tmp_path / "in", files=4, lines=12_000)
     (tmp_path / "job.toml").write_text("split_size_mb = 0.5\nnum_reduce_tasks = 3\n")
@@ -98,7 +106,8 @@ def test_a_worker_host_dies_in_the_map_phase_and_the_other_finishes_the_job(host
                             cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True, text=True, timeout=300)
     assert single.returncode == 0, single.stderr[-3000:]
 
-    luigid = Luigid(tmp_path / "luigid", address="0.0.0.0", prefix=hosts.on(hosts.scheduler), reachable="10.77.1.1")
+    luigid = Luigid(tmp_path / "luigid", address="0.0.0.0", prefix=hosts.on(hosts.scheduler), reachable="10.77.1.1",
+                    disconnect_delay=3)  # the dead host's tasks go back to pending within seconds
     probe = [*hosts.on(hosts.workers[0]), sys.executable, "-c",
              f"import urllib.request; urllib.request.urlopen('{luigid.base}/api/task_list', timeout=2)"]
     luigid.wait_ready(lambda: subprocess.run(probe, check=True, capture_output=True, timeout=30))
