@@ -2,8 +2,10 @@
 
 Tests that need a central scheduler start one here, with settings that suit
 tests (see README, "Running on several machines"): no 10 s cool-down after a
-task is done, a failed task pending again after a second, and a dead worker
-noticed after a few seconds. ``prefix`` runs it inside a network namespace.
+task is done, and a failed task pending again after a second. A worker is
+given up on after ``disconnect_delay`` seconds without a ping: a minute by
+default, so a worker starved of CPU on a busy machine is never taken for
+dead; the multi-host test, which kills a host, sets a few seconds. ``prefix`` runs it inside a network namespace.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 SCHEDULER_CFG = """[scheduler]
 retry_delay = 1
 stable_done_cooldown_secs = 0
-worker_disconnect_delay = 3
+worker_disconnect_delay = {disconnect_delay}
 prune_on_get_work = true
 """
 #: Client settings: give up on a missing luigid in seconds, not minutes.
@@ -47,9 +49,9 @@ class Luigid:
     """A running luigid; ``stop()`` ends it."""
 
     def __init__(self, folder: Path, address: str = "127.0.0.1", port: int | None = None, prefix: list[str] | None = None,
-                 reachable: str | None = None) -> None:
+                 reachable: str | None = None, disconnect_delay: float = 60) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "luigi.cfg").write_text(SCHEDULER_CFG)
+        (folder / "luigi.cfg").write_text(SCHEDULER_CFG.format(disconnect_delay=disconnect_delay))
         self.port = port or free_port()
         cmd = [*(prefix or []), str(Path(sys.executable).parent / "luigid"), "--address", address, "--port", str(self.port),
                "--state-path", str(folder / "state.pickle"), "--logdir", str(folder)]
