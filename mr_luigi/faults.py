@@ -14,6 +14,9 @@ Set ``MR_LUIGI_FAULTS`` to one or more comma-separated rules
 - ``point``: ``start`` (default), ``middle`` (at the task's first progress
   report, with part of its output written; for ``final``, after the part files
   are published) or ``commit`` (all output written, not yet renamed into place).
+  ``final`` has two more: ``parts`` (the first part file published, the next
+  not yet) and ``writing`` (``final_output.txt``, or the first named output,
+  half written under its temporary name).
 
 ``MR_LUIGI_FAULTS=map:*:1-2:raise`` makes every map task fail on its first two
 attempts. Unset, the hooks cost one dictionary lookup per task.
@@ -34,7 +37,7 @@ from mr_luigi.errors import ConfigError, MrLuigiError
 ENV = "MR_LUIGI_FAULTS"
 PHASES = ("map", "barrier", "shuffle", "reduce", "final")
 ACTIONS = ("raise", "kill", "hang")
-POINTS = ("start", "middle", "commit")
+POINTS = ("start", "middle", "parts", "writing", "commit")
 
 
 class InjectedFault(MrLuigiError):

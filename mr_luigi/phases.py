@@ -13,7 +13,7 @@ import re
 import shutil
 import zlib
 from contextlib import closing
-from itertools import groupby
+from itertools import groupby, islice
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -563,16 +563,37 @@ def write_final_outputs(plan: JobPlan, journal: Journal, inject: Callable[[str],
     if plan.config.named_outputs:
         return _write_named_outputs(out, merged, journal, inject)
     for p, folder in enumerate(parts):
+        if p == 1:
+            inject("parts")
         journal.add(part_name(p))
         atomic.publish_file(folder / part_name(p), out / part_name(p))
     inject("middle")
-    lines = 0
     journal.add(FINAL_OUTPUT)
-    with atomic.atomic_file(out / FINAL_OUTPUT) as tmp, open(tmp, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as fh:
-        for _, line in merged:
+    lines = _write_lines(out / FINAL_OUTPUT, merged, inject)
+    return lines, [part_name(p) for p in range(plan.num_partitions)] + [FINAL_OUTPUT]
+
+
+def _write_lines(path: Path, keyed_lines: Iterator[tuple[Any, str]], inject: Callable[[str], None]) -> int:
+    """Write the lines to ``path`` atomically; return their count.
+
+    The fault hook's ``writing`` point comes after the first line, with the
+    file half written under its temporary name.
+    """
+    lines = 0
+    with atomic.atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as fh:
+        for _, line in islice(keyed_lines, 1):
             fh.write(line)
             lines += 1
-    return lines, [part_name(p) for p in range(plan.num_partitions)] + [FINAL_OUTPUT]
+        fh.flush()
+        inject("writing")
+        for _, line in keyed_lines:
+            fh.write(line)
+            lines += 1
+    return lines
+
+
+def _no_fault(point: str) -> None:
+    """The fault hook once its point has passed."""
 
 
 FINAL_OUTPUT = "final_output.txt"
@@ -585,10 +606,7 @@ def _write_named_outputs(out: Path, merged: Iterator[tuple[Any, str]], journal: 
     for name, group in groupby(merged, key=lambda record: record[0][0]):
         path = out / f"{name}.txt"
         journal.add(path.name)
-        with atomic.atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as fh:
-            for _, line in group:
-                fh.write(line)
-                lines += 1
+        lines += _write_lines(path, group, inject if not names else _no_fault)
         names.append(path.name)
         inject("middle")
     return lines, names

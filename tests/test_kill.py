@@ -150,9 +150,13 @@ CASES = [
     ("map", 0, "commit"),  # every file written, folder not yet renamed: the set must not count
     ("shuffle", 1, "middle"),
     ("reduce", 2, "middle"),
+    ("final", 0, "parts"),  # part-00000 published, part-00001 not yet
     ("final", 0, "middle"),  # part files published, final_output.txt and _SUCCESS not yet
+    ("final", 0, "writing"),  # final_output.txt half written
     ("final", 0, "commit"),  # everything but _SUCCESS
 ]
+#: For each fault point of the final step, the outputs in place when it is reached.
+PUBLISHED = {"parts": ["part-00000"], "middle": OUTPUTS[3:], "writing": OUTPUTS[3:], "commit": OUTPUTS[2:]}
 
 
 @pytest.mark.parametrize("victim", ["task", "process_group"])
@@ -176,9 +180,13 @@ def test_kill_then_rerun_gives_the_clean_result(small, clean, tmp_path, phase, t
         proc.stderr.close()
 
     assert not (out / "_SUCCESS").exists()
-    if phase == "final":  # part of the outputs is in place, and must not count
-        assert (out / "part-00000").exists()
-        assert (out / "final_output.txt").exists() == (point == "commit")
+    if phase == "final":  # part of the outputs is in place, and must not count; none of them partial
+        in_place = sorted(p.name for p in out.iterdir() if not p.name.startswith("_") and TMP_MARKER not in p.name)
+        assert in_place == PUBLISHED[point]
+        for name in in_place:
+            assert (out / name).read_bytes() == (clean["out"] / name).read_bytes(), f"{name} is partial"
+        if point == "writing":
+            assert leftovers(out), "the kill should have left final_output.txt half written under a temporary name"
     else:
         assert not (out / "final_output.txt").exists()
         assert leftovers(work), "the kill should have left a temporary folder"
