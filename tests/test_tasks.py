@@ -111,3 +111,24 @@ def test_publishing_a_file_again_leaves_no_temporary_link(tmp_path):
     publish_file(source, dest)
     assert dest.read_text() == "b\t2\n"
     assert [p.name for p in dest.parent.iterdir()] == ["part-00000"]
+
+
+def test_a_publish_that_fails_half_way_leaves_nothing_under_the_final_name(tmp_path, monkeypatch):
+    """A disk that fills (or a kill) in the middle of a copy: the final name never holds a partial file."""
+    import shutil
+
+    source = tmp_path / "work" / "part-00000"
+    source.parent.mkdir()
+    source.write_bytes(b"k\t1\n" * 10_000)
+    dest = tmp_path / "out" / "part-00000"
+
+    def copy_half_then_fail(src, dst, **_):
+        with open(src, "rb") as fh, open(dst, "wb") as out:
+            out.write(fh.read(1000))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfile", copy_half_then_fail)
+    with pytest.raises(OSError):
+        publish_file(source, dest)
+    assert not dest.exists()
+    assert list(dest.parent.iterdir()) == []
