@@ -152,3 +152,27 @@ def test_the_limit_is_exclusive_a_count_at_the_limit_passes(tmp_path):
     assert not run([path], tmp_path / "over_count", max_bad_records=2, split_size_mb=1)[0]
     assert run([path], tmp_path / "at_share", max_bad_records=0.03, split_size_mb=1)[0]
     assert not run([path], tmp_path / "over_share", max_bad_records=0.029, split_size_mb=1)[0]
+
+
+def test_the_limit_counts_the_bad_records_of_every_map_and_reduce_together(tmp_path):
+    """One bad line in each of three maps and one skipped key in a reduce: four in all, each task well under the limit."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        (folder / f"{name}.txt").write_text("apple pear\n" * 50 + "BAD line\n")
+    paths = sorted(folder.iterdir())
+
+    def go(out: str, limit: int):
+        return run(paths, tmp_path / out, reduce_function=jobs.skip_key_reduce, combine_function=None,
+                   max_bad_records=limit, split_size_mb=0.0005)
+
+    ok, result = go("at_limit", 4)
+    assert ok, result.failures
+    assert result.manifest["task_counts"]["map"] >= 3
+    assert result.manifest["bad_records"]["total"] == 4
+    assert counts_from_output(tmp_path / "at_limit" / "final_output.txt") == {"apple": 150}
+    ok, result = go("over_limit", 3)
+    assert not ok
+    message = " ".join(result.failures.values())
+    assert "too many bad records: 4" in message and "unwanted_key: 1" in message and "unparsable_line: 3" in message
+    assert not (tmp_path / "over_limit" / "_SUCCESS").exists()
