@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -9,6 +10,7 @@ from collections import Counter
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
+import luigi.task_register
 import pytest
 
 from mr_luigi import ConfigError, JobConfig, MapReduceScheduler, create_sample_data
@@ -116,11 +118,17 @@ def test_rerun_after_failure_redoes_only_missing_tasks(tmp_path, sample, monkeyp
     assert len(done_before) >= 2  # the other maps finished despite the failure
 
     marker.unlink()
-    assert scheduler.execute_job(config) is True
+    # As a new process would: Luigi must build the job's tasks afresh, not hand back the instances it cached.
+    luigi.task_register.Register.clear_instance_cache()
+    assert scheduler.execute_job(JobConfig(**dataclasses.asdict(config))) is True
     maps = {p.name: json.loads((p / "stats.json").read_text())["start"] for p in (job_dir / "map_output").iterdir()}
     assert len(maps) == len(done_before) + 1
     assert all(maps[name] == start for name, start in done_before.items())
     assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count(inputs)
+    per_task = json.loads((tmp_path / "out" / "_SUCCESS").read_text())["attempts"]["per_task"]
+    (failed,) = {f"map-{name[4:]}" for name in maps} - {f"map-{name[4:]}" for name in done_before}
+    assert per_task[failed] == 2
+    assert all(n == 1 for task, n in per_task.items() if task != failed), per_task
 
 
 def test_completed_job_is_not_run_again(tmp_path, sample):
