@@ -324,3 +324,9 @@ def mean_or_nan(key, values):
     """NaN for the key 'end' (as 0/0 in numpy would give), else the sum."""
     total_ = sum(values)
     return float("nan") if key == "end" else total_
+
+
+def first_letter_and_length_map(line):
+    """Tuple keys: (first letter, length) of each word."""
+    for word in line.split():
+        yield (word[0], len(word)), 1

@@ -39,3 +39,39 @@ def test_spread_over_partitions():
     for i in range(8000):
         counts[hash_partition(f"word{i}", 8)] += 1
     assert min(counts) > 800
+
+
+def documented_partition(key, n: int) -> int:
+    """The default partition of a key, as README's "How it runs" gives it, written here from that text."""
+    if isinstance(key, str):
+        data = key.encode("utf-8")
+    elif isinstance(key, tuple):
+        data = b"\x1f".join(str(part).encode("utf-8") if isinstance(part, str) else str(int(part)).encode() for part in key)
+    else:
+        data = str(int(key)).encode()
+    return crc32(data) % n
+
+
+def test_every_key_is_in_the_part_file_of_its_documented_partition(tmp_path):
+    """The shuffle of partition p must read partition p of every map run: a reduce with another's keys shows here."""
+    from mr_luigi import JobConfig, MapReduceScheduler
+    from tests.conftest import read_tsv
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    words = ["whale", "café", "naïve", "Ωmega", "東京", "😀", "straße", "a", "zz", "the"]
+    for f in range(3):
+        (folder / f"t{f}.txt").write_text("".join(f"{w}{i % 40} {w} x{i}\n" for i in range(300) for w in words[f::3]))
+    for name, map_function in (("words", "tests.jobs_for_tests:split_words"), ("lengths", "tests.jobs_for_tests:length_key_map"),
+                               ("pairs", "tests.jobs_for_tests:first_letter_and_length_map")):
+        out = tmp_path / name
+        config = JobConfig(job_name=name, map_function=map_function, reduce_function="tests.jobs_for_tests:total",
+                           input_files=[str(folder)], output_dir=str(out), num_reduce_tasks=5, split_size_mb=0.01)
+        assert MapReduceScheduler(2).execute_job(config)
+        seen = 0
+        for p in range(5):
+            keys = [key for key, _ in read_tsv(out / f"part-{p:05d}")]
+            assert keys, f"{name}: partition {p} is empty: the data should fill all five"
+            assert [k for k in keys if documented_partition(k, 5) != p] == [], f"{name}: keys of another partition in part {p}"
+            seen += len(keys)
+        assert seen == len(read_tsv(out / "final_output.txt"))
