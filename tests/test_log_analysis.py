@@ -36,7 +36,8 @@ def make_log(rng: random.Random, lines: int = 3000) -> list[str]:
             out.append(rng.choice(TRUNCATED))
             continue
         ip = rng.choice(ips[:6]) if rng.random() < 0.6 else rng.choice(ips)
-        status = rng.choice([200, 200, 200, 304, 404, 500, 301, 403])
+        # the boundaries of "an error" (4xx and 5xx) each appear: 399 is not one, 400 and 599 are
+        status = rng.choice([200, 200, 200, 304, 404, 500, 301, 403, 399, 400, 499, 599, 100])
         size = "-" if status in (304, 301) or rng.random() < 0.05 else str(rng.randint(0, 99999))
         request = rng.choice(['GET / HTTP/1.1', 'GET /a\\"b HTTP/1.1', 'POST /login HTTP/1.0'])
         stamp = "[17/May/2015:10:05:03 +0000]"
@@ -132,12 +133,16 @@ def test_compressed_logs_give_the_same_results(tmp_path, log_file, opener, suffi
     assert lines(tmp_path / "plain") == lines(tmp_path / "packed_out")
 
 
-def test_too_many_junk_lines_fail_the_job_with_the_counts(tmp_path):
+def test_too_many_junk_lines_fail_the_job_with_the_counts(tmp_path, caplog):
     path = tmp_path / "junk.log"
     path.write_text("not a log line\n" * 50 + '1.1.1.1 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 5\n')
     result = luigi.build([LogAnalysis(input_path=str(path), output_dir=str(tmp_path / "out"))], local_scheduler=True,
-                         detailed_summary=True, log_level="CRITICAL")
-    assert result.status.name != "SUCCESS"
+                         detailed_summary=True, log_level="ERROR")
+    assert result.status.name == "FAILED"
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR" and "too many bad records" in r.getMessage()]
+    assert len(errors) == 1, errors
+    assert re.search(r"too many bad records: 50 of 51 input records \(98\.04%\), over max_bad_records = 0\.05 \(5% of input records\); "
+                     r"by reason: unparsable_log_line: 50\b", errors[0]), errors[0]
     assert not (tmp_path / "out" / "_SUCCESS").exists()
     (kept,) = (tmp_path / "out" / "_steps" / "stats" / "_work").glob("*/bad_records/map-00000.jsonl")
     assert [json.loads(line)["line"] for line in kept.read_text().splitlines()] == list(range(1, 51))
