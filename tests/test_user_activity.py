@@ -153,3 +153,11 @@ def test_unknown_params_are_config_errors(tmp_path):
     config.write_text(f'input_files = ["{path}"]\n[params]\nuser_feild = "u"\n')
     with pytest.raises(ConfigError, match="params.user_feild"):
         UserActivity(config=str(config), output_dir=str(tmp_path / "out"))
+
+
+@pytest.mark.parametrize("value, expected_ms", [(10**11, 10**11), (10**11 - 1, (10**11 - 1) * 1000), (-(10**11), -(10**11)), (0, 0)])
+def test_auto_timestamps_from_1e11_on_are_milliseconds(value, expected_ms):
+    """The boundary README gives: a number of 1e11 or more (in size) is milliseconds, less is seconds."""
+    from pipelines.user_activity import epoch_ms
+
+    assert epoch_ms(value, "auto") == expected_ms
