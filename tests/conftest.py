@@ -57,9 +57,10 @@ def reference_lines(data: bytes) -> list[str]:
         data = data[3:]
     text = data.decode("utf-8", errors="replace")
     lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+    # every piece but the last ended with LF, so a CR before it was half of a CRLF;
+    # the last piece ended with the file, and a CR there is text, not an ending
+    ended = [line[:-1] if line.endswith("\r") else line for line in lines[:-1]]
+    return ended + ([lines[-1]] if lines[-1] else [])
 
 
 def reference_word_count(paths: Iterable[Path]) -> Counter:
