@@ -330,3 +330,14 @@ def first_letter_and_length_map(line):
     """Tuple keys: (first letter, length) of each word."""
     for word in line.split():
         yield (word[0], len(word)), 1
+
+
+@batch_map
+def batch_split_words(lines):
+    """split_words over a batch of lines: one pair per word, as the per-line map gives."""
+    return [(word, 1) for line in lines for word in line.split()]
+
+
+@batch_map
+def batch_line_map(lines):
+    return [(line, 1) for line in lines]
