@@ -75,3 +75,18 @@ def test_every_key_is_in_the_part_file_of_its_documented_partition(tmp_path):
             assert [k for k in keys if documented_partition(k, 5) != p] == [], f"{name}: keys of another partition in part {p}"
             seen += len(keys)
         assert seen == len(read_tsv(out / "final_output.txt"))
+
+
+def test_a_key_with_a_lone_surrogate_has_a_partition():
+    """A map may make such a str (from surrogate-escaped bytes, say): it hashes by its code points, and never fails."""
+    key = "caf\udce9"
+    for n in (3, 7):
+        assert hash_partition(key, n) == crc32(b"caf\xed\xb3\xa9") % n
+        assert hash_partition((key, 1), n) == crc32(b"caf\xed\xb3\xa9\x1f1") % n
+
+
+def test_a_number_that_is_not_integral_hashes_by_its_repr():
+    for key in (2.5, -0.125, 1e-300):
+        for n in (3, 7, 11):
+            assert hash_partition(key, n) == crc32(repr(key).encode()) % n
+    assert len({hash_partition(k + 0.5, 64) for k in range(200)}) > 20, "not every such number in one partition"
