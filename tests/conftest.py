@@ -36,6 +36,12 @@ settings.load_profile("mr_luigi")
 def pytest_configure(config) -> None:
     from hypothesis import core
 
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats":  # mutmut is recording which test calls which function
+        from tests.mutation_support import ForkedCalls
+
+        os.environ.pop("MUTANT_UNDER_TEST")  # see tests/mutation_support.py
+        config.pluginmanager.register(ForkedCalls(), "mr_luigi_forked_calls")
+
     seed = config.getoption("hypothesis_seed", None)
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
