@@ -41,7 +41,7 @@ def free_port() -> int:
 
 def api(base: str, method: str, data: dict | None = None) -> dict:
     query = "?data=" + urllib.parse.quote(json.dumps(data)) if data is not None else ""
-    with urllib.request.urlopen(f"{base}/api/{method}{query}", timeout=5) as response:
+    with urllib.request.urlopen(f"{base}/api/{method}{query}", timeout=30) as response:  # a busy machine is slow, not down
         return json.loads(response.read())["response"]
 
 
