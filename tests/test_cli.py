@@ -56,7 +56,7 @@ def test_bad_config_file_names_the_key(tmp_path):
     config = tmp_path / "bad.toml"
     config.write_text("num_reduce_task = 3\n")
     proc = luigi_cmd("--module", "pipelines.word_count", "WordCount", "--config", str(config), "--input-path", str(_input(tmp_path)), "--output-dir", str(tmp_path / "out"))
-    assert proc.returncode != 0
+    assert proc.returncode == 2  # README: "2 an invalid config"
     assert "num_reduce_task: unknown key (did you mean 'num_reduce_tasks'?)" in proc.stderr
     assert "Traceback" not in proc.stderr
 

@@ -125,7 +125,17 @@ def test_progress_lines_in_a_pipe_and_bars_on_a_terminal(tmp_path):
 def test_the_console_script_is_installed():
     script = Path(sys.executable).parent / "mr-luigi"
     shown = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
-    assert shown.returncode == 0 and all(c in shown.stdout for c in ("run", "validate", "report", "clean"))
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("usage: mr-luigi [-h] COMMAND ...\n")
+    # the commands README's "The mr-luigi command" shows, in its order, each with a line of help
+    listed = re.findall(r"^    (\w+) +(\S.*)$", shown.stdout, re.MULTILINE)
+    assert [name for name, _ in listed] == ["run", "validate", "report", "clean"]
+    assert all(len(text.split()) >= 4 for _, text in listed), listed
+    for name, _ in listed:
+        sub = subprocess.run([str(script), name, "--help"], capture_output=True, text=True, timeout=60)
+        assert sub.returncode == 0 and sub.stdout.startswith(f"usage: mr-luigi {name} "), sub.stdout
+    wrong = subprocess.run([str(script), "frobnicate"], capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 2 and "invalid choice: 'frobnicate'" in wrong.stderr
 
 
 def test_the_last_progress_line_shows_every_task_done(tmp_path):
