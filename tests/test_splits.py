@@ -22,6 +22,32 @@ def _read_all(paths: list[Path], split_size: int) -> list[str]:
     return lines
 
 
+def reference_positions(path: Path, data: bytes) -> list[tuple[int, int, str]]:
+    """``(line number, offset of its first byte, text)`` of every line of a file, worked out here from its bytes:
+    LF ends a line, a CR before it goes too, a BOM at the start of the file is not text."""
+    found, offset = [], 0
+    pieces = data.split(b"\n")
+    for number, piece in enumerate(pieces, 1):
+        last = number == len(pieces)
+        if last and piece == b"":
+            break
+        raw = piece[3:] if number == 1 and piece.startswith(b"\xef\xbb\xbf") else piece
+        raw = raw[:-1] if not last and raw.endswith(b"\r") else raw
+        found.append((number, offset, raw.decode("utf-8", "replace")))
+        offset += len(piece) + 1
+    return found
+
+
+def expected_segments(path: Path, data: bytes, split_size: int) -> list[tuple[str, int, int, str]]:
+    """What reading each segment must give: the lines that start in it, numbered from 1 within it."""
+    expected = []
+    for split in plan_splits([path], split_size):
+        for segment in split.segments:
+            mine = [(offset, text) for _, offset, text in reference_positions(path, data) if segment.start <= offset < segment.end]
+            expected += [(segment.path, n, offset, text) for n, (offset, text) in enumerate(mine, 1)]
+    return expected
+
+
 CASES = {
     "lf": b"alpha\nbeta\ngamma\n",
     "crlf": b"alpha\r\nbeta\r\n\r\ngamma\r\n",
@@ -141,11 +167,12 @@ def test_blocks_hold_the_same_lines_and_offsets_as_read_lines(tmp_path, name, sp
     path = tmp_path / f"{name}.txt"
     path.write_bytes(CASES[name])
     assert [line for _, _, _, line in _blocks_all([path], split_size, block_size)] == reference_lines(CASES[name])
-    expected = [(s.path, *read) for split in plan_splits([path], split_size) for s in split.segments for read in read_lines(s)]
+    expected = expected_segments(path, CASES[name], split_size)
     assert _blocks_all([path], split_size, block_size) == expected
+    assert [(s.path, *read) for split in plan_splits([path], split_size) for s in split.segments for read in read_lines(s)] == expected
 
 
-def test_blocks_on_random_bytes_match_read_lines(tmp_path):
+def test_blocks_and_lines_of_random_bytes_are_what_the_bytes_say(tmp_path):
     rng = random.Random(11)
     pieces = [b"a", b"bb", b"\r\n", b"\n", b"\r", b"\xe2\x82", b"\xff", "é".encode(), b"x" * 40, b"\xef\xbb\xbf"]
     for trial in range(40):
@@ -154,5 +181,7 @@ def test_blocks_on_random_bytes_match_read_lines(tmp_path):
         path.write_bytes(data)
         for split_size in (1, 3, 16, 1000):
             for block_size in (1, 4, 4096):
-                expected = [(s.path, *read) for split in plan_splits([path], split_size) for s in split.segments for read in read_lines(s)]
+                expected = expected_segments(path, data, split_size)
                 assert _blocks_all([path], split_size, block_size) == expected, (data, split_size, block_size)
+                lines = [(s.path, *read) for split in plan_splits([path], split_size) for s in split.segments for read in read_lines(s)]
+                assert lines == expected, (data, split_size)
