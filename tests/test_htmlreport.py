@@ -48,6 +48,11 @@ def test_the_timeline_has_one_bar_per_task_and_the_charts_one_per_partition(tmp_
     assert "Skew" not in page
     for name, value in manifest["counters"]["mr_luigi"].items():
         assert re.search(rf"<td>{name}</td><td>{value:,}</td>", page), name
+    # and what those counters must be, from the input the test wrote: 4,000 lines of
+    # "w<i % 400> x<i % 9> <b>&amp;</b>", so 5 words a line ("w..", "x..", "b", "amp", "b")
+    # and 400 + 9 + 2 distinct words
+    for name, value in (("input_records", 4000), ("map_output_records", 20_000), ("output_records", 411)):
+        assert re.search(rf"<td>{name}</td><td>{value:,}</td>", page), name
 
 
 def test_the_page_needs_no_network_and_no_script(tmp_path):

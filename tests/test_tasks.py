@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import luigi
@@ -47,10 +48,11 @@ def _edges(root: luigi.Task) -> set[tuple[str, str]]:
 
 def test_graph_has_a_barrier_not_m_by_r_edges(tmp_path):
     plan = _plan(tmp_path)
-    maps, parts = plan.num_maps, plan.num_partitions
-    assert maps == 6
+    maps = plan.num_maps
+    assert maps == 6  # 12 files of 1 KB, 2 KB splits
     root = PlannedJob(plan_param=plan)
-    assert len(_edges(root)) == maps + 3 * parts
+    # job -> 5 reduces, each reduce -> its shuffle, each shuffle -> the barrier, the barrier -> 6 maps
+    assert len(_edges(root)) == 5 + 5 + 5 + 6
     (dep,) = luigi.task.flatten(ShuffleTask(plan=plan, partition=0).requires())
     assert isinstance(dep, MapBarrier)
     assert {t.index for t in dep.requires()} == set(range(maps))
@@ -66,8 +68,11 @@ def test_task_ids_name_the_job_and_are_stable(tmp_path):
 
 
 def test_retry_count_follows_max_retries(tmp_path):
-    plan = _plan(tmp_path)
-    assert MapTask(plan=plan, index=0).retry_count == plan.config.max_retries + 1
+    """Luigi's retry_count is how many failures disable a task: max_retries = 2 means 3 attempts."""
+    plan = make_plan(dataclasses.replace(_plan(tmp_path).config, max_retries=2))
+    for task in (MapTask(plan=plan, index=0), MapBarrier(plan=plan), ShuffleTask(plan=plan, partition=1),
+                 ReduceTask(plan=plan, partition=1), PlannedJob(plan_param=plan)):
+        assert task.retry_count == 3, task
 
 
 def test_a_task_with_only_a_temporary_folder_is_incomplete(tmp_path):
