@@ -133,6 +133,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         env["local_scheduler"] = True
     watcher = ProgressWatcher(plan, sys.stderr)
     watcher.start()
+    interrupts.catch_in_main_process()
     try:
         result = build_job(PlannedJob(plan_param=plan), **env)
     except KeyboardInterrupt:

@@ -7,6 +7,11 @@ Ctrl-C sends SIGINT to every process of the run: the ``luigi`` (or
   :mod:`mr_luigi.atomic`), its attempt is logged as interrupted, and a task
   process exits quietly (:func:`stoppable`). SIGTERM, which Luigi sends to
   the task processes it leaves behind, does the same;
+- the command's own process stops: Python raises KeyboardInterrupt where
+  it is, unless that is a finalizer (a ``__del__``, a weakref callback),
+  where an exception is printed and dropped. So the command's SIGINT handler
+  also remembers the interrupt, and the next turn of Luigi's worker loop
+  raises it again (:func:`catch_in_main_process`);
 - the command prints ``interrupted: N of M tasks done; run the same command
   again to resume`` and exits 130, without a traceback
   (:func:`install_for_luigi_command`, :func:`interrupted_line`), having waited for its
@@ -28,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from mr_luigi import atomic, report
+from mr_luigi import atomic, luigi_patches, report
 from mr_luigi.plan import JobPlan
 
 EXIT_INTERRUPTED = 130
@@ -75,6 +80,36 @@ def stoppable() -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+#: The process whose interrupt :func:`raise_if_interrupted` raises again, once it was caught there.
+_main: dict[str, int] = {"pid": -1, "interrupts": 0}
+
+
+def _remember_and_raise(signum: int, frame: Any) -> None:
+    _main["interrupts"] += 1
+    raise KeyboardInterrupt()
+
+
+def catch_in_main_process() -> None:
+    """Make sure a Ctrl-C stops this (the command's) process, wherever it arrives.
+
+    Idempotent. Task processes forked from here inherit the handler until
+    :func:`stoppable` installs theirs; only this process raises again.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) is not _remember_and_raise:
+        _main["pid"], _main["interrupts"] = os.getpid(), 0
+        signal.signal(signal.SIGINT, _remember_and_raise)
+    if raise_if_interrupted not in luigi_patches.SAFE_POINT_CHECKS:
+        luigi_patches.SAFE_POINT_CHECKS.append(raise_if_interrupted)
+
+
+def raise_if_interrupted() -> None:
+    """Raise KeyboardInterrupt if this process had a Ctrl-C (a raise in a finalizer is dropped: here it is not)."""
+    if _main["interrupts"] and os.getpid() == _main["pid"]:
+        raise KeyboardInterrupt()
 
 
 def task_counts(plan: JobPlan) -> tuple[int, int]:
@@ -127,6 +162,7 @@ def install_for_luigi_command(plans: Callable[[], Iterable[JobPlan]], clean: boo
     ``plans`` gives the plans of the job's MapReduce steps so far.
     """
     _installed.append(plans)
+    catch_in_main_process()
     if getattr(sys.excepthook, "_mr_luigi", False):
         return
     previous = sys.excepthook

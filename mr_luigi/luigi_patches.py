@@ -23,19 +23,24 @@ retrying cannot help (see :mod:`mr_luigi.failures`),
 running task, that it has one attempt in all, so the failure disables it at
 once.
 
+**A safe point in the worker's loop.** Each turn of Luigi's result loop
+(``Worker._handle_next_task``) first calls the functions in
+:data:`SAFE_POINT_CHECKS`. :mod:`mr_luigi.interrupts` registers one that
+raises a Ctrl-C Python could not raise when it came (see there).
+
 **One report per failed attempt.** Luigi logs the whole traceback of each
 failed attempt; mr_luigi's tasks log their own line (and the user's
 traceback once), so :class:`SelfReportedFailures` drops Luigi's record for
 them.
 
-:func:`apply` installs all three; it runs when mr_luigi is imported.
+:func:`apply` installs them all; it runs when mr_luigi is imported.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 from luigi.event import Event
 from luigi.scheduler import FAILED, PENDING
@@ -48,6 +53,9 @@ _REPORTED = "_mr_luigi_reported"
 #: Luigi's own methods, kept for the tests that show why they are replaced.
 LUIGI_PURGE_CHILDREN = Worker._purge_children
 LUIGI_ADD_TASK = Worker._add_task
+LUIGI_HANDLE_NEXT_TASK = Worker._handle_next_task
+#: Called, in order, at every turn of the worker's result loop; one may raise to stop the worker.
+SAFE_POINT_CHECKS: list[Callable[[], None]] = []
 #: A task class attribute: the task logs its own failures (Luigi's traceback is dropped).
 REPORTS_OWN_FAILURES = "mr_luigi_reports_own_failures"
 
@@ -82,6 +90,13 @@ def add_task_no_retry_if_permanent(self: Any, *args: Any, **kwargs: Any) -> None
     LUIGI_ADD_TASK(self, *args, **kwargs)
 
 
+def handle_next_task_after_checks(self: Any) -> None:
+    """Luigi's ``Worker._handle_next_task``, after the :data:`SAFE_POINT_CHECKS`."""
+    for check in SAFE_POINT_CHECKS:
+        check()
+    LUIGI_HANDLE_NEXT_TASK(self)
+
+
 class SelfReportedFailures(logging.Filter):
     """Drops Luigi's "Worker ... failed" record (with its traceback) for tasks that report their own failures."""
 
@@ -98,6 +113,8 @@ def apply() -> None:
         Worker._purge_children = purge_children_once
     if getattr(Worker, "_add_task", None) is not add_task_no_retry_if_permanent:
         Worker._add_task = add_task_no_retry_if_permanent
+    if getattr(Worker, "_handle_next_task", None) is not handle_next_task_after_checks:
+        Worker._handle_next_task = handle_next_task_after_checks
     luigi_logger = logging.getLogger("luigi-interface")
     if not any(isinstance(f, SelfReportedFailures) for f in luigi_logger.filters):
         luigi_logger.addFilter(SelfReportedFailures())
