@@ -79,3 +79,28 @@ def test_undecodable_lines_go_to_the_handler_with_their_number(tmp_path):
     assert [(p, line) for b in blocks for p, line in zip(b.positions(), b.lines)] == [((1, 0), "good"), ((3, 11), "good again")]
     assert seen == [(2, 5, b"bad \xff"), (4, 22, b"\xc3")]
     assert max(b.last_number for b in blocks) == 4
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le"])
+def test_an_undecodable_line_of_a_wide_file_goes_to_the_handler_with_its_number(tmp_path, codec):
+    """A lone surrogate in UTF-16 (or an out-of-range unit in UTF-32): that line only, by number; the others read on.
+
+    In a wide-encoded file (one split, read as a stream) offsets count characters, not bytes."""
+    bad = {"utf-16-le": b"\x00\xd8", "utf-16-be": b"\xd8\x00", "utf-32-le": b"\x00\x00\x11\x00"}[codec]
+    data = "first\n".encode(codec) + "ab".encode(codec) + bad + "cd\r\nlast\n".encode(codec)
+    path = tmp_path / "wide.txt"
+    path.write_bytes(data)
+    decoding = Decoding.from_config(codec, "strict")
+    segment = Segment(str(path), 0, len(data), len(data))
+    seen = []
+
+    def skip(number, offset, raw):
+        seen.append((number, offset, raw))
+        return None
+
+    assert list(read_lines(segment, decoding, skip)) == [(1, 0, "first"), (3, 13, "last")]
+    assert seen == [(2, 6, "ab\ufffdcd".encode(codec))]
+    assert list(read_lines(segment, decoding)) == [(1, 0, "first"), (2, 6, "ab\ufffdcd"), (3, 13, "last")]
+    blocks = list(read_blocks(segment, decoding, block_size=4))
+    assert [(p, line) for b in blocks for p, line in zip(b.positions(), b.lines)] == [((1, 0), "first"), ((2, 6), "ab\ufffdcd"),
+                                                                                      ((3, 13), "last")]

@@ -41,3 +41,23 @@ def test_truncated_file_is_detected(tmp_path):
     path.write_bytes(path.read_bytes()[:-3])
     with pytest.raises(EOFError, match="truncated"):
         list(read_run(path))
+
+
+def test_an_unpicklable_record_is_named_by_its_key(tmp_path):
+    from mr_luigi.errors import RecordError
+
+    good = [(f"k{i}", i) for i in range(10)]
+    with pytest.raises(RecordError) as error:
+        write_run(tmp_path / "run", good + [("the bad key", lambda: None)] + good)
+    message = str(error.value)
+    assert message.startswith("cannot store the record with key 'the bad key': ")
+    assert "lambda" in message and message.endswith(
+        "Keys and values must be picklable (str, numbers, tuples, lists, dicts, module-level classes)")
+
+
+def test_a_long_unpicklable_key_is_cut_in_the_message(tmp_path):
+    from mr_luigi.errors import RecordError
+
+    key = "k" * 500
+    with pytest.raises(RecordError, match=r"^cannot store the record with key '" + "k" * 199 + r"\.\.\.: "):
+        write_run(tmp_path / "run", [(key, lambda: None)])

@@ -1,0 +1,57 @@
+"""What a plan says when an input or a job changed: the words a user reads in InputChanged and re-run messages.
+
+``file_identity`` is (size, modification time, inode, status change time);
+each difference gets its own words, checked here on identities written by
+hand.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mr_luigi.plan import describe_change, identity_difference
+
+BEFORE = (1000, 111, 7, 222)
+
+
+@pytest.mark.parametrize("after, words", [
+    ((2000, 111, 7, 222), "size 1,000 -> 2,000 bytes"),
+    ((2000, 999, 7, 222), "size 1,000 -> 2,000 bytes, modification time changed"),
+    ((1000, 999, 7, 222), "modification time changed"),
+    ((1000, 999, 8, 333), "modification time changed"),
+    ((1000, 111, 8, 333), "replaced by another file of the same size and time (new inode)"),
+    ((1000, 111, 7, 333), "rewritten or touched: same size and modification time, but its status change time moved"),
+])
+def test_each_change_of_an_input_has_its_words(after, words):
+    assert describe_change(BEFORE, after) == words
+
+
+def test_an_identity_of_size_and_time_only_never_claims_a_new_inode():
+    assert describe_change((5, 1), (5, 1)) == "rewritten or touched: same size and modification time, but its status change time moved"
+
+
+def identity(**changes):
+    base = {"format": 3, "job_name": "j", "inputs": [["/in/a.txt", *BEFORE], ["/in/b.txt", 5, 6, 7, 8]],
+            "splits": [[["/in/a.txt", 0, 1000]], [["/in/b.txt", 0, 5]]], "functions": {"map_function": ["m:f", "d1"]},
+            "num_reduce_tasks": 4}
+    base.update(changes)
+    return base
+
+
+@pytest.mark.parametrize("after, words", [
+    (identity(), ""),
+    (identity(inputs=[["/in/a.txt", 1000, 999, 7, 222], ["/in/b.txt", 5, 6, 7, 8]]),
+     "input '/in/a.txt' changed (modification time changed)"),
+    (identity(inputs=[["/in/a.txt", *BEFORE]]), "other inputs (0 added, 1 gone, e.g. '/in/b.txt')"),
+    (identity(inputs=[["/in/a.txt", *BEFORE], ["/in/b.txt", 5, 6, 7, 8], ["/in/c.txt", 1, 2, 3, 4]]),
+     "other inputs (1 added, 0 gone, e.g. '/in/c.txt')"),
+    (identity(functions={"map_function": ["m:f", "d2"]}), "functions: map_function"),
+    (identity(num_reduce_tasks=8), "num_reduce_tasks"),
+    (identity(splits=[[["/in/a.txt", 0, 500]], [["/in/a.txt", 500, 1000]], [["/in/b.txt", 0, 5]]]), "splits"),
+])
+def test_what_differs_between_two_jobs_is_named(after, words):
+    assert identity_difference(identity(), after) == words
+
+
+def test_edited_code_is_said_to_be_edited():
+    assert identity_difference(identity(code={"mypkg.jobs": "a"}), identity(code={"mypkg.jobs": "b"})) == "code: mypkg.jobs (source edited)"
