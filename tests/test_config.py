@@ -149,6 +149,18 @@ def test_globs_skip_underscore_and_hidden_names_unless_the_pattern_spells_them(t
     assert names(str(folder / "**" / "*.txt")) == ["a/f.txt"]
     assert names(str(folder / "_work" / "*.txt")) == ["_work/f.txt"]
     assert names(str(folder / "a" / "_*.txt")) == ["a/_f.txt"]
+    # a wildcard spelled with "_" reaches "_" names in its own place only
+    assert names(str(folder / "*" / "_*.txt")) == ["a/_f.txt"]
+    assert "a/_f.txt" in names(str(folder / "**" / "_*.txt"))
+
+
+def test_an_error_in_a_config_file_names_the_file(tmp_path):
+    path = tmp_path / "jobs" / "count.toml"
+    path.parent.mkdir()
+    path.write_text('job_name = "j"\nmap_function = "m:f"\nreduce_function = "m:g"\ninput_files = ["x"]\noutput_dir = "out"\nnum_reduce_task = 4\n')
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(error.value).startswith(f"{path}: num_reduce_task: unknown key (did you mean 'num_reduce_tasks'?)")
 
 
 def finished_job_folder(tmp_path: Path, named: bool = False) -> Path:

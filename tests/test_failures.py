@@ -129,6 +129,9 @@ def test_an_exception_not_named_in_skip_exceptions_still_fails(tmp_path):
     (["ValeuError"], "'ValeuError' is not an exception class \\(did you mean 'ValueError'\\?\\)"),
     (["json.NoSuchError"], "'json.NoSuchError' is not an exception class"),
     (["KeyboardInterrupt"], "'KeyboardInterrupt' is not an exception class"),
+    ([3], "expected an exception name such as 'ValueError', got 3"),
+    ([""], "expected an exception name such as 'ValueError', got ''"),
+    (["NoSuchThing"], "'NoSuchThing' is not an exception class \\(a built-in exception, or 'module.ExceptionClass'\\)"),
 ])
 def test_skip_exceptions_must_name_exception_classes(tmp_path, value, message):
     with pytest.raises(ConfigError, match=f"skip_exceptions: {message}"):

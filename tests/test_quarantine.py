@@ -176,3 +176,15 @@ def test_the_limit_counts_the_bad_records_of_every_map_and_reduce_together(tmp_p
     message = " ".join(result.failures.values())
     assert "too many bad records: 4" in message and "unwanted_key: 1" in message and "unparsable_line: 3" in message
     assert not (tmp_path / "over_limit" / "_SUCCESS").exists()
+
+
+def test_the_too_many_message_lists_reasons_by_count_then_name():
+    from mr_luigi.quarantine import BadRecordLimit, too_many_message
+
+    counts = {"b_reason": 2, "a_reason": 2, "c_reason": 1_500}
+    assert too_many_message(counts, None, BadRecordLimit(count=3), Path("/q")) == (
+        "too many bad records: 1,504, over max_bad_records = 3; by reason: c_reason: 1,500, a_reason: 2, b_reason: 2. "
+        "They are in /q/; fix the input or the parser, or raise max_bad_records")
+    assert too_many_message({"x": 3}, 12_000, BadRecordLimit(fraction=0.0001), Path("/q")).startswith(
+        "too many bad records: 3 of 12,000 input records (0.03%), over max_bad_records = 0.0001 (0.01% of input records); ")
+    assert str(BadRecordLimit(fraction=0.0)) == "max_bad_records = 0.0 (0% of input records)"

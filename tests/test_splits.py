@@ -185,3 +185,22 @@ def test_blocks_and_lines_of_random_bytes_are_what_the_bytes_say(tmp_path):
                 assert _blocks_all([path], split_size, block_size) == expected, (data, split_size, block_size)
                 lines = [(s.path, *read) for split in plan_splits([path], split_size) for s in split.segments for read in read_lines(s)]
                 assert lines == expected, (data, split_size)
+
+
+def test_line_numbers_of_offsets_in_any_order(tmp_path):
+    """The line of each offset, counted here from the bytes; offsets going back start the count again."""
+    data = b"".join(b"\n" if i % 11 == 0 else f"line {i}{' x' * (i % 5)}\r\n".encode() if i % 3 else f"line {i}\n".encode()
+                    for i in range(1, 400))  # empty lines too: the byte at such an offset is its newline
+    path = tmp_path / "n.txt"
+    path.write_bytes(data)
+    starts = [0] + [i + 1 for i, byte in enumerate(data) if byte == 0x0A][:-1]  # the first byte of each line
+    numbers = LineNumbers(str(path))
+    order = list(range(0, len(starts), 7)) + [3, 2, 250, 0, 398, 398, 1, 10, 21, 10]
+    try:
+        for index in order:
+            assert numbers.number(starts[index]) == index + 1, index
+            if data[starts[index]] != 0x0A:
+                assert numbers.number(starts[index] + 1) == index + 1, "an offset inside a line is that line"
+    finally:
+        numbers.close()
+    numbers.close()  # closing twice is harmless
