@@ -363,7 +363,7 @@ def test_disk_full_during_a_spill(tmp_path):
     ("tests.jobs_for_tests:not_pairs_map", "", r"RecordError: map_function failed on .*in\.txt:1: ValueError: .*unpack.* "
                                               r"\(map_function must return or yield \(key, value\) pairs\)"),
     ("tests.jobs_for_tests:unhashable_key_map", "", r"RecordError: map_function failed on .*in\.txt:1: TypeError: unhashable "
-                                                   r"type: 'list' \(keys must be hashable"),
+                                                   r"type: 'list' \(keys must be hashable: use a tuple, not a list, dict or set\)$"),
     ("tests.jobs_for_tests:unpicklable_key_map", 'partitioner = "tests.jobs_for_tests:one_partition"\n',
      r"RecordError: cannot store the record with key LocalThing\('\w+'\): TypeError: cannot pickle LocalThing.*must be picklable"),
     ("tests.jobs_for_tests:unpicklable_key_map", "", r"InvalidKey: key LocalThing\('hello'\): a LocalThing cannot be placed by "

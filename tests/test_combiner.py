@@ -95,3 +95,18 @@ def test_without_a_combiner_every_pair_is_shuffled(tmp_path):
     assert sum(t["shuffle_output_records"] for t in tasks(manifest, "shuffle")) == len(VOCABULARY) * runs
     reduces = tasks(manifest, "reduce")
     assert sum(t["reduce_input_groups"] for t in reduces) == len(VOCABULARY)
+
+
+def test_a_failing_combiner_names_the_key_cut_at_200_characters():
+    from mr_luigi.errors import UserCodeError
+    from mr_luigi.phases import checked_combiner
+
+    def broken(key, values):
+        raise ZeroDivisionError("no")
+
+    with pytest.raises(UserCodeError) as error:
+        checked_combiner(broken)("k" * 300, iter([1, 2]))
+    assert str(error.value) == f"combine_function raised ZeroDivisionError: no (key '{'k' * 199}...)"
+    with pytest.raises(UserCodeError) as error:
+        checked_combiner(broken)("k" * 198, iter([1, 2]))  # its repr is exactly 200 characters: kept whole
+    assert str(error.value) == f"combine_function raised ZeroDivisionError: no (key '{'k' * 198}')"

@@ -45,6 +45,24 @@ def test_named_outputs_get_one_file_each_in_key_order(tmp_path):
     assert read_tsv(out / "lengths.txt") == [(k, lengths[k]) for k in sorted(lengths)], "int keys in numeric order"
     assert sorted(result.manifest["outputs"]) == ["lengths.txt", "words.txt"]
     assert not list(out.glob("part-*")) and not (out / "final_output.txt").exists()
+    assert result.manifest["final_output_records"] == len(words) + len(lengths)
+
+
+@pytest.mark.parametrize("point", ["writing", "middle"])
+def test_named_outputs_interrupted_while_published_come_out_whole_on_the_retry(tmp_path, monkeypatch, point):
+    """The first named file half written (or written, the next not yet) when the final step fails: the retry's files
+    are byte for byte those of an uninterrupted run, with no temporary file left."""
+    from mr_luigi.faults import ENV
+
+    path = text(tmp_path)
+    clean = run(path, tmp_path / "clean", map_function=jobs.named_map, named_outputs=True)
+    monkeypatch.setenv(ENV, f"final:0:1:raise:{point}")
+    retried = run(path, tmp_path / "out", map_function=jobs.named_map, named_outputs=True, max_retries=1)
+    assert retried.manifest["attempts"]["per_task"]["final"] == 2
+    for name in ("lengths.txt", "words.txt"):
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "clean" / name).read_bytes()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in (tmp_path / "clean").iterdir())
+    assert clean.manifest["final_output_records"] == retried.manifest["final_output_records"]
 
 
 def test_a_key_that_is_not_a_named_pair_is_a_clear_error(tmp_path):

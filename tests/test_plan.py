@@ -55,3 +55,17 @@ def test_what_differs_between_two_jobs_is_named(after, words):
 
 def test_edited_code_is_said_to_be_edited():
     assert identity_difference(identity(code={"mypkg.jobs": "a"}), identity(code={"mypkg.jobs": "b"})) == "code: mypkg.jobs (source edited)"
+
+
+def test_plans_are_equal_when_their_job_ids_are(tmp_path):
+    from mr_luigi import JobConfig
+    from mr_luigi.plan import make_plan
+
+    (tmp_path / "in.txt").write_text("a b\n")
+    config = JobConfig(job_name="eq", map_function="tests.jobs_for_tests:count_words", reduce_function="tests.jobs_for_tests:total",
+                       input_files=[str(tmp_path / "in.txt")], output_dir=str(tmp_path / "out"))
+    one, two = make_plan(config), make_plan(config)
+    assert one == two and hash(one) == hash(two)
+    other = make_plan(JobConfig(**{**config.__dict__, "num_reduce_tasks": 7}))
+    assert one != other and one.job_id != other.job_id
+    assert one != one.job_id, "a plan is not its job id"

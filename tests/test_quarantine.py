@@ -188,3 +188,18 @@ def test_the_too_many_message_lists_reasons_by_count_then_name():
     assert too_many_message({"x": 3}, 12_000, BadRecordLimit(fraction=0.0001), Path("/q")).startswith(
         "too many bad records: 3 of 12,000 input records (0.03%), over max_bad_records = 0.0001 (0.01% of input records); ")
     assert str(BadRecordLimit(fraction=0.0)) == "max_bad_records = 0.0 (0% of input records)"
+
+
+def test_a_bad_line_is_kept_whole_up_to_the_limit_and_cut_past_it():
+    from mr_luigi.quarantine import raw_fields
+
+    assert raw_fields("x" * 4096) == {"raw": "x" * 4096, "raw_truncated": False}
+    assert raw_fields("x" * 4097) == {"raw": "x" * 4096, "raw_truncated": True}
+
+
+def test_a_bad_record_reads_as_its_reason_and_detail():
+    from mr_luigi import BadRecord
+
+    assert str(BadRecord("unparsable_line", "no tab")) == "unparsable_line: no tab"
+    assert str(BadRecord("unparsable_line")) == "unparsable_line"
+    assert (BadRecord("r", "d").reason, BadRecord("r", "d").detail) == ("r", "d")
