@@ -62,3 +62,15 @@ def test_mixed_key_types_in_a_merge_name_both_keys():
     streams = [[("a", 1)], [(2, 1)]]
     with pytest.raises(RecordError, match=r"'a' \(str\) and 2 \(int\)"):
         list(checked_merge(streams, lambda: ["a", 2]))
+
+
+def test_unorderable_keys_are_named_in_pairs_or_in_general():
+    from mr_luigi.merge import unorderable_keys_error
+
+    assert str(unorderable_keys_error(["a", "b", 3])) == (
+        "keys 'a' (str) and 3 (int) cannot be ordered against each other: "
+        "all keys of a job must be mutually comparable (e.g. all str, or all numbers)")
+    assert str(unorderable_keys_error([1, 2.5, True])) == (
+        "keys cannot be ordered against each other; every key of a job must be mutually comparable")
+    assert str(unorderable_keys_error([(1, "a"), (2, 3), (1, "b")])) == (
+        "keys cannot be ordered against each other; every key of a job must be mutually comparable")

@@ -203,3 +203,21 @@ def test_a_bad_record_reads_as_its_reason_and_detail():
     assert str(BadRecord("unparsable_line", "no tab")) == "unparsable_line: no tab"
     assert str(BadRecord("unparsable_line")) == "unparsable_line"
     assert (BadRecord("r", "d").reason, BadRecord("r", "d").detail) == ("r", "d")
+
+
+def test_a_share_of_zero_fails_on_one_bad_record_and_a_share_counts_from_one():
+    from mr_luigi.quarantine import BadRecordLimit
+
+    assert BadRecordLimit(fraction=0.0).exceeded(1, 100)
+    assert BadRecordLimit(fraction=0.001).exceeded(1, 100)  # 1 > 0.1
+    assert not BadRecordLimit(fraction=0.01).exceeded(1, 100)  # 1 is not over 1.0
+    assert not BadRecordLimit(fraction=0.5).exceeded(0, 0)
+
+
+def test_bad_lines_are_kept_as_readable_utf8_whatever_their_characters(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("good line\nBAD café ✓ 東京\n", encoding="utf-8")
+    ok, _ = run([path], tmp_path / "out", split_size_mb=1)
+    assert ok
+    (kept,) = (tmp_path / "out" / "_bad_records").glob("*.jsonl")
+    assert "BAD café ✓ 東京" in kept.read_text(encoding="utf-8"), "written as the characters, not \\u escapes"
