@@ -104,3 +104,25 @@ def test_an_undecodable_line_of_a_wide_file_goes_to_the_handler_with_its_number(
     blocks = list(read_blocks(segment, decoding, block_size=4))
     assert [(p, line) for b in blocks for p, line in zip(b.positions(), b.lines)] == [((1, 0), "first"), ((2, 6), "ab\ufffdcd"),
                                                                                       ((3, 13), "last")]
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["line_map", "batch_map"])
+def test_a_utf16_job_counts_every_line_and_word(tmp_path, batch):
+    """Several blocks of a UTF-16 file through a whole job: its counters and output, from the text written here."""
+    from collections import Counter
+
+    from mr_luigi import JobConfig, MapReduceScheduler
+    from tests.conftest import read_tsv
+
+    lines = [f"zeile {i % 97} straße {'東京 ' * (i % 3)}ende" for i in range(30_000)]
+    path = tmp_path / "wide.txt"
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-16"))
+    config = JobConfig(job_name="wide", map_function="tests.jobs_for_tests:" + ("batch_split_words" if batch else "split_words"),
+                       reduce_function="tests.jobs_for_tests:total", combine_function="tests.jobs_for_tests:total",
+                       input_files=[str(path)], output_dir=str(tmp_path / "out"), encoding="utf-16", num_reduce_tasks=2)
+    scheduler = MapReduceScheduler(1)
+    assert scheduler.execute_job(config), scheduler.last_result.failures
+    expected = Counter(word for line in lines for word in line.split())
+    assert read_tsv(tmp_path / "out" / "final_output.txt") == sorted(expected.items())
+    totals = scheduler.last_result.manifest["counters"]["mr_luigi"]
+    assert totals["input_records"] == 30_000 and totals["map_output_records"] == sum(expected.values())
