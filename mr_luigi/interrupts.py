@@ -78,12 +78,16 @@ def stoppable() -> Iterator[None]:
             raise SystemExit(EXIT_INTERRUPTED) from None
         raise
     finally:
+        if multiprocessing.parent_process() is not None and signal.SIGINT in previous:
+            previous[signal.SIGINT] = _ignore  # a task process on its way out: the command handles Ctrl-C
         for number, handler in previous.items():
             signal.signal(number, handler)
 
 
 #: The process whose interrupt :func:`raise_if_interrupted` raises again, once it was caught there.
 _main: dict[str, int] = {"pid": -1, "interrupts": 0}
+#: Holds the fork hook once it is registered (a hook cannot be removed: register it once per process).
+_fork_hook: list[Callable[[], None]] = []
 
 
 def _remember_and_raise(signum: int, frame: Any) -> None:
@@ -94,16 +98,26 @@ def _remember_and_raise(signum: int, frame: Any) -> None:
 def catch_in_main_process() -> None:
     """Make sure a Ctrl-C stops this (the command's) process, wherever it arrives.
 
-    Idempotent. Task processes forked from here inherit the handler until
-    :func:`stoppable` installs theirs; only this process raises again.
+    Idempotent. A task process forked from here ignores Ctrl-C except while
+    it runs its task (:func:`stoppable`): before and after, a
+    KeyboardInterrupt would only print a traceback from Luigi's or
+    multiprocessing's code; the command stops it.
     """
     if threading.current_thread() is not threading.main_thread():
         return
     if signal.getsignal(signal.SIGINT) is not _remember_and_raise:
         _main["pid"], _main["interrupts"] = os.getpid(), 0
         signal.signal(signal.SIGINT, _remember_and_raise)
+    if not _fork_hook:
+        _fork_hook.append(_quiet_child)
+        os.register_at_fork(after_in_child=_quiet_child)
     if raise_if_interrupted not in luigi_patches.SAFE_POINT_CHECKS:
         luigi_patches.SAFE_POINT_CHECKS.append(raise_if_interrupted)
+
+
+def _quiet_child() -> None:
+    if signal.getsignal(signal.SIGINT) is _remember_and_raise and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _ignore)
 
 
 def raise_if_interrupted() -> None:

@@ -106,3 +106,36 @@ def test_a_ctrl_c_dropped_in_a_finalizer_is_raised_at_the_worker_loops_next_turn
             luigi_patches.handle_next_task_after_checks(None)  # the worker loop's next turn (None: it never gets to Luigi)
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _handlers_in_a_task_process(queue) -> None:
+    from mr_luigi import interrupts
+
+    seen = [signal.getsignal(signal.SIGINT).__name__]
+    with interrupts.stoppable():
+        seen.append(signal.getsignal(signal.SIGINT).__name__)
+    seen.append(signal.getsignal(signal.SIGINT).__name__)
+    queue.put(seen)
+
+
+def test_a_task_process_takes_ctrl_c_only_while_it_runs_its_task(monkeypatch):
+    """Before and after its task, a KeyboardInterrupt in a task process would only print a traceback from Luigi's or
+    multiprocessing's code (seen under load): the command stops the run, the task process ignores it."""
+    import multiprocessing
+
+    from mr_luigi import interrupts, luigi_patches
+
+    previous = signal.getsignal(signal.SIGINT)
+    monkeypatch.setattr(luigi_patches, "SAFE_POINT_CHECKS", [])
+    try:
+        interrupts.catch_in_main_process()
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        child = context.Process(target=_handlers_in_a_task_process, args=(queue,))
+        child.start()
+        seen = queue.get(timeout=60)
+        child.join(timeout=60)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert seen == ["_ignore", "_interrupt", "_ignore"]
+    assert child.exitcode == 0
