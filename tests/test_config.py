@@ -219,3 +219,23 @@ def test_command_line_job_without_input_names_the_flag(tmp_path):
     empty.write_text("")
     with pytest.raises(ConfigError, match=r"input_files: missing: .*give --input-path"):
         WordCount(config=str(empty), output_dir=str(tmp_path / "out"))
+
+
+def test_an_unknown_key_with_no_close_match_lists_the_known_keys(tmp_path):
+    from mr_luigi.config import FIELD_NAMES, config_from_mapping
+
+    with pytest.raises(ConfigError) as error:
+        config_from_mapping({"job_name": "j", "zzzzqqq": 1}, source="job.toml", base_dir=tmp_path)
+    assert str(error.value) == f"job.toml: zzzzqqq: unknown key; known keys: {', '.join(FIELD_NAMES)}"
+
+
+def test_a_missing_field_says_where_to_set_it(tmp_path):
+    from mr_luigi.config import config_from_values
+
+    values = {"job_name": "j", "map_function": "m:f", "reduce_function": "m:g", "input_files": ["x"], "output_dir": ""}
+    with pytest.raises(ConfigError) as error:
+        config_from_values(values, source="job.toml")
+    assert str(error.value) == "job.toml: output_dir: missing: every job needs it (set it in the job config)"
+    with pytest.raises(ConfigError) as error:
+        config_from_values({**values, "output_dir": "out", "input_files": []}, hints={"input_files": "give --input"})
+    assert str(error.value) == "input_files: missing: every job needs it (give --input)"

@@ -221,3 +221,22 @@ def test_bad_lines_are_kept_as_readable_utf8_whatever_their_characters(tmp_path)
     assert ok
     (kept,) = (tmp_path / "out" / "_bad_records").glob("*.jsonl")
     assert "BAD café ✓ 東京" in kept.read_text(encoding="utf-8"), "written as the characters, not \\u escapes"
+
+
+def test_with_no_bad_records_allowed_the_first_fails_the_job_with_its_place_reason_and_detail(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("".join("good words here\n" for _ in range(3000)) + "BAD line\n")
+    ok, result = run([path], tmp_path / "out", max_bad_records=0, split_size_mb=0.01)
+    assert not ok
+    (failure,) = result.failures.values()
+    assert failure.endswith(f"bad record at {path}:3001: unparsable_line: line starts with BAD (max_bad_records = 0 fails on "
+                            "the first one; raise it to skip bad records)"), failure
+
+
+def test_a_bug_in_a_split_that_starts_mid_file_names_the_files_own_line(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("".join(f"line {i} fine\n" if i != 2345 else "line boom\n" for i in range(1, 3001)))
+    ok, result = run([path], tmp_path / "out", max_bad_records=0, split_size_mb=0.01, skip_exceptions=[])
+    assert not ok
+    (failure,) = result.failures.values()
+    assert failure == f"map_function raised KeyError: 'boom' ({path}:2345)", failure
