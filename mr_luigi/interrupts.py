@@ -8,10 +8,11 @@ Ctrl-C sends SIGINT to every process of the run: the ``luigi`` (or
   process exits quietly (:func:`stoppable`). SIGTERM, which Luigi sends to
   the task processes it leaves behind, does the same;
 - the command's own process stops: Python raises KeyboardInterrupt where
-  it is, unless that is a finalizer (a ``__del__``, a weakref callback),
-  where an exception is printed and dropped. So the command's SIGINT handler
-  also remembers the interrupt, and the next turn of Luigi's worker loop
-  raises it again (:func:`catch_in_main_process`);
+  it is, unless that is a finalizer or a fork hook (a ``__del__``, logging's
+  lock release after a fork), where an exception is printed and dropped. So
+  the command's SIGINT handler also remembers the interrupt, the next turn of
+  Luigi's worker loop raises it again, and the dropped one is not printed
+  (:func:`catch_in_main_process`);
 - the command prints ``interrupted: N of M tasks done; run the same command
   again to resume`` and exits 130, without a traceback
   (:func:`install_for_luigi_command`, :func:`interrupted_line`), having waited for its
@@ -113,6 +114,20 @@ def catch_in_main_process() -> None:
         os.register_at_fork(after_in_child=_quiet_child)
     if raise_if_interrupted not in luigi_patches.SAFE_POINT_CHECKS:
         luigi_patches.SAFE_POINT_CHECKS.append(raise_if_interrupted)
+    if not getattr(sys.unraisablehook, "_mr_luigi", False):
+        sys.unraisablehook = _silent_for_dropped_interrupts(sys.unraisablehook)
+
+
+def _silent_for_dropped_interrupts(previous: Callable[[Any], None]) -> Callable[[Any], None]:
+    """An unraisable-exception hook that says nothing of a Ctrl-C it will raise again (see above)."""
+
+    def hook(unraisable: Any) -> None:
+        if issubclass(unraisable.exc_type, KeyboardInterrupt) and _main["interrupts"] and os.getpid() == _main["pid"]:
+            return
+        previous(unraisable)
+
+    hook._mr_luigi = True  # type: ignore[attr-defined]
+    return hook
 
 
 def _quiet_child() -> None:
