@@ -192,8 +192,8 @@ def test_a_finished_jobs_records_are_never_read_twice(tmp_path):
 
 def test_a_finished_jobs_folder_of_named_outputs_asks_which_to_read(tmp_path):
     out = finished_job_folder(tmp_path, named=True)
-    with pytest.raises(ConfigError, match=r"holds the results of job wc-\w+ \(lengths.txt, words.txt\) but no part-\* files: "
-                                          "name the output file"):
+    with pytest.raises(ConfigError, match=rf"^input_files: '{out}' holds the results of job wc-\w+ \(lengths.txt, words.txt\) "
+                                          r"but no part-\* files: name the output file\(s\) to read$"):
         validate(_config(tmp_path, input_files=str(out), output_dir=str(tmp_path / "second")))
 
 
@@ -239,3 +239,25 @@ def test_a_missing_field_says_where_to_set_it(tmp_path):
     with pytest.raises(ConfigError) as error:
         config_from_values({**values, "output_dir": "out", "input_files": []}, hints={"input_files": "give --input"})
     assert str(error.value) == "input_files: missing: every job needs it (give --input)"
+
+
+def test_a_missing_or_folder_config_file_is_named(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        read_config_file(tmp_path / "nope.toml")
+    assert str(error.value) == f"config: config file {str(tmp_path / 'nope.toml')!r} does not exist"
+    with pytest.raises(ConfigError) as error:
+        read_config_file(tmp_path)
+    assert str(error.value) == f"config: {str(tmp_path)!r} is a directory, not a TOML config file"
+    bad = tmp_path / "bad.toml"
+    bad.write_text("num_reduce_task = 3\n")
+    with pytest.raises(ConfigError) as error:
+        read_config_file(bad)
+    assert str(error.value).startswith(f"{bad}: num_reduce_task: unknown key")
+
+
+def test_an_empty_input_folder_is_named(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "_hidden.txt").write_text("x\n")
+    with pytest.raises(ConfigError) as error:
+        validate(_config(tmp_path, input_files=[str(tmp_path / "empty")]))
+    assert str(error.value) == f"input_files: folder {str(tmp_path / 'empty')!r} holds no files"

@@ -149,6 +149,7 @@ def test_auto_split_size_depends_on_data_size_only():
     mib = 1 << 20
     assert auto_split_size(0) == mib
     assert auto_split_size(40 * mib) == 5 * mib
+    assert auto_split_size(40 * mib + 1) == 5 * mib + 1  # a whole number of bytes, rounded up: 8 splits at most
     assert auto_split_size(100_000 * mib) == 64 * mib
 
 
