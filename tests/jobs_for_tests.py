@@ -341,3 +341,15 @@ def batch_split_words(lines):
 @batch_map
 def batch_line_map(lines):
     return [(line, 1) for line in lines]
+
+
+@batch_map
+def batch_nan_key_map(lines):
+    """A NaN key for a line reading 'nan', words otherwise."""
+    return [(float("nan") if line == "nan" else line, 1) for line in lines]
+
+
+@batch_map
+def batch_strict_map(lines):
+    """strict_map over a batch: BadRecord for a line starting with BAD, KeyError for one holding 'boom'."""
+    return [pair for line in lines for pair in strict_map(line)]

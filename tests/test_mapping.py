@@ -77,3 +77,55 @@ def test_counters_of_a_failed_batch_are_not_counted_twice(tmp_path):
     counters = result.manifest["counters"]
     assert counters["calls"]["lines"] == len(lines), "each line counted once, failed batches included"
     assert counters["bad_records"] == {"boom": lines.count("boom")}
+
+
+@pytest.mark.parametrize("combiner", [jobs.total, None], ids=["combiner", "no_combiner"])
+def test_a_batch_map_with_a_hot_key_counts_every_pair_and_spills_within_its_budget(tmp_path, combiner):
+    """One key on every line (folded 64 values at a time with a combiner), many others: exact counters, several spills."""
+    path = tmp_path / "in.txt"
+    lines = [f"the w{i % 5000} the x{i}" for i in range(40_000)]
+    path.write_text("\n".join(lines) + "\n")
+    ok, result = run([path], tmp_path / "out", map_function=jobs.batch_split_words, combine_function=combiner,
+                     map_memory_mb=0.2, split_size_mb=2, num_reduce_tasks=2)
+    assert ok, result.failures
+    words = Counter(w for line in lines for w in line.split())
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == words
+    totals = result.manifest["counters"]["mr_luigi"]
+    assert totals["input_records"] == 40_000 and totals["map_output_records"] == sum(words.values())
+    assert totals["spills"] > 2 * result.manifest["task_counts"]["map"], "the 0.2 MB budget makes each map spill"
+
+
+def test_a_batch_map_key_that_cannot_be_a_key_fails_naming_the_lines(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("a\nb\nnan\nc\n")
+    ok, result = run([path], tmp_path / "out", map_function=jobs.batch_nan_key_map, combine_function=None)
+    assert not ok
+    (failure,) = result.failures.values()
+    assert "NaN is not equal to itself" in failure and f"(emitted by map_function for lines from {path} at byte 0)" in failure
+
+
+def test_undecodable_lines_in_a_batch_map_are_strict_by_default_and_counted_when_replaced(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_bytes(b"".join(b"caf\xe9 %d\n" % i if i == 2500 else b"word %d\n" % i for i in range(1, 3001)))
+    ok, result = run([path], tmp_path / "strict", map_function=jobs.batch_split_words, max_bad_records=0)
+    assert not ok
+    (failure,) = result.failures.values()
+    assert f"{path}:2500" in failure, failure
+    ok, result = run([path], tmp_path / "replaced", map_function=jobs.batch_split_words, decode_errors="replace")
+    assert ok, result.failures
+    assert result.manifest["counters"]["mr_luigi"]["input_records"] == 3000
+    assert result.manifest["decode_errors"]["lines"] == 1
+    assert counts_from_output(tmp_path / "replaced" / "final_output.txt")["caf\ufffd"] == 1
+
+
+def test_bad_lines_of_a_batch_map_in_splits_that_start_mid_file_have_their_file_line(tmp_path):
+    path = tmp_path / "in.txt"
+    lines = [f"good {i}" if i % 700 else f"BAD {i}" for i in range(1, 5001)]
+    path.write_text("\n".join(lines) + "\n")
+    ok, result = run([path], tmp_path / "out", map_function=jobs.batch_strict_map, combine_function=None,
+                     max_bad_records=100, split_size_mb=0.005)
+    assert ok, result.failures
+    assert result.manifest["task_counts"]["map"] > 3
+    bad = [json.loads(line) for p in (tmp_path / "out" / "_bad_records").glob("*.jsonl") for line in p.read_text().splitlines()]
+    assert sorted(r["line"] for r in bad) == [n for n in range(1, 5001) if n % 700 == 0]
+    assert result.manifest["counters"]["mr_luigi"]["input_records"] == 5000
