@@ -76,7 +76,10 @@ def test_ctrl_c_prints_one_line_exits_130_and_the_same_command_resumes(data, tmp
     assert not list(tmp_path.rglob(f"*{TMP_MARKER}*")), "nothing half-written is left"
     (log,) = (tmp_path / "work").glob("*/attempts/map-00002.jsonl")
     events = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [e["event"] for e in events] == ["start", "failed"] and events[1]["error"] == "interrupted (KeyboardInterrupt)"
+    # Ctrl-C reaches the task process, and so may the SIGTERM with which the command stops its task processes: on a
+    # busy machine either can be the one it handles first, and both interrupt it the same way
+    assert [e["event"] for e in events] == ["start", "failed"]
+    assert events[1]["error"] in ("interrupted (KeyboardInterrupt)", "interrupted (Terminated)")
 
     rerun = subprocess.run(cmd, cwd=REPO, env=environment(), capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
