@@ -110,3 +110,6 @@ def test_a_failing_combiner_names_the_key_cut_at_200_characters():
     with pytest.raises(UserCodeError) as error:
         checked_combiner(broken)("k" * 198, iter([1, 2]))  # its repr is exactly 200 characters: kept whole
     assert str(error.value) == f"combine_function raised ZeroDivisionError: no (key '{'k' * 198}')"
+    with pytest.raises(UserCodeError) as error:
+        checked_combiner(broken)("k" * 199, iter([1, 2]))  # 201 characters: cut
+    assert str(error.value) == f"combine_function raised ZeroDivisionError: no (key '{'k' * 199}...)"

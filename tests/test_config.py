@@ -261,3 +261,11 @@ def test_an_empty_input_folder_is_named(tmp_path):
     with pytest.raises(ConfigError) as error:
         validate(_config(tmp_path, input_files=[str(tmp_path / "empty")]))
     assert str(error.value) == f"input_files: folder {str(tmp_path / 'empty')!r} holds no files"
+
+
+def test_a_config_file_missing_a_field_is_named(tmp_path):
+    path = tmp_path / "job.toml"
+    path.write_text('job_name = "j"\nmap_function = "m:f"\nreduce_function = "m:g"\ninput_files = ["x"]\n')
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(error.value) == f"{path}: output_dir: missing: every job needs it (set it in the job config)"

@@ -69,3 +69,13 @@ def test_plans_are_equal_when_their_job_ids_are(tmp_path):
     other = make_plan(JobConfig(**{**config.__dict__, "num_reduce_tasks": 7}))
     assert one != other and one.job_id != other.job_id
     assert one != one.job_id, "a plan is not its job id"
+
+
+def test_fields_on_one_side_only_are_differences_too():
+    assert identity_difference(identity(), identity(encoding="latin-1")) == "encoding"
+    assert identity_difference(identity(encoding="latin-1"), identity()) == "encoding"
+    both = {"map_function": ["m:f", "d2"], "reduce_function": ["m:g", "d3"]}
+    assert identity_difference(identity(), identity(functions=both)) == "functions: map_function, reduce_function"
+    assert identity_difference({"format": 3}, {"format": 3}) == ""
+    assert identity_difference({"format": 3}, {"format": 3, "inputs": [["/a", 1, 2, 3, 4]]}) == \
+        "other inputs (1 added, 0 gone, e.g. '/a')"

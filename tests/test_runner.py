@@ -171,6 +171,12 @@ def test_custom_partitioner_decides_the_partition(tmp_path, sample):
     "changes, message",
     [
         ({"map_function": jobs.returns_int_map}, r"in\.txt:1: TypeError: .*must return or yield \(key, value\) pairs"),
+        ({"map_function": jobs.returns_int_map}, r"^RecordError: map_function failed on .*in\.txt:1: TypeError: 'int' object is not iterable "
+                                                 r"\(map_function must return or yield \(key, value\) pairs\)$"),
+        ({"map_function": jobs.not_pairs_map}, r"^RecordError: map_function failed on .*in\.txt:1: ValueError: .*unpack.* "
+                                               r"\(map_function must return or yield \(key, value\) pairs\)$"),
+        ({"map_function": jobs.unhashable_key_map}, r"^RecordError: map_function failed on .*in\.txt:1: TypeError: unhashable type: 'list' "
+                                                    r"\(keys must be hashable: use a tuple, not a list, dict or set\)$"),
         ({"map_function": jobs.mixed_key_map, "combine_function": None, "num_reduce_tasks": 1}, r"keys .* \(str\) and .* \(int\) cannot be ordered|keys .* \(int\) and .* \(str\) cannot be ordered"),
         ({"partitioner": jobs.bad_partitioner}, r"partitioner returned 3 for key"),
         ({"combine_function": jobs.broken_combiner}, r"combine_function raised ZeroDivisionError: combiner bug \(key '\w+'\)"),
