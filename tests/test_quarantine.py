@@ -240,3 +240,13 @@ def test_a_bug_in_a_split_that_starts_mid_file_names_the_files_own_line(tmp_path
     assert not ok
     (failure,) = result.failures.values()
     assert failure == f"map_function raised KeyError: 'boom' ({path}:2345)", failure
+
+
+def test_an_invalid_key_in_a_split_that_starts_mid_file_names_the_files_own_line(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("".join(f"line {i}\n" if i != 2345 else "once again\n" for i in range(1, 3001)))
+    ok, result = run([path], tmp_path / "out", map_function=jobs.nan_key_map, combine_function=None, max_bad_records=0,
+                     split_size_mb=0.01)
+    assert not ok
+    (failure,) = result.failures.values()
+    assert failure.endswith(f"(emitted by map_function for {path}:2345)"), failure
