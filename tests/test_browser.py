@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -76,18 +77,23 @@ def job(luigid, tmp_path_factory):
 
 
 @pytest.fixture
-def browser(tmp_path):
+def browser():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    # Chromium's profile and its lock socket go to a folder of the test's own, removed after it, not loose in /tmp.
+    # A short path: a Unix socket's path must fit in 108 bytes, which a pytest tmp_path may not.
+    scratch = tempfile.mkdtemp(prefix="mrl-chromium-")
     options = webdriver.ChromeOptions()
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                f"--user-data-dir={tmp_path / 'profile'}"):
+                f"--user-data-dir={scratch}/profile"):
         options.add_argument(arg)
     options.binary_location = CHROMIUM
-    # Chromium's profile lock and scratch files go to the test's own folder, which pytest removes, not to /tmp
-    service = Service(CHROMEDRIVER, env={**os.environ, "TMPDIR": str(tmp_path)})
-    driver = webdriver.Chrome(service=service, options=options)
-    yield driver
-    driver.quit()
+    service = Service(CHROMEDRIVER, env={**os.environ, "TMPDIR": scratch})
+    try:
+        driver = webdriver.Chrome(service=service, options=options)
+        yield driver
+        driver.quit()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def job_tasks(luigid: dict, manifest: dict, status: str) -> dict:
