@@ -121,11 +121,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from mr_luigi.job import PlannedJob, check_previous_results
+    from mr_luigi.job import Job
     from mr_luigi.runner import build_job, job_result
 
     plan = make_plan(load(args.config, args.set))
-    check_previous_results(plan)
+    root = Job.of(plan)
     env: dict[str, Any] = {"workers": args.workers or _cpus(), "log_level": "WARNING"}
     if args.scheduler_url:
         env["scheduler_url"] = args.scheduler_url
@@ -135,7 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     watcher.start()
     interrupts.catch_in_main_process()
     try:
-        result = build_job(PlannedJob(plan_param=plan), **env)
+        result = build_job(root, **env)
     except KeyboardInterrupt:
         watcher.stop()  # its last line first, then why the run stopped
         print(f"mr-luigi: {interrupts.interrupted_line([plan], clean=not args.scheduler_url)}", file=sys.stderr)

@@ -84,13 +84,13 @@ class JobConfig:
     named_outputs: bool = False
     output_format: str = "tsv"
 
-    def replace(self, **changes: Any) -> "JobConfig":
+    def replace(self, **changes: Any) -> JobConfig:
         """A copy with some fields changed (fields are validated later)."""
         return dataclasses.replace(self, **changes)
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(JobConfig))
-_FUNCTION_FIELDS = ("map_function", "reduce_function", "combine_function", "partitioner")
+FUNCTION_FIELDS = ("map_function", "reduce_function", "combine_function", "partitioner")
 _REQUIRED = ("job_name", "map_function", "reduce_function", "input_files", "output_dir")
 _PATH_FIELDS = ("output_dir", "work_dir")
 OUTPUT_FORMATS = ("tsv", "jsonl")
@@ -236,7 +236,7 @@ def validate(config: JobConfig) -> ResolvedConfig:
         raise ConfigError("output_format", f"{config.output_format!r} is not one of {', '.join(OUTPUT_FORMATS)}")
 
     functions = {}
-    for name in _FUNCTION_FIELDS:
+    for name in FUNCTION_FIELDS:
         ref = getattr(config, name)
         if ref in (None, "") and name in ("combine_function", "partitioner"):  # "" turns one off in TOML
             functions[name] = None

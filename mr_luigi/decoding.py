@@ -41,7 +41,7 @@ class Decoding:
     errors: str = "strict"
 
     @classmethod
-    def from_config(cls, encoding: object, errors: object) -> "Decoding":
+    def from_config(cls, encoding: object, errors: object) -> Decoding:
         if not isinstance(encoding, str) or not encoding:
             raise ConfigError("encoding", f"expected a codec name such as 'utf-8' or 'latin-1', got {encoding!r}")
         try:

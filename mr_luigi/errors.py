@@ -39,6 +39,10 @@ class InputChanged(InputError, PermanentError):
     """An input changed after the job was planned: its splits no longer fit it."""
 
 
+class JobChanged(PermanentError):
+    """A task of a job was rebuilt from its spec and planned as another job (an input, the code or a setting differ)."""
+
+
 class UnreadableInput(InputError, PermanentError):
     """An input cannot be read as the job says: a corrupt compressed file, text in another encoding."""
 

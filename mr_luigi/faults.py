@@ -98,7 +98,7 @@ class Injector:
     _middle_done: bool = False
 
     @classmethod
-    def for_attempt(cls, phase: str, task: int, attempt: int, job_dir: Path) -> "Injector":
+    def for_attempt(cls, phase: str, task: int, attempt: int, job_dir: Path) -> Injector:
         text = os.environ.get(ENV)
         rules = tuple(r for r in parse_rules(text) if r.matches(phase, task, attempt)) if text else ()
         return cls(phase, task, attempt, job_dir, rules)

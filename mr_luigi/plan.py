@@ -16,14 +16,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
-from mr_luigi import faults
+from mr_luigi import atomic, faults
 from mr_luigi.config import JobConfig, ResolvedConfig, validate
+from mr_luigi.errors import JobChanged
 from mr_luigi.fingerprint import Fingerprint
+from mr_luigi.spec import config_of, spec_of
 from mr_luigi.splits import Split, auto_split_size, plan_splits
 
 # 2: without a combiner, intermediate records are (key, [values]);
@@ -47,6 +50,8 @@ class JobPlan:
     resolved: ResolvedConfig
     splits: tuple[Split, ...]
     job_id: str
+    #: the config as plain JSON (see :mod:`mr_luigi.spec`): with the job id, what a task parameter carries
+    spec: str = ""
     #: each input's identity when planned (see :func:`file_identity`): a map checks its input still matches
     input_stats: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
     #: what the job id is a digest of (kept in the manifest, to say what differs from another job)
@@ -113,30 +118,47 @@ class JobPlan:
         )
 
 
-_known_plans: dict[str, JobPlan] = {}
-_plan_sources: list[Callable[[], Any]] = []
+#: plans this process made, newest last, by job id: planning (globbing, hashing the code) is done once per process
+_plans: OrderedDict[str, JobPlan] = OrderedDict()
+_PLANS_KEPT = 256
 
 
-def known_plan(job_id: str) -> JobPlan | None:
-    """A plan this process has made, by its job id, asking the plan sources if needed.
+def plan_of_task(job_id: str, spec: str) -> JobPlan:
+    """The plan of a task's job, from the task's parameters: planned once per process, checked against the job id.
 
-    Luigi rebuilds tasks from their string parameters (dynamic dependencies,
-    the central scheduler); a plan parameter is its job id, found here.
+    A process that did not plan the job (an assistant worker, another host,
+    a ``luigi.build`` of one task) plans it from the spec; if that gives
+    another job id, something the id covers differs here, and the error
+    names it when the job's work folder says what the job was.
     """
-    if job_id not in _known_plans:
-        for source in list(_plan_sources):
-            try:
-                source()
-            except Exception:  # a source that cannot plan yet (its input is missing)
-                continue
-            if job_id in _known_plans:
-                break
-    return _known_plans.get(job_id)
+    plan = _plans.get(job_id)
+    if plan is not None:
+        return plan
+    plan = make_plan(config_of(spec))
+    if plan.job_id != job_id:
+        raise JobChanged(f"job {job_id} is planned here as {plan.job_id}: {_what_changed(plan, job_id)}; "
+                         "every worker of a job needs the same inputs, code and settings")
+    return plan
 
 
-def add_plan_source(source: Callable[[], Any]) -> None:
-    """Register a callable that makes (and so registers) a plan on demand."""
-    _plan_sources.append(source)
+def _what_changed(plan: JobPlan, job_id: str) -> str:
+    try:
+        before = json.loads((plan.resolved.work_dir / job_id / IDENTITY_FILE).read_text())
+    except (OSError, ValueError):
+        return "its inputs, code or settings differ (no record of the job here to say which)"
+    return f"it differs in {identity_difference(before, plan.identity) or 'its splits'}"
+
+
+#: a job's identity (see :func:`job_identity`), kept in its work folder by its first task
+IDENTITY_FILE = "identity.json"
+
+
+def record_identity(plan: JobPlan) -> None:
+    """Keep the job's identity in its work folder, so that a worker that plans it otherwise can say what differs."""
+    path = plan.job_dir / IDENTITY_FILE
+    if not path.exists():
+        with atomic.atomic_file(path) as tmp:
+            tmp.write_text(json.dumps(plan.identity, sort_keys=True) + "\n")
 
 
 def make_plan(config: JobConfig) -> JobPlan:
@@ -151,8 +173,11 @@ def make_plan(config: JobConfig) -> JobPlan:
     splits = tuple(plan_splits(resolved.input_paths, split_size, resolved.decoding.splittable))
     identity = job_identity(resolved, splits, input_stats)
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
-    plan = JobPlan(resolved, splits, f"{config.job_name}-{digest}", input_stats, identity)
-    _known_plans[plan.job_id] = plan
+    plan = JobPlan(resolved, splits, f"{config.job_name}-{digest}", spec_of(config), input_stats, identity)
+    _plans[plan.job_id] = plan
+    _plans.move_to_end(plan.job_id)
+    while len(_plans) > _PLANS_KEPT:
+        _plans.popitem(last=False)
     return plan
 
 

@@ -21,7 +21,7 @@ from luigi.execution_summary import LuigiStatusCode, _summary_dict
 from mr_luigi import failures, report
 from mr_luigi.config import JobConfig
 from mr_luigi.errors import JobFailed
-from mr_luigi.job import MapReduceJob, PlannedJob
+from mr_luigi.job import MapReduceJob, Job
 from mr_luigi.luigi_patches import REPORTS_OWN_FAILURES
 from mr_luigi.plan import JobPlan, make_plan
 from mr_luigi.steps import MultiStepJob, StepTask
@@ -73,7 +73,7 @@ class MapReduceScheduler:
     def execute_job(self, job_config: JobConfig) -> bool:
         """Run a job to completion; True on success. Raises ConfigError on a bad config."""
         plan = make_plan(job_config)
-        run = build_job(PlannedJob(plan_param=plan), workers=self.max_concurrent_tasks, local_scheduler=True)
+        run = build_job(Job.of(plan), workers=self.max_concurrent_tasks, local_scheduler=True)
         self.last_result = job_result(plan, run)
         if not self.last_result.success:  # the failed task logged the ERROR line; this sums up
             logger.info("Job %s failed: %s", plan.name, self.last_result.describe_failure())

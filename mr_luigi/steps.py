@@ -21,22 +21,20 @@ first incomplete one.
 from __future__ import annotations
 
 import os
-import sys
 import time
-import weakref
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator
 
 import luigi
 import luigi.interface
-from luigi.cmdline_parser import CmdlineParser
 
-from mr_luigi import failures, interrupts, report
+from mr_luigi import failures, interrupts, luigi_command, report
 from mr_luigi.config import JobConfig, finished_job_manifest
 from mr_luigi.counters import sum_counters
 from mr_luigi.errors import ConfigError
 from mr_luigi.job import JobOutput, check_previous_results, run_final_step
-from mr_luigi.plan import JobPlan, add_plan_source, make_plan
+from mr_luigi.plan import JobPlan, make_plan
 from mr_luigi.tasks import reduce_tasks
 
 
@@ -56,13 +54,6 @@ class StepTask(luigi.Task):
     task_namespace = "mr_luigi"
     job: MultiStepJob = JobParameter()
     index: int = luigi.IntParameter()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        ref = weakref.ref(self)
-        # Luigi rebuilds the step's dynamic dependencies from their job id:
-        # let it ask this step for its plan.
-        add_plan_source(lambda: ref() and ref().plan())  # type: ignore[union-attr]
 
     @property
     def config(self) -> JobConfig:
@@ -129,21 +120,27 @@ class MultiStepJob(luigi.Task):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        try:
-            self.step_configs = self.steps()
-            if not self.step_configs:
-                raise ConfigError("steps", "a multi-step job needs at least one step")
-            first = make_plan(self.step_configs[0])  # checks the first step's config and inputs now
-            check_previous_results(first)
-            #: each step's output folder -> the job id of the results there when this job was built
-            self.previous_results = {str(_output_dir(c)): _finished_job_id(_output_dir(c)) for c in self.step_configs}
-            if CmdlineParser.get_instance() is not None:
-                interrupts.install_for_luigi_command(self._plannable_steps, clean=luigi.interface.core().local_scheduler)
-        except ConfigError as exc:
-            if CmdlineParser.get_instance() is None:
-                raise
-            print(f"mr_luigi: ConfigError: {exc}", file=sys.stderr)
-            raise SystemExit(2) from None
+        if luigi_command.under_luigi_command():
+            interrupts.install_for_luigi_command(self._plannable_steps, clean=luigi.interface.core().local_scheduler)
+
+    @cached_property
+    def step_configs(self) -> list[JobConfig]:
+        configs = self.steps()
+        if not configs:
+            raise ConfigError("steps", "a multi-step job needs at least one step")
+        return configs
+
+    @cached_property
+    def previous_results(self) -> dict[str, str | None]:
+        """Each step's output folder -> the job id of the results there when this job was first checked."""
+        return {str(_output_dir(c)): _finished_job_id(_output_dir(c)) for c in self.step_configs}
+
+    def _check_first_step(self) -> None:
+        """Plan the first step once (its inputs exist): a wrong config fails before anything runs."""
+        if not self.__dict__.get("_first_step_checked"):
+            self.previous_results  # noqa: B018 - what the output folders hold before this job runs
+            check_previous_results(make_plan(self.step_configs[0]))
+            self._first_step_checked = True
 
     @property
     def retry_count(self) -> int:  # read by Luigi's worker: total attempts of publish()
@@ -162,6 +159,12 @@ class MultiStepJob(luigi.Task):
         return luigi.LocalTarget(str(self._result_dir() / "_SUCCESS"))
 
     def complete(self) -> bool:
+        try:
+            self._check_first_step()
+        except ConfigError as exc:
+            if not luigi_command.under_luigi_command():
+                raise
+            luigi_command.exit_for_config_error(exc)
         last = self.requires()
         if not last.complete():
             return False

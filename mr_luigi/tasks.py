@@ -18,6 +18,7 @@ import logging
 import os
 import time
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -25,47 +26,56 @@ import luigi
 
 from mr_luigi import atomic, attempts, context, counters, failures, faults, interrupts, phases
 from mr_luigi.errors import PermanentError, StorageError
-from mr_luigi.plan import JobPlan, known_plan
+from mr_luigi.plan import JobPlan, plan_of_task, record_identity
 from mr_luigi.progress import Progress
 
 logger = logging.getLogger("luigi-interface.mr_luigi")
 
 
-class PlanParameter(luigi.Parameter):
-    """A task parameter holding a :class:`JobPlan` object.
+class JobTask(luigi.Task):
+    """A task of one MapReduce job, rebuildable from its parameters on any process or host.
 
-    It is serialised as the plan's ``job_id``, a digest of the config, so task
-    ids are stable across processes and hosts and the Luigi UI shows which job
-    a task belongs to. Every worker builds the plan itself from the job's root
-    task, so the object never has to cross a process boundary.
+    ``job_id`` names the job (``word_count-3f2a9c1b0d4e``): with the task's
+    own index it makes the Luigi task id, readable in the web UI. ``spec`` is
+    the job's config as plain JSON (see :mod:`mr_luigi.spec`), sent along
+    with the task but hidden in the UI and left out of the task id, which
+    the job id already stands for. The plan is made from them when first
+    needed, once per process (see :func:`mr_luigi.plan.plan_of_task`).
     """
 
-    def serialize(self, x: Any) -> str:
-        return x.job_id if isinstance(x, JobPlan) else str(x)
-
-    def parse(self, x: str) -> Any:
-        plan = known_plan(x)
-        if plan is None:
-            raise luigi.parameter.ParameterException(
-                f"job {x!r} is unknown to this process: a job's internal tasks cannot be started on their own; run the job's root task"
-            )
-        return plan
-
-
-class PhaseTask(luigi.Task):
-    """Common behaviour of map, shuffle and reduce tasks."""
-
     task_namespace = "mr_luigi"
-    plan: JobPlan = PlanParameter()
-    phase = ""
+    job_id: str = luigi.Parameter(description="the job's id: its name and a digest of its config, code and inputs")
+    spec: str = luigi.Parameter(significant=False, visibility=luigi.parameter.ParameterVisibility.HIDDEN,
+                                description="the job's config as JSON")
     mr_luigi_reports_own_failures = True  # see attempt_of
+
+    @classmethod
+    def of(cls, plan: JobPlan, **params: Any) -> Any:
+        """This task of ``plan``'s job (the plan is handed over, not made again)."""
+        task = cls(job_id=plan.job_id, spec=plan.spec, **params)
+        task.__dict__["plan"] = plan
+        return task
+
+    @cached_property
+    def plan(self) -> JobPlan:
+        return plan_of_task(self.job_id, self.spec)
+
+    @property
+    def retry_count(self) -> int:  # read by Luigi's worker: total attempts
+        return self.plan.config.max_retries + 1
 
     def on_failure(self, exception: BaseException) -> str:
         return failures.task_error(self.label, exception)
 
     @property
-    def retry_count(self) -> int:  # read by Luigi's worker: total attempts
-        return self.plan.config.max_retries + 1
+    def label(self) -> str:
+        raise NotImplementedError
+
+
+class PhaseTask(JobTask):
+    """Common behaviour of map, shuffle and reduce tasks."""
+
+    phase = ""
 
     @property
     def label(self) -> str:
@@ -143,30 +153,19 @@ class MapTask(PhaseTask):
         return phases.run_map(self.plan, self.index, out, progress)
 
 
-class MapBarrier(luigi.Task):
+class MapBarrier(JobTask):
     """Complete when every map task is: the one edge between the phases.
 
     It also checks, once for the whole job, that the maps did not reject more
     records than ``max_bad_records`` allows; if they did, no shuffle starts.
     """
 
-    task_namespace = "mr_luigi"
-    plan: JobPlan = PlanParameter()
-    mr_luigi_reports_own_failures = True
-
-    @property
-    def retry_count(self) -> int:
-        return self.plan.config.max_retries + 1
-
     @property
     def label(self) -> str:
         return f"{self.plan.name} barrier"
 
-    def on_failure(self, exception: BaseException) -> str:
-        return failures.task_error(self.label, exception)
-
     def requires(self) -> list[MapTask]:
-        return [MapTask(plan=self.plan, index=i) for i in range(self.plan.num_maps)]
+        return [MapTask.of(self.plan, index=i) for i in range(self.plan.num_maps)]
 
     def output(self) -> luigi.LocalTarget:
         return luigi.LocalTarget(str(self.plan.job_dir / BARRIER_FILE))
@@ -200,7 +199,7 @@ class ShuffleTask(PhaseTask):
         return f"{self.plan.name} shuffle {self.partition}/{self.plan.num_partitions}"
 
     def requires(self) -> MapBarrier:
-        return MapBarrier(plan=self.plan)
+        return MapBarrier.of(self.plan)
 
     @property
     def index_in_phase(self) -> int:
@@ -224,7 +223,7 @@ class ReduceTask(PhaseTask):
         return f"{self.plan.name} reduce {self.partition}/{self.plan.num_partitions}"
 
     def requires(self) -> ShuffleTask:
-        return ShuffleTask(plan=self.plan, partition=self.partition)
+        return ShuffleTask.of(self.plan, partition=self.partition)
 
     @property
     def index_in_phase(self) -> int:
@@ -247,6 +246,7 @@ def attempt_of(plan: JobPlan, name: str, phase: str, index: int) -> Iterator[tup
     these tasks (:mod:`mr_luigi.luigi_patches`).
     """
     attempt, in_this_worker = attempts.start(plan.job_dir, name)
+    record_identity(plan)
     inject = faults.Injector.for_attempt(phase, index, attempt, plan.job_dir)
     try:
         inject("start")
@@ -273,5 +273,5 @@ def report_failure(plan: JobPlan, name: str, attempt: int, exc: Exception, last:
 
 
 def reduce_tasks(plan: JobPlan) -> list[ReduceTask]:
-    return [ReduceTask(plan=plan, partition=p) for p in range(plan.num_partitions)]
+    return [ReduceTask.of(plan, partition=p) for p in range(plan.num_partitions)]
 

@@ -353,3 +353,11 @@ def batch_nan_key_map(lines):
 def batch_strict_map(lines):
     """strict_map over a batch: BadRecord for a line starting with BAD, KeyError for one holding 'boom'."""
     return [pair for line in lines for pair in strict_map(line)]
+
+
+def slow_count_words(line):
+    """count_words, SLOW_MAP_S seconds (default 0.1) per line: a map long enough for another worker to join."""
+    import time
+
+    time.sleep(float(os.environ.get("SLOW_MAP_S", "0.1")))
+    return count_words(line)

@@ -111,8 +111,8 @@ def test_a_task_handed_out_again_after_it_finished_does_not_run_again(tmp_path):
     logs = sorted((plan.job_dir / "attempts").iterdir())
     before = {p.name: p.read_text() for p in logs}
     stats = (plan.map_dir(0) / "stats.json").read_text()
-    for task in (MapTask(plan=plan, index=0), MapBarrier(plan=plan), ShuffleTask(plan=plan, partition=1),
-                 ReduceTask(plan=plan, partition=0)):
+    for task in (MapTask.of(plan, index=0), MapBarrier.of(plan), ShuffleTask.of(plan, partition=1),
+                 ReduceTask.of(plan, partition=0)):
         task.run()
     assert {p.name: p.read_text() for p in logs} == before, "no task ran a second attempt"
     assert (plan.map_dir(0) / "stats.json").read_text() == stats

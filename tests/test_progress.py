@@ -9,7 +9,7 @@ from pathlib import Path
 import luigi
 
 from mr_luigi import JobConfig, phases, progress
-from mr_luigi.job import PlannedJob
+from mr_luigi.job import Job
 from mr_luigi.plan import make_plan
 from mr_luigi.progress import Progress
 from tests import jobs_for_tests as jobs
@@ -63,7 +63,7 @@ def test_every_task_ends_done_at_100_percent_with_a_summary(tmp_path):
     path.write_text("".join(f"alpha beta {i % 13}\n" for i in range(3000)))
     config = JobConfig(job_name="ui", map_function=jobs.count_words, reduce_function=jobs.total, combine_function=jobs.total,
                        input_files=[str(path)], output_dir=str(tmp_path / "out"), split_size_mb=0.01, num_reduce_tasks=2)
-    result = luigi.build([PlannedJob(plan_param=make_plan(config))], local_scheduler=True, detailed_summary=True, log_level="WARNING")
+    result = luigi.build([Job.of(make_plan(config))], local_scheduler=True, detailed_summary=True, log_level="WARNING")
     assert result.status.name == "SUCCESS"
     tasks = result.worker._scheduler.task_list("DONE", "")
     phase_tasks = {tid: t for tid, t in tasks.items() if re.match(r"mr_luigi\.(Map|Shuffle|Reduce)Task", tid)}

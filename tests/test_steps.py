@@ -56,7 +56,7 @@ def test_a_rerun_resumes_at_the_first_incomplete_step(tmp_path):
     result = build(jobs.TopWords(input_path=str(path), output_dir=str(out)))
     assert result.status.name == "SUCCESS"
     assert (out / "counts" / "_SUCCESS").read_text() == first_manifest, "the finished first step is not redone"
-    ran = re.findall(r"MapTask\(plan=(\w+)-", result.summary_text)
+    ran = re.findall(r"MapTask\(job_id=(\w+)-", result.summary_text)
     assert ran and set(ran) == {"top"}, result.summary_text
 
 def test_a_rerun_after_the_input_changed_recomputes_every_step(tmp_path):

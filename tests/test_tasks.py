@@ -10,7 +10,7 @@ import pytest
 
 from mr_luigi import JobConfig
 from mr_luigi.atomic import atomic_directory, atomic_file, is_temporary, publish_file
-from mr_luigi.job import PlannedJob
+from mr_luigi.job import Job
 from mr_luigi.plan import make_plan
 from mr_luigi.tasks import MapBarrier, MapTask, ReduceTask, ShuffleTask
 from tests import jobs_for_tests as jobs
@@ -40,7 +40,7 @@ def _edges(root: luigi.Task) -> set[tuple[str, str]]:
         if task.task_id in seen:
             continue
         seen.add(task.task_id)
-        for dep in luigi.task.flatten(task.requires()):
+        for dep in task.deps():
             edges.add((task.task_id, dep.task_id))
             todo.append(dep)
     return edges
@@ -50,34 +50,34 @@ def test_graph_has_a_barrier_not_m_by_r_edges(tmp_path):
     plan = _plan(tmp_path)
     maps = plan.num_maps
     assert maps == 6  # 12 files of 1 KB, 2 KB splits
-    root = PlannedJob(plan_param=plan)
+    root = Job.of(plan)
     # job -> 5 reduces, each reduce -> its shuffle, each shuffle -> the barrier, the barrier -> 6 maps
     assert len(_edges(root)) == 5 + 5 + 5 + 6
-    (dep,) = luigi.task.flatten(ShuffleTask(plan=plan, partition=0).requires())
+    (dep,) = luigi.task.flatten(ShuffleTask.of(plan, partition=0).requires())
     assert isinstance(dep, MapBarrier)
     assert {t.index for t in dep.requires()} == set(range(maps))
-    assert ReduceTask(plan=plan, partition=2).requires() == ShuffleTask(plan=plan, partition=2)
+    assert ReduceTask.of(plan, partition=2).requires() == ShuffleTask.of(plan, partition=2)
 
 
 def test_task_ids_name_the_job_and_are_stable(tmp_path):
     plan = _plan(tmp_path)
     again = make_plan(plan.config)
     assert again.job_id == plan.job_id and again.job_id.startswith("shape-")
-    assert MapTask(plan=plan, index=3).task_id == MapTask(plan=again, index=3).task_id
-    assert plan.job_id in str(MapTask(plan=plan, index=3))
+    assert MapTask.of(plan, index=3).task_id == MapTask.of(again, index=3).task_id
+    assert plan.job_id in str(MapTask.of(plan, index=3))
 
 
 def test_retry_count_follows_max_retries(tmp_path):
     """Luigi's retry_count is how many failures disable a task: max_retries = 2 means 3 attempts."""
     plan = make_plan(dataclasses.replace(_plan(tmp_path).config, max_retries=2))
-    for task in (MapTask(plan=plan, index=0), MapBarrier(plan=plan), ShuffleTask(plan=plan, partition=1),
-                 ReduceTask(plan=plan, partition=1), PlannedJob(plan_param=plan)):
+    for task in (MapTask.of(plan, index=0), MapBarrier.of(plan), ShuffleTask.of(plan, partition=1),
+                 ReduceTask.of(plan, partition=1), Job.of(plan)):
         assert task.retry_count == 3, task
 
 
 def test_a_task_with_only_a_temporary_folder_is_incomplete(tmp_path):
     plan = _plan(tmp_path)
-    task = MapTask(plan=plan, index=0)
+    task = MapTask.of(plan, index=0)
     with pytest.raises(RuntimeError):
         with atomic_directory(task.output_dir()) as tmp:
             (tmp / "data").write_bytes(b"half")

@@ -152,7 +152,7 @@ def test_unknown_params_are_config_errors(tmp_path):
     config = tmp_path / "bad.toml"
     config.write_text(f'input_files = ["{path}"]\n[params]\nuser_feild = "u"\n')
     with pytest.raises(ConfigError, match="params.user_feild"):
-        UserActivity(config=str(config), output_dir=str(tmp_path / "out"))
+        UserActivity(config=str(config), output_dir=str(tmp_path / "out")).complete()  # asked first by Luigi
 
 
 @pytest.mark.parametrize("value, expected_ms", [(10**11, 10**11), (10**11 - 1, (10**11 - 1) * 1000), (-(10**11), -(10**11)), (0, 0)])

@@ -106,7 +106,7 @@ def test_intermediates_removed_after_success_unless_kept(tmp_path, messy_inputs)
     config.write_text('keep_intermediate = true\nwork_dir = "work"\n')
     run_word_count(tmp_path / "in", kept, config=str(config))
     (job_dir,) = (tmp_path / "work").iterdir()
-    assert {p.name for p in job_dir.iterdir()} == {"attempts", "map_output", "maps_checked.json", "reduce_input", "reduce_output"}
+    assert {p.name for p in job_dir.iterdir()} == {"attempts", "identity.json", "map_output", "maps_checked.json", "reduce_input", "reduce_output"}
 
 
 def test_luigi_command_from_another_directory(tmp_path, messy_inputs):
