@@ -33,6 +33,13 @@ failed attempt; mr_luigi's tasks log their own line (and the user's
 traceback once), so :class:`SelfReportedFailures` drops Luigi's record for
 them.
 
+**Hidden parameters stay out of the execution summary.** A job's tasks
+carry the job's config as a hidden parameter (see :mod:`mr_luigi.spec`);
+Luigi's end-of-run summary prints every parameter of a range of tasks
+(``MapTask(job_id=..., spec={...}, index=0...7)``), which would spell out
+the whole config on one line. :func:`ranging_without_hidden` leaves out the
+hidden ones, as the UI and ``str(task)`` do.
+
 :func:`apply` installs them all; it runs when mr_luigi is imported.
 """
 
@@ -42,7 +49,9 @@ import logging
 import time
 from typing import Any, Callable
 
+import luigi.execution_summary
 from luigi.event import Event
+from luigi.parameter import ParameterVisibility
 from luigi.scheduler import FAILED, PENDING
 from luigi.worker import Worker
 
@@ -54,6 +63,7 @@ _REPORTED = "_mr_luigi_reported"
 LUIGI_PURGE_CHILDREN = Worker._purge_children
 LUIGI_ADD_TASK = Worker._add_task
 LUIGI_HANDLE_NEXT_TASK = Worker._handle_next_task
+LUIGI_RANGING = luigi.execution_summary._get_str_ranging_multiple_parameters
 #: Called, in order, at every turn of the worker's result loop; one may raise to stop the worker.
 SAFE_POINT_CHECKS: list[Callable[[], None]] = []
 #: A task class attribute: the task logs its own failures (Luigi's traceback is dropped).
@@ -97,6 +107,14 @@ def handle_next_task_after_checks(self: Any) -> None:
     LUIGI_HANDLE_NEXT_TASK(self)
 
 
+def ranging_without_hidden(first: Any, last: Any, tasks: list[Any], unique_param: Any) -> str:
+    """Luigi's ``name=value, ..., index=0...7)`` text for a range of tasks, without their hidden parameters."""
+    shown = [(name, param) for name, param in tasks[0].get_params() if param.visibility == ParameterVisibility.PUBLIC]
+    parts = [f"{name}={param.serialize(first)}...{param.serialize(last)}" if name == unique_param[0]
+             else f"{name}={param.serialize(getattr(tasks[0], name))}" for name, param in shown]
+    return ", ".join(parts) + ")"
+
+
 class SelfReportedFailures(logging.Filter):
     """Drops Luigi's "Worker ... failed" record (with its traceback) for tasks that report their own failures."""
 
@@ -115,6 +133,7 @@ def apply() -> None:
         Worker._add_task = add_task_no_retry_if_permanent
     if getattr(Worker, "_handle_next_task", None) is not handle_next_task_after_checks:
         Worker._handle_next_task = handle_next_task_after_checks
+    luigi.execution_summary._get_str_ranging_multiple_parameters = ranging_without_hidden
     luigi_logger = logging.getLogger("luigi-interface")
     if not any(isinstance(f, SelfReportedFailures) for f in luigi_logger.filters):
         luigi_logger.addFilter(SelfReportedFailures())

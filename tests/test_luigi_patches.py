@@ -56,3 +56,20 @@ def test_the_fix_reports_each_dead_process_once():
     worker._running_tasks["task_a"] = DeadProcess()  # the task's next attempt, killed too: reported again
     luigi_patches.purge_children_once(worker)
     assert [item[:2] for item in drain(worker._task_result_queue)] == [("task_a", FAILED)]
+
+
+def test_the_execution_summary_leaves_out_the_jobs_hidden_config(tmp_path):
+    import luigi
+
+    from mr_luigi import JobConfig
+    from mr_luigi.job import Job
+    from mr_luigi.plan import make_plan
+    from tests import jobs_for_tests as jobs
+
+    (tmp_path / "in.txt").write_text("".join(f"w{i} x\n" for i in range(1000)))
+    plan = make_plan(JobConfig(job_name="summary", map_function=jobs.count_words, reduce_function=jobs.total,
+                               input_files=[str(tmp_path / "in.txt")], output_dir=str(tmp_path / "out"), split_size_mb=0.001))
+    assert plan.num_maps > 3
+    result = luigi.build([Job.of(plan)], local_scheduler=True, detailed_summary=True, log_level="WARNING")
+    assert f"- {plan.num_maps} mr_luigi.MapTask(job_id={plan.job_id}, index=0...{plan.num_maps - 1})" in result.summary_text
+    assert "spec=" not in result.summary_text and '"map_function"' not in result.summary_text
