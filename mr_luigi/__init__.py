@@ -19,6 +19,7 @@ from mr_luigi.errors import (  # noqa: E402
     ConfigError,
     InputChanged,
     InputError,
+    JobChanged,
     JobFailed,
     MrLuigiError,
     OutputTaken,
@@ -29,11 +30,14 @@ from mr_luigi.errors import (  # noqa: E402
     UnreadableInput,
     UserCodeError,
 )
-from mr_luigi.job import ConfigFileJob, MapReduceJob  # noqa: E402
+from mr_luigi.atomic import atomic_file, publish_file  # noqa: E402
+from mr_luigi.config_params import ConfigFileJob, ConfigFileParams  # noqa: E402
+from mr_luigi.job import JobOutput, MapReduceJob  # noqa: E402
 from mr_luigi.mapping import batch_map  # noqa: E402
 from mr_luigi.partition import hash_partition  # noqa: E402
 from mr_luigi.quarantine import BadRecord  # noqa: E402
 from mr_luigi.runner import JobResult, MapReduceScheduler  # noqa: E402
+from mr_luigi.steps import MultiStepJob  # noqa: E402
 from mr_luigi.sample_data import create_sample_data  # noqa: E402
 from mr_luigi.textformat import parse_line as parse_output_line  # noqa: E402
 from mr_luigi.textformat import read_output  # noqa: E402
@@ -45,13 +49,17 @@ __all__ = [
     "BadRecord",
     "ConfigError",
     "ConfigFileJob",
+    "ConfigFileParams",
     "InputChanged",
     "InputError",
     "JobConfig",
+    "JobChanged",
     "JobFailed",
+    "JobOutput",
     "JobResult",
     "MapReduceJob",
     "MapReduceScheduler",
+    "MultiStepJob",
     "MrLuigiError",
     "OutputTaken",
     "PermanentError",
@@ -60,6 +68,7 @@ __all__ = [
     "TooManyBadRecords",
     "UnreadableInput",
     "UserCodeError",
+    "atomic_file",
     "batch_map",
     "create_sample_data",
     "hash_partition",
@@ -68,5 +77,6 @@ __all__ = [
     "format_output_line",
     "load_config",
     "parse_output_line",
+    "publish_file",
     "read_output",
 ]

@@ -21,13 +21,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 from mr_luigi import atomic, interrupts, report
-from mr_luigi.config import JobConfig, config_from_mapping, config_from_values, read_config_file
+from mr_luigi.config import JobConfig, config_from_mapping, config_from_values, merge_config, parse_toml_value, read_config_file
 from mr_luigi.errors import ConfigError, MrLuigiError
 from mr_luigi.plan import JobPlan, make_plan, part_name
 
@@ -81,27 +76,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def load(config_path: Path, settings: Sequence[str]) -> JobConfig:
-    """A job config from a TOML file and ``key=value`` overrides."""
-    values = read_config_file(config_path)
+    """A job config from a TOML file and ``key=value`` overrides (see :func:`mr_luigi.config.merge_config`)."""
     overrides = {}
     for setting in settings:
         key, sep, raw = setting.partition("=")
         if not sep or not key.strip():
             raise ConfigError("--set", f"expected KEY=VALUE, got {setting!r}")
-        overrides[key.strip()] = _toml_value(raw.strip())
-    params = dict(values.pop("params", {}))
-    params.update({k.split(".", 1)[1]: v for k, v in overrides.items() if k.startswith("params.")})
-    values.update(config_from_mapping({k: v for k, v in overrides.items() if not k.startswith("params.")}, "--set"))
-    values["params"] = params
+        overrides[key.strip()] = parse_toml_value(raw.strip())
+    values = merge_config(read_config_file(config_path), config_from_mapping(overrides, "--set"))
     return config_from_values(values, source=str(config_path))
-
-
-def _toml_value(raw: str) -> Any:
-    """A TOML literal (3, 0.5, true, ["a"], "x"), or the text itself."""
-    try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
 
 
 # -- commands ----------------------------------------------------------------

@@ -120,7 +120,7 @@ def config_from_mapping(values: Mapping[str, Any], source: str = "", base_dir: P
     Paths in a config file are relative to the file's own folder, so a config
     means the same thing whatever the working directory is.
     """
-    unknown = sorted(set(values) - set(FIELD_NAMES))
+    unknown = sorted(k for k in set(values) - set(FIELD_NAMES) if not str(k).startswith("params."))
     if unknown:
         key = unknown[0]
         close = difflib.get_close_matches(key, FIELD_NAMES, n=1)
@@ -155,10 +155,42 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def load_config(path: str | os.PathLike[str], **overrides: Any) -> JobConfig:
-    """Load a TOML job config; keyword overrides win over the file."""
-    values = read_config_file(path)
-    values.update(config_from_mapping(overrides))
+    """Load a TOML job config; keyword overrides win over the file (see :func:`merge_config`)."""
+    values = merge_config(read_config_file(path), config_from_mapping(overrides))
     return config_from_values(values, source=str(path))
+
+
+def merge_config(*layers: Mapping[str, Any]) -> dict[str, Any]:
+    """Config layers merged, later ones winning: pipeline defaults < config file < command line.
+
+    The one rule, wherever configs are layered (``load_config``, a
+    :class:`~mr_luigi.ConfigFileJob`'s defaults, file and flags, ``mr-luigi
+    run --set``): a field a later layer sets replaces the earlier value,
+    except ``params``, merged name by name, so that a command line changes
+    one param without repeating the others. A ``params.NAME`` key sets one
+    param.
+    """
+    merged: dict[str, Any] = {}
+    params: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if key == "params":
+                _check_type("params", value, Mapping)
+                params.update(value)
+            elif key.startswith("params."):
+                params[key.split(".", 1)[1]] = value
+            else:
+                merged[key] = value
+    merged["params"] = params
+    return merged
+
+
+def parse_toml_value(raw: str) -> Any:
+    """A TOML literal (``3``, ``0.5``, ``true``, ``["a"]``, ``"x"``), or the text itself."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
 
 
 def config_from_values(values: Mapping[str, Any], source: str = "", hints: Mapping[str, str] | None = None) -> JobConfig:

@@ -14,13 +14,13 @@ import logging
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, Callable, Iterator
 
 import luigi
 import luigi.interface
 
 from mr_luigi import atomic, attempts, failures, interrupts, luigi_command, phases, publish, quarantine, report
-from mr_luigi.config import JobConfig, config_from_mapping, config_from_values, read_config_file
+from mr_luigi.config import JobConfig
 from mr_luigi.errors import ConfigError, OutputTaken, StorageError
 from mr_luigi.plan import JobPlan, identity_difference, make_plan, plan_of_task
 from mr_luigi.tasks import attempt_of, reduce_tasks
@@ -353,51 +353,3 @@ class Job(MapReduceJob):
 
     def job_config(self) -> JobConfig:
         return self.plan.config
-
-
-_FLAG_HINTS = {"input_files": "give --input-path or set it in the config file", "output_dir": "give --output-dir or set it in the config file"}
-
-
-class ConfigFileParams:
-    """The command-line parameters of a job configured by defaults and a TOML file.
-
-    Later sources win: the class's :attr:`defaults`, then the config file
-    (``--config``, or :attr:`default_config_file` if it exists), then the
-    parameters given on the command line.
-    """
-
-    defaults: ClassVar[dict[str, Any]] = {}
-    default_config_file: ClassVar[Path | None] = None
-
-    config = luigi.OptionalPathParameter(default=None, description="TOML job config (overrides the pipeline's defaults)")
-    # Not "input": that would hide luigi.Task.input(). On the command line
-    # --input-path, or --input (argparse takes an unambiguous prefix).
-    input_path = luigi.OptionalParameter(default=None, description="input file, folder or glob (overrides the config)")
-    output_dir = luigi.OptionalParameter(default=None, description="output folder (overrides the config)")
-    num_reduce_tasks = luigi.OptionalIntParameter(default=None, description="number of reduce partitions")
-    max_retries = luigi.OptionalIntParameter(default=None, description="retries of a failed task within one run")
-
-    def config_values(self) -> dict[str, Any]:
-        """The merged config fields, not yet validated."""
-        values = dict(self.defaults)
-        values["params"] = dict(self.defaults.get("params", {}))
-        config_file = self.config or self.default_config_file
-        if config_file is not None and (self.config or Path(config_file).exists()):
-            from_file = read_config_file(config_file)
-            values["params"].update(from_file.pop("params", {}))
-            values.update(from_file)
-        overrides = {
-            "input_files": self.input_path,
-            "output_dir": self.output_dir,
-            "num_reduce_tasks": self.num_reduce_tasks,
-            "max_retries": self.max_retries,
-        }
-        values.update(config_from_mapping({k: v for k, v in overrides.items() if v is not None}))
-        return values
-
-
-class ConfigFileJob(ConfigFileParams, MapReduceJob):
-    """A MapReduce job configured by defaults, a TOML file and the command line."""
-
-    def job_config(self) -> JobConfig:
-        return config_from_values(self.config_values(), hints=_FLAG_HINTS)

@@ -26,10 +26,8 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable
 
-from mr_luigi import BadRecord, ConfigError, JobConfig, atomic, job_params, format_output_line, parse_output_line
-from mr_luigi.config import config_from_values
-from mr_luigi.job import ConfigFileParams
-from mr_luigi.steps import MultiStepJob
+from mr_luigi import (BadRecord, ConfigError, ConfigFileParams, JobConfig, MultiStepJob, atomic_file, format_output_line,
+                      job_params, parse_output_line, publish_file)
 
 # host ident authuser [date] "request" status bytes ["referer" "user-agent"]
 # A quoted field may hold backslash-escaped quotes.
@@ -106,7 +104,7 @@ class LogAnalysis(ConfigFileParams, MultiStepJob):
 
     def _stats_config(self) -> JobConfig:
         if not hasattr(self, "_stats"):
-            self._stats = config_from_values(self.config_values())
+            self._stats = self.merged_config()
         return self._stats
 
     def steps(self) -> list[JobConfig]:
@@ -128,16 +126,16 @@ class LogAnalysis(ConfigFileParams, MultiStepJob):
         root = self.result_dir()
         stats_dir, top_dir = (Path(m["config"]["output_dir"]) for m in manifests)
         for name in STATS_OUTPUTS:
-            atomic.publish_file(stats_dir / f"{name}.txt", root / f"{name}.txt")
+            publish_file(stats_dir / f"{name}.txt", root / f"{name}.txt")
         bad = root / "_bad_records"
         shutil.rmtree(bad, ignore_errors=True)
         if (stats_dir / "_bad_records").is_dir():
             bad.mkdir()
             for path in sorted((stats_dir / "_bad_records").iterdir()):
-                atomic.publish_file(path, bad / path.name)
+                publish_file(path, bad / path.name)
         line = (top_dir / "final_output.txt").read_text(encoding="utf-8")
         ranked = parse_output_line(line)[1] if line else []
-        with atomic.atomic_file(root / "top_ips.txt") as tmp:
+        with atomic_file(root / "top_ips.txt") as tmp:
             tmp.write_text("".join(format_output_line(ip, -neg) for neg, ip in ranked), encoding="utf-8")
         return [f"{name}.txt" for name in STATS_OUTPUTS] + ["top_ips.txt"]
 

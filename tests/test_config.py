@@ -269,3 +269,29 @@ def test_a_config_file_missing_a_field_is_named(tmp_path):
     with pytest.raises(ConfigError) as error:
         load_config(path)
     assert str(error.value) == f"{path}: output_dir: missing: every job needs it (set it in the job config)"
+
+
+def test_config_layers_merge_by_one_rule_everywhere(tmp_path):
+    """Pipeline defaults < config file < command line: fields are replaced, params merged name by name."""
+    from mr_luigi.cli import load
+    from mr_luigi.config import merge_config
+    from mr_luigi.config_params import ConfigFileJob
+
+    assert merge_config({"num_reduce_tasks": 2, "params": {"a": 1, "b": 1}}, {"params": {"b": 2}, "num_reduce_tasks": 3},
+                        {"params.c": 3}) == {"num_reduce_tasks": 3, "params": {"a": 1, "b": 2, "c": 3}}
+    src = tmp_path / "in.txt"
+    src.write_text("x\n")
+    toml = tmp_path / "job.toml"
+    toml.write_text(f'job_name = "j"\nmap_function = "tests.jobs_for_tests:count_words"\nreduce_function = "tests.jobs_for_tests:total"\n'
+                    f'input_files = ["{src}"]\noutput_dir = "out"\n[params]\nfrom_file = 1\nshared = "file"\n')
+    expected = {"from_file": 1, "shared": "override"}
+    assert dict(load_config(toml, params={"shared": "override"}).params) == expected
+    assert dict(load(toml, ["params.shared=override"]).params) == expected
+
+    class Defaults(ConfigFileJob):
+        defaults = {"params": {"from_defaults": 0, "shared": "defaults"}}
+
+    job = Defaults(config=str(toml), num_reduce_tasks=5)
+    merged = job.merged_config()
+    assert dict(merged.params) == {"from_defaults": 0, "from_file": 1, "shared": "file"}
+    assert merged.num_reduce_tasks == 5 and merged.output_dir == str(tmp_path / "out")

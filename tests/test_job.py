@@ -12,7 +12,8 @@ import luigi
 import pytest
 
 import mr_luigi
-from mr_luigi.job import ConfigFileJob, MapReduceJob, Job
+from mr_luigi.config_params import ConfigFileJob
+from mr_luigi.job import Job, MapReduceJob
 from mr_luigi.steps import MultiStepJob, StepTask
 from mr_luigi.tasks import MapBarrier, MapTask, ReduceTask, ShuffleTask
 from pipelines.log_analysis import LogAnalysis
