@@ -4,7 +4,7 @@
 
 Writes and reads the same (word, count) records with each candidate format
 and prints median write and read times and file size. mr_luigi's format
-(:mod:`mr_luigi.records`: length-prefixed pickled batches) is the first row;
+(:mod:`mr_luigi.io.records`: length-prefixed pickled batches) is the first row;
 msgpack is tried when installed. Run by hand; not part of the test suite.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mr_luigi.records import read_run, write_run  # noqa: E402
+from mr_luigi.io.records import read_run, write_run  # noqa: E402
 
 LENGTH = struct.Struct("<I")
 BATCH = 2048
@@ -66,7 +66,7 @@ def json_lines_read(path: Path) -> int:
 
 def candidates() -> dict[str, tuple]:
     found = {
-        "mr_luigi.records": (lambda p, r: write_run(p, r), lambda p: sum(1 for _ in read_run(p))),
+        "mr_luigi.io.records": (lambda p, r: write_run(p, r), lambda p: sum(1 for _ in read_run(p))),
         "pickle batches": (batched_writer(lambda b: pickle.dumps(b, pickle.HIGHEST_PROTOCOL)), batched_reader(pickle.loads)),
         "marshal batches": (batched_writer(marshal.dumps), batched_reader(marshal.loads)),
         "JSON lines": (json_lines_write, json_lines_read),

@@ -6,15 +6,16 @@ functions, inputs, outputs), then run it with ``luigi --module`` through a
 :class:`MapReduceScheduler`.
 """
 
-from mr_luigi.luigi_patches import apply as _apply_luigi_patches
-from mr_luigi.luigi_settings import apply_defaults as _apply_luigi_defaults
-
-_apply_luigi_defaults()
-_apply_luigi_patches()
-
-from mr_luigi.config import JobConfig, load_config  # noqa: E402
-from mr_luigi.context import job_params  # noqa: E402
-from mr_luigi.counters import increment_counter  # noqa: E402
+from mr_luigi.api.config_params import ConfigFileJob, ConfigFileParams  # noqa: E402
+from mr_luigi.api.job import JobOutput, MapReduceJob  # noqa: E402
+from mr_luigi.api.runner import JobResult, MapReduceScheduler  # noqa: E402
+from mr_luigi.api.sample_data import create_sample_data  # noqa: E402
+from mr_luigi.api.steps import MultiStepJob  # noqa: E402
+from mr_luigi.engine.config import JobConfig, load_config  # noqa: E402
+from mr_luigi.engine.context import job_params  # noqa: E402
+from mr_luigi.engine.counters import increment_counter  # noqa: E402
+from mr_luigi.engine.mapping import batch_map  # noqa: E402
+from mr_luigi.engine.quarantine import BadRecord  # noqa: E402
 from mr_luigi.errors import (  # noqa: E402
     ConfigError,
     InputChanged,
@@ -30,18 +31,11 @@ from mr_luigi.errors import (  # noqa: E402
     UnreadableInput,
     UserCodeError,
 )
-from mr_luigi.atomic import atomic_file, publish_file  # noqa: E402
-from mr_luigi.config_params import ConfigFileJob, ConfigFileParams  # noqa: E402
-from mr_luigi.job import JobOutput, MapReduceJob  # noqa: E402
-from mr_luigi.mapping import batch_map  # noqa: E402
-from mr_luigi.partition import hash_partition  # noqa: E402
-from mr_luigi.quarantine import BadRecord  # noqa: E402
-from mr_luigi.runner import JobResult, MapReduceScheduler  # noqa: E402
-from mr_luigi.steps import MultiStepJob  # noqa: E402
-from mr_luigi.sample_data import create_sample_data  # noqa: E402
-from mr_luigi.textformat import parse_line as parse_output_line  # noqa: E402
-from mr_luigi.textformat import read_output  # noqa: E402
-from mr_luigi.textformat import render_line as format_output_line  # noqa: E402
+from mr_luigi.io.atomic import atomic_file, publish_file  # noqa: E402
+from mr_luigi.io.partition import hash_partition  # noqa: E402
+from mr_luigi.io.textformat import parse_line as parse_output_line  # noqa: E402
+from mr_luigi.io.textformat import read_output  # noqa: E402
+from mr_luigi.io.textformat import render_line as format_output_line  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -136,7 +136,7 @@ from itertools import chain  # noqa: E402
 import luigi  # noqa: E402
 
 from mr_luigi import JobConfig, parse_output_line  # noqa: E402
-from mr_luigi.steps import MultiStepJob  # noqa: E402
+from mr_luigi.api.steps import MultiStepJob  # noqa: E402
 
 
 def top_map(line):

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import pytest
 
-from mr_luigi import cli
-from mr_luigi.atomic import TMP_MARKER
-from mr_luigi.faults import ENV
+from mr_luigi.ops import cli
+from mr_luigi.io.atomic import TMP_MARKER
+from mr_luigi.engine.faults import ENV
 from tests.conftest import REFERENCE_WORD, counts_from_output, reference_word_count
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,7 +54,7 @@ def run_job(tmp_path: Path, toml: str, preexec=None) -> subprocess.CompletedProc
     out.mkdir(exist_ok=True)
     (out / "notes.txt").write_text(SENTINEL)
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run([sys.executable, "-m", "mr_luigi.cli", "run", "job.toml", "--workers", "2"], cwd=tmp_path,
+    return subprocess.run([sys.executable, "-m", "mr_luigi.ops.cli", "run", "job.toml", "--workers", "2"], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=300, preexec_fn=preexec)
 
 
@@ -322,7 +322,7 @@ def test_a_file_that_changes_between_planning_and_reading(tmp_path):
     (tmp_path / "out" / "notes.txt").write_text(SENTINEL)
     # the map's first attempt stops before reading; the file grows; the attempt is killed; the retry reads
     env = dict(os.environ, PYTHONPATH=str(REPO), **{ENV: "map:0:1:hang:start"})
-    proc = subprocess.Popen([sys.executable, "-m", "mr_luigi.cli", "run", "job.toml", "--workers", "2"], cwd=tmp_path,
+    proc = subprocess.Popen([sys.executable, "-m", "mr_luigi.ops.cli", "run", "job.toml", "--workers", "2"], cwd=tmp_path,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not (markers := list((tmp_path / "out" / "_work").glob("*/faults/hang-map-0-1"))):

@@ -1,92 +1,152 @@
-"""The luigi command: exit codes, retries and config errors as users see them."""
+"""The mr-luigi command: run, validate, report, clean; exit codes; progress lines."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
+from mr_luigi import JobConfig
+from mr_luigi.ops.cli import ProgressWatcher
+from mr_luigi.engine.plan import make_plan
+from tests import jobs_for_tests as jobs
 from tests.conftest import counts_from_output, reference_word_count
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def luigi_cmd(*args: str, env_extra: dict[str, str] | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(REPO), **(env_extra or {}))
-    cmd = [sys.executable, "-m", "luigi", *args, "--local-scheduler", "--no-lock", "--log-level", "INFO"]
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+def mr_luigi(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-m", "mr_luigi.ops.cli", *args], capture_output=True, text=True, env=env, timeout=120)
 
 
-def _input(tmp_path: Path) -> Path:
-    src = tmp_path / "in.txt"
-    src.write_text("one two two\nthree three three\n")
-    return src
+def write_config(tmp_path: Path, extra: str = "") -> tuple[Path, list[Path]]:
+    inputs = []
+    for i in range(3):
+        path = tmp_path / "in" / f"f{i}.txt"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("".join(f"Alpha beta{j % 17} gamma{i}\n" for j in range(400)))
+        inputs.append(path)
+    config = tmp_path / "job.toml"
+    config.write_text(f"""job_name = "cli_job"
+map_function = "tests.jobs_for_tests:count_words"
+reduce_function = "tests.jobs_for_tests:total"
+combine_function = "tests.jobs_for_tests:total"
+input_files = ["in/*.txt"]
+output_dir = "out"
+split_size_mb = 0.005
+{extra}""")
+    return config, inputs
 
 
-def test_failed_job_exits_non_zero(tmp_path):
-    src = _input(tmp_path)
-    env = {"FAIL_ONCE_MARKER": str(tmp_path / "marker")}
-    proc = luigi_cmd("--module", "tests.jobs_for_tests", "FlakyCount", "--input", str(src), "--output-dir", str(tmp_path / "out"), "--max-retries", "0", env_extra=env)
-    assert proc.returncode == 30, proc.stderr
-    assert "injected failure on the first attempt" in proc.stderr
-    assert not (tmp_path / "out" / "_SUCCESS").exists()
+def test_validate_prints_the_graph_that_run_then_builds(tmp_path):
+    config, inputs = write_config(tmp_path)
+    shown = mr_luigi("validate", str(config), "--set", "num_reduce_tasks=3")
+    assert shown.returncode == 0, shown.stderr
+    maps = int(re.search(r"tasks: (\d+) map, 1 barrier, 3 shuffle, 3 reduce", shown.stdout).group(1))
+    assert not (tmp_path / "out").exists(), "validate runs nothing"
+    ran = mr_luigi("run", str(config), "--workers", "2", "--set", "num_reduce_tasks=3")
+    assert ran.returncode == 0, ran.stderr
+    manifest = json.loads((tmp_path / "out" / "_SUCCESS").read_text())
+    assert manifest["task_counts"] == {"map": maps, "shuffle": 3, "reduce": 3}
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count(inputs)
+    assert "Job cli_job succeeded" in ran.stdout and "Counters:" in ran.stdout
 
 
-def test_retry_in_the_same_invocation_exits_zero(tmp_path):
-    src = _input(tmp_path)
-    env = {"FAIL_ONCE_MARKER": str(tmp_path / "marker")}
-    proc = luigi_cmd("--module", "tests.jobs_for_tests", "FlakyCount", "--input", str(src), "--output-dir", str(tmp_path / "out"), env_extra=env)
-    assert proc.returncode == 0, proc.stderr
-    assert "injected failure" in proc.stderr  # it did fail once
-    assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count([src])
+def test_a_failed_run_exits_1_with_one_line_saying_why(tmp_path):
+    config, _ = write_config(tmp_path, 'max_bad_records = 0\nmax_retries = 0\n')
+    text = config.read_text().replace("tests.jobs_for_tests:count_words", "tests.jobs_for_tests:returns_int_map")
+    config.write_text(text)
+    ran = mr_luigi("run", str(config), "--local-scheduler")
+    assert ran.returncode == 1
+    last = ran.stderr.strip().splitlines()[-1]
+    assert re.match(r"mr-luigi: job cli_job failed: cli_job map \d+/\d+: .*RecordError: map_function failed on .*f\d\.txt:1", last), last
 
 
-def test_config_error_is_one_clear_line(tmp_path):
-    proc = luigi_cmd("--module", "pipelines.word_count", "WordCount", "--input", str(tmp_path / "nothing" / "*.txt"), "--output-dir", str(tmp_path / "out"), "--num-reduce-tasks", "2")
-    assert proc.returncode == 2
-    assert "ConfigError: input_files: glob" in proc.stderr and "matched no files" in proc.stderr
-    assert "Traceback" not in proc.stderr
+def test_a_bad_config_or_setting_exits_2(tmp_path):
+    config, _ = write_config(tmp_path)
+    for args in (["--set", "num_reduce_tasks=0"], ["--set", "num_reduce_taks=3"], ["--set", "oops"]):
+        ran = mr_luigi("run", str(config), *args)
+        assert ran.returncode == 2, args
+        assert ran.stderr.startswith("mr-luigi: ConfigError:") and len(ran.stderr.strip().splitlines()) == 1
 
 
-def test_bad_config_file_names_the_key(tmp_path):
-    config = tmp_path / "bad.toml"
-    config.write_text("num_reduce_task = 3\n")
-    proc = luigi_cmd("--module", "pipelines.word_count", "WordCount", "--config", str(config), "--input-path", str(_input(tmp_path)), "--output-dir", str(tmp_path / "out"))
-    assert proc.returncode == 2  # README: "2 an invalid config"
-    assert "num_reduce_task: unknown key (did you mean 'num_reduce_tasks'?)" in proc.stderr
-    assert "Traceback" not in proc.stderr
+def test_report_prints_the_summary_and_rewrites_the_html(tmp_path):
+    config, _ = write_config(tmp_path)
+    assert mr_luigi("run", str(config)).returncode == 0
+    (tmp_path / "out" / "_report.html").unlink()
+    shown = mr_luigi("report", str(tmp_path / "out"), "--html")
+    assert shown.returncode == 0
+    assert "Job cli_job succeeded" in shown.stdout and re.search(r"map\s+[\d.]+s", shown.stdout)
+    assert (tmp_path / "out" / "_report.html").read_text().startswith("<!DOCTYPE html>")
+    assert mr_luigi("report", str(tmp_path / "in")).returncode == 1
 
 
-def test_job_log_says_what_was_created_and_where_output_went(tmp_path):
-    src = _input(tmp_path)
-    proc = luigi_cmd("--module", "pipelines.word_count", "WordCount", "--input", str(src), "--output-dir", str(tmp_path / "out"), "--num-reduce-tasks", "2")
-    assert proc.returncode == 0, proc.stderr
-    for text in ("Starting MapReduce job", "Created 1 map tasks", "Created 2 shuffle tasks", "Created 2 reduce tasks", "Started task word_count map 0/1", "Finished task word_count reduce 1/2", str(tmp_path / "out" / "final_output.txt")):
-        assert text in proc.stderr, text
+def test_clean_removes_intermediates_and_temporary_leftovers_only(tmp_path):
+    out = tmp_path / "out"
+    (out / "_work" / "job-abc" / "map_output").mkdir(parents=True)
+    (out / "final_output.txt-luigi-tmp-0123456789ab").write_text("half")
+    (out / "_bad_records").mkdir()
+    (out / "_bad_records" / "map-00000.jsonl-luigi-tmp-aa").write_text("half")
+    (out / "part-00000").write_text("kept\t1\n")
+    shown = mr_luigi("clean", str(out))
+    assert shown.returncode == 0, shown.stderr
+    assert sorted(p.name for p in out.rglob("*")) == ["_bad_records", "part-00000"]
+    assert "3 item(s) removed" in shown.stdout
 
 
-def test_the_pipelines_run_on_their_bundled_samples(tmp_path):
-    """The commands the README gives for the other two pipelines, on data/."""
-    logs = luigi_cmd("--module", "pipelines.log_analysis", "LogAnalysis", "--output-dir", str(tmp_path / "logs"))
-    assert logs.returncode == 0, logs.stderr[-2000:]
-    sample = (REPO / "data" / "log_analysis" / "access.log").read_text().splitlines()
-    ips = Counter(m.group(1) for m in map(re.compile(r'^(\S+) \S+ \S+ \[[^\]]+\] ".*" \d{3} (?:\d+|-)').match, sample) if m)
-    top = sorted(ips.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
-    assert (tmp_path / "logs" / "top_ips.txt").read_text() == "".join(f"{ip}\t{n}\n" for ip, n in top)
-    assert "Counters:" in logs.stderr and "unparsable_log_line" in logs.stderr
+def test_progress_lines_in_a_pipe_and_bars_on_a_terminal(tmp_path):
+    config, _ = write_config(tmp_path)
+    plan = make_plan(JobConfig(job_name="p", map_function=jobs.count_words, reduce_function=jobs.total,
+                               input_files=[str(tmp_path / "in")], output_dir=str(tmp_path / "o"), split_size_mb=0.005))
+    assert plan.num_maps >= 3
+    plan.map_dir(0).mkdir(parents=True)  # one map finished
+    pipe = io.StringIO()
+    ProgressWatcher(plan, pipe)._show()
+    assert re.fullmatch(rf"\[\s*[\d.]+s\] map 1/{plan.num_maps}, shuffle 0/4, reduce 0/4; [\d.]+ of [\d.]+ MB read.*\n", pipe.getvalue())
 
-    users = luigi_cmd("--module", "pipelines.user_activity", "UserActivity", "--output-dir", str(tmp_path / "users"))
-    assert users.returncode == 0, users.stderr[-2000:]
-    events = [line for line in (REPO / "data" / "user_activity" / "events.jsonl").read_text().splitlines()]
-    total = 0
-    for line in events:
-        try:
-            total += "login" in json.loads(line).get("actor", {})
-        except ValueError:
-            pass
-    rows = [json.loads(line) for line in (tmp_path / "users" / "final_output.txt").read_text().splitlines()]
-    assert sum(r["total_events"] for r in rows) == total
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    term = Terminal()
+    watcher = ProgressWatcher(plan, term)
+    watcher._show()
+    watcher._show()
+    screen = term.getvalue()
+    assert screen.count("map     [") == 2 and f"] 1/{plan.num_maps}" in screen
+    assert "\x1b[3F" in screen, "the second drawing moves back up over the first"
+
+
+def test_the_console_script_is_installed():
+    script = Path(sys.executable).parent / "mr-luigi"
+    shown = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("usage: mr-luigi [-h] COMMAND ...\n")
+    # the commands README's "The mr-luigi command" shows, in its order, each with a line of help
+    listed = re.findall(r"^    (\w+) +(\S.*)$", shown.stdout, re.MULTILINE)
+    assert [name for name, _ in listed] == ["run", "validate", "report", "clean"]
+    assert all(len(text.split()) >= 4 for _, text in listed), listed
+    for name, _ in listed:
+        sub = subprocess.run([str(script), name, "--help"], capture_output=True, text=True, timeout=60)
+        assert sub.returncode == 0 and sub.stdout.startswith(f"usage: mr-luigi {name} "), sub.stdout
+    wrong = subprocess.run([str(script), "frobnicate"], capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 2 and "invalid choice: 'frobnicate'" in wrong.stderr
+
+
+def test_the_last_progress_line_shows_every_task_done(tmp_path):
+    from mr_luigi import MapReduceScheduler
+
+    _, inputs = write_config(tmp_path)
+    config = JobConfig(job_name="p", map_function=jobs.count_words, reduce_function=jobs.total, input_files=[str(p) for p in inputs],
+                       output_dir=str(tmp_path / "done"), split_size_mb=0.005, num_reduce_tasks=2)
+    assert MapReduceScheduler(2).execute_job(config)
+    plan = make_plan(config)
+    assert not plan.job_dir.exists(), "intermediates are gone after success"
+    pipe = io.StringIO()
+    ProgressWatcher(plan, pipe)._show(final=True)
+    assert f"map {plan.num_maps}/{plan.num_maps}, shuffle 2/2, reduce 2/2;" in pipe.getvalue()

@@ -99,7 +99,7 @@ def test_without_a_combiner_every_pair_is_shuffled(tmp_path):
 
 def test_a_failing_combiner_names_the_key_cut_at_200_characters():
     from mr_luigi.errors import UserCodeError
-    from mr_luigi.phases import checked_combiner
+    from mr_luigi.engine.phases.combining import checked_combiner
 
     def broken(key, values):
         raise ZeroDivisionError("no")

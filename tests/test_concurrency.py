@@ -47,7 +47,7 @@ num_reduce_tasks = 3
 {extra}""")
     (root / "client.cfg").write_text(CLIENT_CFG)
     env = dict(os.environ, PYTHONPATH=str(REPO), LUIGI_CONFIG_PATH=str(root / "client.cfg"))
-    cmd = [sys.executable, "-m", "mr_luigi.cli", "run", str(root / "job.toml"), "--workers", "2",
+    cmd = [sys.executable, "-m", "mr_luigi.ops.cli", "run", str(root / "job.toml"), "--workers", "2",
            "--scheduler-url", f"http://127.0.0.1:{luigid.port}"]
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -98,8 +98,8 @@ def test_a_task_handed_out_again_after_it_finished_does_not_run_again(tmp_path):
     """What a stale report does: luigid (with no cool-down after DONE) is told by a slower worker that a task
     it has just finished is PENDING, and hands it out again. The task finds its output in place and does nothing."""
     from mr_luigi import JobConfig, MapReduceScheduler
-    from mr_luigi.plan import make_plan
-    from mr_luigi.tasks import MapBarrier, MapTask, ReduceTask, ShuffleTask
+    from mr_luigi.engine.plan import make_plan
+    from mr_luigi.engine.tasks import MapBarrier, MapTask, ReduceTask, ShuffleTask
 
     inputs = make_inputs(tmp_path / "in", seed=4)
     config = JobConfig(job_name="twice", map_function="pipelines.word_count:word_count_map",

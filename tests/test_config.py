@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mr_luigi import ConfigError, JobConfig, load_config
-from mr_luigi.config import read_config_file, validate
+from mr_luigi.engine.config import read_config_file, validate
 from pipelines.word_count import word_count_map, word_count_reduce
 
 
@@ -222,7 +222,7 @@ def test_command_line_job_without_input_names_the_flag(tmp_path):
 
 
 def test_an_unknown_key_with_no_close_match_lists_the_known_keys(tmp_path):
-    from mr_luigi.config import FIELD_NAMES, config_from_mapping
+    from mr_luigi.engine.config import FIELD_NAMES, config_from_mapping
 
     with pytest.raises(ConfigError) as error:
         config_from_mapping({"job_name": "j", "zzzzqqq": 1}, source="job.toml", base_dir=tmp_path)
@@ -230,7 +230,7 @@ def test_an_unknown_key_with_no_close_match_lists_the_known_keys(tmp_path):
 
 
 def test_a_missing_field_says_where_to_set_it(tmp_path):
-    from mr_luigi.config import config_from_values
+    from mr_luigi.engine.config import config_from_values
 
     values = {"job_name": "j", "map_function": "m:f", "reduce_function": "m:g", "input_files": ["x"], "output_dir": ""}
     with pytest.raises(ConfigError) as error:
@@ -273,9 +273,9 @@ def test_a_config_file_missing_a_field_is_named(tmp_path):
 
 def test_config_layers_merge_by_one_rule_everywhere(tmp_path):
     """Pipeline defaults < config file < command line: fields are replaced, params merged name by name."""
-    from mr_luigi.cli import load
-    from mr_luigi.config import merge_config
-    from mr_luigi.config_params import ConfigFileJob
+    from mr_luigi.ops.cli import load
+    from mr_luigi.engine.config import merge_config
+    from mr_luigi.api.config_params import ConfigFileJob
 
     assert merge_config({"num_reduce_tasks": 2, "params": {"a": 1, "b": 1}}, {"params": {"b": 2}, "num_reduce_tasks": 3},
                         {"params.c": 3}) == {"num_reduce_tasks": 3, "params": {"a": 1, "b": 2, "c": 3}}

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from mr_luigi import JobConfig, MapReduceScheduler, increment_counter
-from mr_luigi.counters import collecting, format_counters, sum_counters
+from mr_luigi.engine.counters import collecting, format_counters, sum_counters
 from tests import jobs_for_tests as jobs
 
 

@@ -7,9 +7,9 @@ import codecs
 import pytest
 
 from mr_luigi import ConfigError
-from mr_luigi.decoding import Decoding, wide_encoding_hint
+from mr_luigi.io.decoding import Decoding, wide_encoding_hint
 from mr_luigi.errors import UnreadableInput
-from mr_luigi.splits import Segment, plan_splits, read_blocks, read_lines
+from mr_luigi.io.splits import Segment, plan_splits, read_blocks, read_lines
 
 
 @pytest.mark.parametrize("encoding, splittable", [("utf-8", True), ("UTF8", True), ("utf-8-sig", True), ("latin-1", True),

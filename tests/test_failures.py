@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from mr_luigi import ConfigError, JobConfig, MapReduceScheduler
-from mr_luigi.config import validate
-from mr_luigi.faults import ENV
+from mr_luigi.engine.config import validate
+from mr_luigi.engine.faults import ENV
 from tests import jobs_for_tests as jobs
 from tests.conftest import counts_from_output, reference_word_count
 
@@ -48,7 +48,7 @@ def our_records(caplog, level: int) -> list[logging.LogRecord]:
 def test_a_bug_in_the_map_fails_the_job_after_its_retries_with_one_error_and_the_users_traceback(tmp_path, caplog):
     path = fruit_file(tmp_path)
     scheduler = MapReduceScheduler(1)  # in this process, so that caplog sees every line
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="luigi-interface"):  # whatever level an earlier luigi.build left it at
         assert scheduler.execute_job(config(path, tmp_path / "out", max_retries=1)) is False
     assert not (tmp_path / "out" / "final_output.txt").exists() and not (tmp_path / "out" / "_SUCCESS").exists()
     assert scheduler.last_result.failures == {"fruit map 0/1": f"map_function raised KeyError: 'plum' ({path}:3)"}
@@ -104,7 +104,7 @@ def test_a_bug_under_the_luigi_command_shows_the_users_traceback_once(tmp_path):
     errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR:")]
     assert errors == [f"ERROR: word_count map-00000 failed on attempt 2: map_function raised KeyError: 'plum' ({path}:3)"]
     assert proc.stderr.count("Traceback (most recent call last)") == 1
-    assert "in price_of" in proc.stderr and "luigi/worker.py" not in proc.stderr and "mr_luigi/phases.py" not in proc.stderr
+    assert "in price_of" in proc.stderr and "luigi/worker.py" not in proc.stderr and "mr_luigi/engine/phases/" not in proc.stderr
 
 
 @pytest.mark.parametrize("skip, reason", [(["KeyError"], "map_function raised KeyError"), (True, "map_function raised KeyError"),
@@ -199,7 +199,7 @@ def test_too_many_bad_records_fail_at_once(tmp_path, caplog):
     path = tmp_path / "in.txt"
     path.write_text("BAD line\n" * 5 + "good words\n")
     scheduler = MapReduceScheduler(1)
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="luigi-interface"):  # whatever level an earlier luigi.build left it at
         assert not scheduler.execute_job(config(path, tmp_path / "out", map_function=jobs.strict_map, max_retries=2,
                                                 max_bad_records=2))
     assert attempt_events(tmp_path / "out", "map-00000") == ["start", "failed"]
@@ -238,7 +238,7 @@ def test_mr_luigi_run_whose_final_step_fails_stops_after_its_retries(tmp_path):
     (tmp_path / "job.toml").write_text(f'job_name = "fruit"\nmap_function = "tests.jobs_for_tests:split_words"\n'
                                        f'reduce_function = "tests.jobs_for_tests:total"\ninput_files = ["{path}"]\n'
                                        f'output_dir = "{tmp_path / "out"}"\nmax_retries = 1\n')
-    proc, _ = run_command([sys.executable, "-m", "mr_luigi.cli", "run", str(tmp_path / "job.toml")], {ENV: "final:0:*:raise"})
+    proc, _ = run_command([sys.executable, "-m", "mr_luigi.ops.cli", "run", str(tmp_path / "job.toml")], {ENV: "final:0:*:raise"})
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines()[-1] == ("mr-luigi: job fruit failed: fruit final step: InjectedFault: injected "
                                                     "fault (MR_LUIGI_FAULTS) in final 0, attempt 2, at start")

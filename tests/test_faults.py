@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from mr_luigi import ConfigError, MapReduceScheduler
-from mr_luigi.faults import ENV, InjectedFault, Injector, parse_rules
-from mr_luigi.report import summary
+from mr_luigi.engine.faults import ENV, InjectedFault, Injector, parse_rules
+from mr_luigi.engine.report import summary
 from tests.conftest import counts_from_output, reference_word_count
 from tests.test_runner import make_config
 
@@ -157,7 +157,7 @@ def test_no_retry_note_when_every_attempt_succeeded(tmp_path, inputs, monkeypatc
 
 
 def test_every_task_killed_once_costs_one_retry_each(tmp_path, inputs, monkeypatch):
-    """Each killed process is one failed attempt, not two (see mr_luigi.luigi_patches)."""
+    """Each killed process is one failed attempt, not two (see mr_luigi.engine.luigi_patches)."""
     ok, result = run_job(tmp_path, inputs, monkeypatch, "map:*:1:kill:middle,shuffle:*:1:kill:start,reduce:*:1:kill:commit",
                          max_retries=1)
     assert ok, result.describe_failure()

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from mr_luigi import ConfigError, JobConfig, MapReduceScheduler
-from mr_luigi.faults import ENV
-from mr_luigi.fingerprint import Fingerprint
-from mr_luigi.plan import make_plan
+from mr_luigi.engine.faults import ENV
+from mr_luigi.engine.fingerprint import Fingerprint
+from mr_luigi.engine.plan import make_plan
 from tests import jobs_for_tests as jobs
 from tests.conftest import counts_from_output
 
@@ -63,7 +63,7 @@ def run(root: Path, faults: str = "") -> subprocess.CompletedProcess:
     env.pop(ENV, None)
     if faults:
         env[ENV] = faults
-    return subprocess.run([sys.executable, "-m", "mr_luigi.cli", "run", str(root / "job.toml"), "--workers", "2"],
+    return subprocess.run([sys.executable, "-m", "mr_luigi.ops.cli", "run", str(root / "job.toml"), "--workers", "2"],
                           cwd=root, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -186,7 +186,7 @@ def test_job_ids_are_the_same_in_another_process(tmp_path):
     """Set constants and dicts must not make the id depend on the per-process string hash."""
     src = tmp_path / "in.txt"
     src.write_text("a b\n")
-    code = ("from mr_luigi import JobConfig; from mr_luigi.plan import make_plan; from tests import jobs_for_tests as j; "
+    code = ("from mr_luigi import JobConfig; from mr_luigi.engine.plan import make_plan; from tests import jobs_for_tests as j; "
             f"print(make_plan(JobConfig(job_name='h', map_function=j.set_constant_map, reduce_function=j.total, "
             f"input_files=[{str(src)!r}], output_dir={str(tmp_path / 'out')!r}, params={{'a': 1, 'b': {{'x', 'y', 'z'}}}})).job_id)")
     ids = {subprocess.run([sys.executable, "-c", code], cwd=REPO, env=dict(os.environ, PYTHONHASHSEED=str(seed), PYTHONPATH=str(REPO)),

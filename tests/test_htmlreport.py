@@ -70,7 +70,7 @@ def test_a_skewed_partition_is_flagged(tmp_path):
 
 
 def test_worker_slots_show_the_parallelism():
-    from mr_luigi.htmlreport import worker_slots
+    from mr_luigi.engine.htmlreport import worker_slots
 
     tasks = [{"start": 0, "end": 2}, {"start": 0.5, "end": 1}, {"start": 1.2, "end": 3}, {"start": 2.5, "end": 4}, {"start": 3, "end": 5}]
     assert worker_slots(tasks) == [0, 1, 1, 0, 1]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mr_luigi.atomic import TMP_MARKER
-from mr_luigi.faults import ENV
+from mr_luigi.io.atomic import TMP_MARKER
+from mr_luigi.engine.faults import ENV
 from tests.conftest import counts_from_output, reference_word_count
 from tests.test_kill import make_text
 
@@ -41,7 +41,7 @@ def mr_luigi_command(data: Path, root: Path, workers: int) -> list[str]:
                                    'map_function = "pipelines.word_count:word_count_map"\n'
                                    'reduce_function = "pipelines.word_count:word_count_reduce"\n'
                                    f'input_files = ["{data}"]\noutput_dir = "{root / "out"}"\n')
-    return [sys.executable, "-m", "mr_luigi.cli", "run", str(root / "job.toml"), "--workers", str(workers)]
+    return [sys.executable, "-m", "mr_luigi.ops.cli", "run", str(root / "job.toml"), "--workers", str(workers)]
 
 
 def environment(faults: str = "") -> dict[str, str]:
@@ -91,7 +91,7 @@ def test_ctrl_c_prints_one_line_exits_130_and_the_same_command_resumes(data, tmp
 def test_a_ctrl_c_dropped_in_a_finalizer_is_raised_at_the_worker_loops_next_turn(monkeypatch):
     """Python drops (and prints) an exception raised in a __del__ or a fork hook: a Ctrl-C arriving there must still
     stop the command, and say nothing more than the command's one line."""
-    from mr_luigi import interrupts, luigi_patches
+    from mr_luigi.engine import interrupts, luigi_patches
 
     previous = signal.getsignal(signal.SIGINT)
     monkeypatch.setattr(luigi_patches, "SAFE_POINT_CHECKS", [])
@@ -115,7 +115,7 @@ def test_a_ctrl_c_dropped_in_a_finalizer_is_raised_at_the_worker_loops_next_turn
 
 
 def _handlers_in_a_task_process(queue) -> None:
-    from mr_luigi import interrupts
+    from mr_luigi.engine import interrupts
 
     seen = [signal.getsignal(signal.SIGINT).__name__]
     with interrupts.stoppable():
@@ -129,7 +129,7 @@ def test_a_task_process_takes_ctrl_c_only_while_it_runs_its_task(monkeypatch):
     multiprocessing's code (seen under load): the command stops the run, the task process ignores it."""
     import multiprocessing
 
-    from mr_luigi import interrupts, luigi_patches
+    from mr_luigi.engine import interrupts, luigi_patches
 
     previous = signal.getsignal(signal.SIGINT)
     monkeypatch.setattr(luigi_patches, "SAFE_POINT_CHECKS", [])

@@ -12,17 +12,17 @@ import luigi
 import pytest
 
 import mr_luigi
-from mr_luigi.config_params import ConfigFileJob
-from mr_luigi.job import Job, MapReduceJob
-from mr_luigi.steps import MultiStepJob, StepTask
-from mr_luigi.tasks import MapBarrier, MapTask, ReduceTask, ShuffleTask
+from mr_luigi.api.config_params import ConfigFileJob
+from mr_luigi.api.job import Job, MapReduceJob
+from mr_luigi.api.steps import MultiStepJob, StepTask
+from mr_luigi.engine.tasks import MapBarrier, MapTask, ReduceTask, ShuffleTask
 from pipelines.log_analysis import LogAnalysis
 from pipelines.user_activity import UserActivity
 from pipelines.word_count import WordCount
 from tests import daily_pipeline as daily
 from tests import jobs_for_tests as jobs
 from tests.conftest import counts_from_output
-from tests.test_cli import luigi_cmd
+from tests.test_luigi_command import luigi_cmd
 
 TASKS = [ConfigFileJob, MapReduceJob, Job, MultiStepJob, StepTask, MapTask, MapBarrier, ShuffleTask, ReduceTask,
          WordCount, LogAnalysis, UserActivity, jobs.FlakyCount, jobs.TopWords, jobs.CountThenPublish]

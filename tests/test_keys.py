@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mr_luigi import JobConfig, MapReduceScheduler
-from mr_luigi.keys import InvalidKey, check_key, check_not_nan
+from mr_luigi.io.keys import InvalidKey, check_key, check_not_nan
 from tests import jobs_for_tests as jobs
 
 

@@ -1,7 +1,7 @@
 """The kill matrix: SIGKILL a task, or the whole luigi process group, in every phase, then re-run.
 
 Each case runs the ``luigi`` command with ``--workers 2`` in its own process
-group. A fault rule (see :mod:`mr_luigi.faults`) stops one task half way
+group. A fault rule (see :mod:`mr_luigi.engine.faults`) stops one task half way
 through its work, with part of its output written, and reports its pid; the
 test then kills that task process, or every process of the run, from outside
 with SIGKILL. Where the kill lands is set by the fault rule, not by the size
@@ -32,8 +32,8 @@ from pathlib import Path
 
 import pytest
 
-from mr_luigi.atomic import TMP_MARKER
-from mr_luigi.faults import ENV
+from mr_luigi.io.atomic import TMP_MARKER
+from mr_luigi.engine.faults import ENV
 from tests.conftest import counts_from_output, reference_word_count
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from mr_luigi import JobConfig, MapReduceScheduler
-from mr_luigi.mapping import is_batch_map
+from mr_luigi.engine.mapping import is_batch_map
 from pipelines.word_count import word_count_batch_map, word_count_map
 from tests import jobs_for_tests as jobs
 from tests.conftest import counts_from_output, reference_word_count

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from mr_luigi.errors import RecordError
-from mr_luigi.merge import checked_merge, combine_sorted, group_by_key, group_lists_by_key, sort_records
+from mr_luigi.io.merge import checked_merge, combine_sorted, group_by_key, group_lists_by_key, sort_records
 
 
 def test_merge_of_sorted_streams_equals_a_global_sort():
@@ -65,7 +65,7 @@ def test_mixed_key_types_in_a_merge_name_both_keys():
 
 
 def test_unorderable_keys_are_named_in_pairs_or_in_general():
-    from mr_luigi.merge import unorderable_keys_error
+    from mr_luigi.io.merge import unorderable_keys_error
 
     assert str(unorderable_keys_error(["a", "b", 3])) == (
         "keys 'a' (str) and 3 (int) cannot be ordered against each other: "

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from mr_luigi.faults import ENV
+from mr_luigi.engine.faults import ENV
 from tests.conftest import counts_from_output, reference_word_count, under_ci
 from tests.services import CLIENT_CFG, Luigid
 from tests.test_kill import OUTPUTS, make_text

@@ -52,7 +52,7 @@ def test_named_outputs_get_one_file_each_in_key_order(tmp_path):
 def test_named_outputs_interrupted_while_published_come_out_whole_on_the_retry(tmp_path, monkeypatch, point):
     """The first named file half written (or written, the next not yet) when the final step fails: the retry's files
     are byte for byte those of an uninterrupted run, with no temporary file left."""
-    from mr_luigi.faults import ENV
+    from mr_luigi.engine.faults import ENV
 
     path = text(tmp_path)
     clean = run(path, tmp_path / "clean", map_function=jobs.named_map, named_outputs=True)

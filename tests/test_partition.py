@@ -7,7 +7,7 @@ import subprocess
 import sys
 from zlib import crc32
 
-from mr_luigi.partition import hash_partition
+from mr_luigi.io.partition import hash_partition
 
 KEYS = ["", "a", "whale", "café", "😀", 0, 7, -3, 2.5, ("a", 1)]
 
@@ -20,7 +20,7 @@ def test_in_range_and_matches_crc32_for_strings():
 
 
 def test_same_partition_in_another_process_with_another_hash_seed():
-    code = "from mr_luigi.partition import hash_partition as h; print([h(k, 13) for k in %r])" % (KEYS,)
+    code = "from mr_luigi.io.partition import hash_partition as h; print([h(k, 13) for k in %r])" % (KEYS,)
     outputs = set()
     for seed in ("1", "2", "3"):
         env = dict(os.environ, PYTHONHASHSEED=seed)

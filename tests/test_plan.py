@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from mr_luigi.plan import describe_change, identity_difference
+from mr_luigi.engine.plan import describe_change, identity_difference
 
 BEFORE = (1000, 111, 7, 222)
 
@@ -59,7 +59,7 @@ def test_edited_code_is_said_to_be_edited():
 
 def test_plans_are_equal_when_their_job_ids_are(tmp_path):
     from mr_luigi import JobConfig
-    from mr_luigi.plan import make_plan
+    from mr_luigi.engine.plan import make_plan
 
     (tmp_path / "in.txt").write_text("a b\n")
     config = JobConfig(job_name="eq", map_function="tests.jobs_for_tests:count_words", reduce_function="tests.jobs_for_tests:total",

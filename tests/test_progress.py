@@ -8,10 +8,12 @@ from pathlib import Path
 
 import luigi
 
-from mr_luigi import JobConfig, phases, progress
-from mr_luigi.job import Job
-from mr_luigi.plan import make_plan
-from mr_luigi.progress import Progress
+from mr_luigi import JobConfig
+from mr_luigi.engine import progress
+from mr_luigi.engine.phases import map as map_phase
+from mr_luigi.api.job import Job
+from mr_luigi.engine.plan import make_plan
+from mr_luigi.engine.progress import Progress
 from tests import jobs_for_tests as jobs
 
 
@@ -51,7 +53,7 @@ def test_a_map_reports_bytes_lines_and_spills_as_it_goes(tmp_path, monkeypatch):
     plan = make_plan(JobConfig(job_name="p", map_function=jobs.count_words, reduce_function=jobs.total,
                                input_files=[str(path)], output_dir=str(tmp_path / "out"), split_size_mb=10))
     task = FakeTask()
-    phases.run_map(plan, 0, Path(tempfile.mkdtemp(dir=tmp_path)), Progress(task, "p map 0/1", plan.splits[0].size, "MB"))
+    map_phase.run_map(plan, 0, Path(tempfile.mkdtemp(dir=tmp_path)), Progress(task, "p map 0/1", plan.splits[0].size, "MB"))
     assert len(task.messages) >= 3, "a 60,000-line map checks in every 20,000 lines at the latest"
     read = [float(re.search(r"([\d.]+) of [\d.]+ MB read", m).group(1)) for m in task.messages]
     assert read == sorted(read) and all("lines" in m and "spills" in m for m in task.messages)

@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mr_luigi import JobConfig, MapReduceScheduler
-from mr_luigi.faults import ENV
+from mr_luigi.engine.faults import ENV
 from tests import jobs_for_tests as jobs
 from tests.conftest import expected_tsv, read_tsv, reference_lines, reference_word_count
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from mr_luigi import JobConfig, MapReduceScheduler
-from mr_luigi.faults import ENV
-from mr_luigi.publish import JOURNAL_NAME, LOCK_NAME, Journal, output_lock
+from mr_luigi.engine.faults import ENV
+from mr_luigi.io.publish import JOURNAL_NAME, LOCK_NAME, Journal, output_lock
 from tests import jobs_for_tests as jobs
 from tests.conftest import counts_from_output, reference_word_count
 from tests.services import CLIENT_CFG, Luigid
@@ -85,8 +85,8 @@ def test_a_different_job_removes_what_an_interrupted_publish_left(tmp_path, monk
 
 
 def test_a_job_whose_folder_another_job_took_meanwhile_fails_naming_it(tmp_path):
-    from mr_luigi.job import run_final_step
-    from mr_luigi.plan import make_plan
+    from mr_luigi.engine.phases.final import run_final_step
+    from mr_luigi.engine.plan import make_plan
 
     src = tmp_path / "in.txt"
     src.write_text("alpha beta\n")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mr_luigi import ConfigError, JobConfig, MapReduceScheduler
-from mr_luigi.config import validate
+from mr_luigi.engine.config import validate
 from tests import jobs_for_tests as jobs
 from tests.conftest import counts_from_output
 
@@ -179,7 +179,7 @@ def test_the_limit_counts_the_bad_records_of_every_map_and_reduce_together(tmp_p
 
 
 def test_the_too_many_message_lists_reasons_by_count_then_name():
-    from mr_luigi.quarantine import BadRecordLimit, too_many_message
+    from mr_luigi.engine.quarantine import BadRecordLimit, too_many_message
 
     counts = {"b_reason": 2, "a_reason": 2, "c_reason": 1_500}
     assert too_many_message(counts, None, BadRecordLimit(count=3), Path("/q")) == (
@@ -191,7 +191,7 @@ def test_the_too_many_message_lists_reasons_by_count_then_name():
 
 
 def test_a_bad_line_is_kept_whole_up_to_the_limit_and_cut_past_it():
-    from mr_luigi.quarantine import raw_fields
+    from mr_luigi.engine.quarantine import raw_fields
 
     assert raw_fields("x" * 4096) == {"raw": "x" * 4096, "raw_truncated": False}
     assert raw_fields("x" * 4097) == {"raw": "x" * 4096, "raw_truncated": True}
@@ -206,7 +206,7 @@ def test_a_bad_record_reads_as_its_reason_and_detail():
 
 
 def test_a_share_of_zero_fails_on_one_bad_record_and_a_share_counts_from_one():
-    from mr_luigi.quarantine import BadRecordLimit
+    from mr_luigi.engine.quarantine import BadRecordLimit
 
     assert BadRecordLimit(fraction=0.0).exceeded(1, 100)
     assert BadRecordLimit(fraction=0.001).exceeded(1, 100)  # 1 > 0.1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mr_luigi import records
-from mr_luigi.records import read_run, write_records, write_run
+from mr_luigi.io import records
+from mr_luigi.io.records import read_run, write_records, write_run
 
 
 def test_round_trip_of_many_batches(tmp_path):

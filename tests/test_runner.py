@@ -92,7 +92,7 @@ def test_no_retry_fails_and_names_task_and_exception(tmp_path, sample, monkeypat
     monkeypatch.setenv("FAIL_ONCE_MARKER", str(tmp_path / "marker"))
     scheduler = MapReduceScheduler(2)
     config = make_config(sample, tmp_path / "out", map_function=jobs.fail_once_map, max_retries=0)
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="luigi-interface"):  # whatever level an earlier luigi.build left it at
         assert scheduler.execute_job(config) is False
     failures = scheduler.last_result.failures
     assert list(failures) == ["test_job map 0/1"]
@@ -192,9 +192,10 @@ def test_bad_user_functions_fail_with_a_clear_error(tmp_path, changes, message):
 
 
 def test_a_final_step_finding_the_job_finished_by_another_worker_succeeds(tmp_path, sample, monkeypatch):
-    from mr_luigi import phases, publish
-    from mr_luigi.job import finish_job, run_final_step
-    from mr_luigi.plan import make_plan
+    from mr_luigi.engine.phases import final
+    from mr_luigi.io import publish
+    from mr_luigi.engine.phases.final import finish_job, run_final_step
+    from mr_luigi.engine.plan import make_plan
 
     config = make_config(sample, tmp_path / "out", keep_intermediate=True, work_dir=str(tmp_path / "work"))
     assert MapReduceScheduler(2).execute_job(config)
@@ -222,15 +223,15 @@ def test_a_final_step_finding_the_job_finished_by_another_worker_succeeds(tmp_pa
     assert (tmp_path / "out" / "final_output.txt").read_bytes() == before
     # on a filesystem without working locks: the other worker's step removes the intermediates mid-way
     (tmp_path / "out" / "_SUCCESS").unlink()
-    write = phases.write_final_outputs
+    write = final.write_final_outputs
     monkeypatch.setattr(publish, "output_lock", lambda folder: nullcontext())
 
     def other_worker_finishes_first(plan, journal, inject):
-        monkeypatch.setattr(phases, "write_final_outputs", write)  # the other worker's step is an ordinary one
+        monkeypatch.setattr(final, "write_final_outputs", write)  # the other worker's step is an ordinary one
         finish_job(plan)
         shutil.rmtree(plan.job_dir)  # and it removed the intermediates
         return write(plan, journal, inject)
 
-    monkeypatch.setattr(phases, "write_final_outputs", other_worker_finishes_first)
+    monkeypatch.setattr(final, "write_final_outputs", other_worker_finishes_first)
     assert run_final_step(plan)["job_id"] == plan.job_id
     assert (tmp_path / "out" / "final_output.txt").read_bytes() == before

@@ -1,4 +1,4 @@
-"""A task rebuilt from its parameters anywhere: the job spec (mr_luigi/spec.py) and plan_of_task."""
+"""A task rebuilt from its parameters anywhere: the job spec (mr_luigi/engine/spec.py) and plan_of_task."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import pytest
 
 from mr_luigi import JobConfig, MapReduceScheduler
 from mr_luigi.errors import ConfigError
-from mr_luigi.plan import make_plan
-from mr_luigi.spec import config_of, spec_of
-from mr_luigi.tasks import MapTask, ReduceTask
+from mr_luigi.engine.plan import make_plan
+from mr_luigi.engine.spec import config_of, spec_of
+from mr_luigi.engine.tasks import MapTask, ReduceTask
 from tests import jobs_for_tests as jobs
 from tests.conftest import counts_from_output, reference_word_count
 from tests.services import CLIENT_CFG, Luigid
@@ -27,8 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 #: Build one task from the JSON of its string parameters, in a process that planned nothing.
 BUILD_ONE = """
 import json, sys, luigi
-import mr_luigi.tasks
-task_class = getattr(mr_luigi.tasks, sys.argv[1])
+import mr_luigi.engine.tasks
+task_class = getattr(mr_luigi.engine.tasks, sys.argv[1])
 task = task_class.from_str_params(json.loads(sys.argv[2]))
 result = luigi.build([task], local_scheduler=True, detailed_summary=True, log_level="WARNING")
 print(result.summary_text, file=sys.stderr)
@@ -38,8 +38,8 @@ sys.exit(0 if result.status.name == "SUCCESS" else 1)
 
 #: A Luigi worker with no task of its own that runs whatever the scheduler hands it (Luigi's "assistant").
 ASSISTANT = """
-import sys, luigi
-import mr_luigi  # its Luigi settings: keep_alive, retries
+import sys, luigi, luigi.configuration
+luigi.configuration.get_config().set("worker", "keep_alive", "true")  # wait for work rather than leave at once
 luigi.build([], assistant=True, scheduler_url=sys.argv[1], workers=1)
 """
 
@@ -167,7 +167,7 @@ num_reduce_tasks = 2
     url = f"http://127.0.0.1:{daemon.port}"
     assistant = None
     try:
-        first = subprocess.Popen([sys.executable, "-m", "mr_luigi.cli", "run", str(tmp_path / "job.toml"), "--workers", "1",
+        first = subprocess.Popen([sys.executable, "-m", "mr_luigi.ops.cli", "run", str(tmp_path / "job.toml"), "--workers", "1",
                                   "--scheduler-url", url], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assistant = subprocess.Popen([sys.executable, "-c", ASSISTANT, url],
                                      cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "assistant.log", "w"),

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from mr_luigi import ConfigError, JobConfig, MapReduceScheduler
-from mr_luigi.config import validate
-from mr_luigi.records import read_run
-from mr_luigi.spill import MapOutput, estimate_entry_bytes
+from mr_luigi.engine.config import validate
+from mr_luigi.io.records import read_run
+from mr_luigi.io.spill import MapOutput, estimate_entry_bytes
 from tests import jobs_for_tests as jobs
 from tests.conftest import counts_from_output
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mr_luigi.errors import InputError
-from mr_luigi.splits import LineNumbers, Segment, plan_splits, read_blocks, read_lines
+from mr_luigi.io.splits import LineNumbers, Segment, plan_splits, read_blocks, read_lines
 from tests.conftest import reference_lines
 
 
@@ -144,7 +144,7 @@ def test_line_number_of_an_offset(tmp_path):
 
 
 def test_auto_split_size_depends_on_data_size_only():
-    from mr_luigi.splits import auto_split_size
+    from mr_luigi.io.splits import auto_split_size
 
     mib = 1 << 20
     assert auto_split_size(0) == mib

@@ -9,10 +9,10 @@ import luigi
 import pytest
 
 from mr_luigi import JobConfig
-from mr_luigi.atomic import atomic_directory, atomic_file, is_temporary, publish_file
-from mr_luigi.job import Job
-from mr_luigi.plan import make_plan
-from mr_luigi.tasks import MapBarrier, MapTask, ReduceTask, ShuffleTask
+from mr_luigi.io.atomic import atomic_directory, atomic_file, is_temporary, publish_file
+from mr_luigi.api.job import Job
+from mr_luigi.engine.plan import make_plan
+from mr_luigi.engine.tasks import MapBarrier, MapTask, ReduceTask, ShuffleTask
 from tests import jobs_for_tests as jobs
 
 
@@ -137,3 +137,13 @@ def test_a_publish_that_fails_half_way_leaves_nothing_under_the_final_name(tmp_p
         publish_file(source, dest)
     assert not dest.exists()
     assert list(dest.parent.iterdir()) == []
+
+
+def test_retry_count_of_a_command_line_job_follows_its_max_retries(tmp_path):
+    """ConfigFileJob has a --max-retries parameter of its own: the final step's attempts still come from the config."""
+    from pipelines.word_count import WordCount
+
+    (tmp_path / "in.txt").write_text("a b\n")
+    job = WordCount(input_path=str(tmp_path / "in.txt"), output_dir=str(tmp_path / "out"), max_retries=4)
+    job.complete()  # plans it
+    assert job.retry_count == 5

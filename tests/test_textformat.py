@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from mr_luigi import format_output_line, parse_output_line, read_output
 from mr_luigi.errors import RecordError
-from mr_luigi.textformat import render, render_json_line, render_line
+from mr_luigi.io.textformat import render, render_json_line, render_line
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,203 @@
+"""Multi-step jobs: a chain of MapReduce steps, each reading what the one before wrote.
+
+A :class:`MultiStepJob` lists its steps as job configs whose inputs name the
+previous step's output files. A step cannot be planned before those files
+exist, so each step is a :class:`StepTask` that requires the previous step,
+plans itself when it runs, and hands its map, shuffle and reduce tasks to
+Luigi as dynamic dependencies. Every step is its own sub-graph with its own
+``_SUCCESS`` manifest: a re-run skips the finished steps and resumes at the
+first incomplete one.
+
+    class TopWords(MultiStepJob):
+        output_dir = luigi.Parameter()
+
+        def steps(self):
+            counts = JobConfig(job_name="counts", ..., output_dir=f"{self.output_dir}/counts")
+            top = JobConfig(job_name="top", ..., input_files=[f"{self.output_dir}/counts/final_output.txt"],
+                            output_dir=f"{self.output_dir}/top")
+            return [counts, top]
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterator
+
+import luigi
+import luigi.interface
+
+from mr_luigi.api.job import JobOutput
+from mr_luigi.engine import failures, interrupts, luigi_command, report
+from mr_luigi.engine.attempts import RetriesOfJob
+from mr_luigi.engine.config import JobConfig, finished_job_manifest
+from mr_luigi.engine.counters import sum_counters
+from mr_luigi.engine.luigi_setup import RootTask
+from mr_luigi.engine.phases.final import check_previous_results, run_final_step
+from mr_luigi.engine.plan import JobPlan, make_plan
+from mr_luigi.engine.tasks import reduce_tasks
+from mr_luigi.errors import ConfigError
+
+
+class JobParameter(luigi.Parameter):
+    """A step's multi-step job, serialised as that job's task id."""
+
+    def serialize(self, x: Any) -> str:
+        return x.task_id if isinstance(x, luigi.Task) else str(x)
+
+    def parse(self, x: str) -> Any:
+        raise luigi.parameter.ParameterException("a step cannot be started on its own: run its multi-step job")
+
+
+class StepTask(RetriesOfJob, luigi.Task):
+    """One MapReduce step of a :class:`MultiStepJob`, planned when it runs."""
+
+    task_namespace = "mr_luigi"
+    job: MultiStepJob = JobParameter()
+    index: int = luigi.IntParameter()
+
+    @property
+    def config(self) -> JobConfig:
+        return self.job.step_configs[self.index]
+
+    def job_max_retries(self) -> int:
+        return self.config.max_retries
+
+    def on_failure(self, exception: BaseException) -> str:
+        return failures.task_error(f"{type(self.job).__name__} step {self.index} ({self.config.job_name})", exception)
+
+    def plan(self) -> JobPlan:
+        return make_plan(self.config)
+
+    def requires(self) -> list[StepTask]:
+        return [StepTask(job=self.job, index=self.index - 1)] if self.index else []
+
+    def complete(self) -> bool:
+        if any(not step.complete() for step in self.requires()):
+            return False
+        try:
+            return JobOutput(self.plan()).exists()
+        except ConfigError:
+            return False
+
+    def run(self) -> Iterator[list[luigi.Task]]:
+        plan = self.plan()
+        replaces = self.job.previous_results.get(str(plan.output_dir))
+        if check_previous_results(plan) not in (None, replaces):
+            replaces = None  # published since the job started: the final step fails naming it
+        yield reduce_tasks(plan)
+        with interrupts.stoppable():
+            run_final_step(plan, replaces)
+
+
+def _output_dir(config: JobConfig) -> Path:
+    return Path(os.path.abspath(os.path.expanduser(os.fspath(config.output_dir))))
+
+
+def _finished_job_id(folder: Path) -> str | None:
+    manifest = finished_job_manifest(folder)
+    return None if manifest is None else manifest["job_id"]
+
+
+class MultiStepJob(RootTask, RetriesOfJob, luigi.Task):
+    """A job made of MapReduce steps; subclass and define :meth:`steps`.
+
+    The job's own output is a ``_SUCCESS`` manifest in :meth:`result_dir`
+    listing the steps' job ids and their summed counters; :meth:`publish`
+    may first copy the steps' results there.
+    """
+
+    def steps(self) -> list[JobConfig]:
+        raise NotImplementedError(f"{type(self).__name__} must define steps()")
+
+    def result_dir(self) -> str | Path:
+        """Where the job's manifest (and what :meth:`publish` copies) goes (a str or a Path)."""
+        raise NotImplementedError(f"{type(self).__name__} must define result_dir()")
+
+    def publish(self, manifests: list[dict[str, Any]]) -> list[str]:
+        """Copy the steps' results into :meth:`result_dir`; return their names."""
+        return []
+
+    @cached_property
+    def step_configs(self) -> list[JobConfig]:
+        configs = self.steps()
+        if not configs:
+            raise ConfigError("steps", "a multi-step job needs at least one step")
+        return configs
+
+    @cached_property
+    def previous_results(self) -> dict[str, str | None]:
+        """Each step's output folder -> the job id of the results there when this job was first checked."""
+        return {str(_output_dir(c)): _finished_job_id(_output_dir(c)) for c in self.step_configs}
+
+    def _check_first_step(self) -> None:
+        """Plan the first step once (its inputs exist): a wrong config fails before anything runs."""
+        if not self.__dict__.get("_first_step_checked"):
+            self.previous_results  # noqa: B018 - what the output folders hold before this job runs
+            check_previous_results(make_plan(self.step_configs[0]))
+            self._first_step_checked = True
+
+    def job_max_retries(self) -> int:  # of publish()
+        return max(config.max_retries for config in self.step_configs)
+
+    def on_failure(self, exception: BaseException) -> str:
+        return failures.task_error(f"{type(self).__name__} publish", exception)
+
+    def _result_dir(self) -> Path:
+        return Path(self.result_dir())
+
+    def requires(self) -> StepTask:
+        return StepTask(job=self, index=len(self.step_configs) - 1)
+
+    def output(self) -> luigi.LocalTarget:
+        return luigi.LocalTarget(str(self._result_dir() / "_SUCCESS"))
+
+    def complete(self) -> bool:
+        try:
+            self._check_first_step()
+        except ConfigError as exc:
+            if not luigi_command.under_luigi_command():
+                raise
+            luigi_command.exit_for_config_error(exc)
+        last = self.requires()
+        if not last.complete():
+            return False
+        manifest = report.read_manifest(self._result_dir() / "_SUCCESS")
+        return manifest is not None and [s["job_id"] for s in manifest.get("steps", [])] == self._step_ids()
+
+    def plans_so_far(self) -> Iterator[JobPlan]:
+        """The plans of the steps whose inputs exist (for the interrupted line)."""
+        for config in self.step_configs:
+            try:
+                yield make_plan(config)
+            except ConfigError:
+                return
+
+    def _step_ids(self) -> list[str]:
+        return [make_plan(config).job_id for config in self.step_configs]
+
+    def run(self) -> None:
+        with interrupts.stoppable():
+            self._publish()
+
+    def _publish(self) -> None:
+        started = time.time()
+        manifests = []
+        for config in self.step_configs:
+            plan = make_plan(config)
+            manifest = report.read_manifest(plan.success_path)
+            assert manifest is not None, f"step {config.job_name} has no manifest"
+            manifests.append(manifest)
+        outputs = self.publish(manifests)
+        report.write_manifest(self._result_dir() / "_SUCCESS", {
+            "job_name": type(self).__name__,
+            "status": "SUCCESS",
+            "steps": [{"job_name": m["job_name"], "job_id": m["job_id"], "output_dir": m["config"]["output_dir"],
+                       "duration_s": m["duration_s"]} for m in manifests],
+            "outputs": outputs,
+            "counters": sum_counters(m.get("counters", {}) for m in manifests),
+            "bad_records": {"total": sum(m.get("bad_records", {}).get("total", 0) for m in manifests)},
+            "publish_duration_s": round(time.time() - started, 3),
+        })

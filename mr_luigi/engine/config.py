@@ -1,0 +1,490 @@
+"""The job config: what a job computes, on which inputs, and where it writes.
+
+A :class:`JobConfig` is built in Python or loaded from a TOML file, where user
+functions are named as ``"package.module:function"``. :func:`validate` checks
+every field before any task runs, so a mistake is reported as a
+:class:`~mr_luigi.errors.ConfigError` naming the field, not as a traceback from
+inside a Luigi worker.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import difflib
+import functools
+import glob
+import importlib
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence, Union
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+from mr_luigi.errors import ConfigError
+from mr_luigi.io.decoding import Decoding
+
+#: A user function, or a ``"module:function"`` reference to one.
+FunctionRef = Union[Callable[..., Any], str]
+
+
+
+@dataclass
+class JobConfig:
+    """Everything that defines one MapReduce job.
+
+    The user functions keep the classic signatures: ``map_function(line)``
+    returns or yields ``(key, value)`` pairs; ``reduce_function(key, values)``
+    returns the value for ``key`` (``values`` is an iterator); a combiner has
+    the reducer's signature and must be safe to apply zero or more times.
+    ``partitioner(key, num_partitions)`` returns a partition index.
+    ``split_size_mb`` is the input per map task; by default it is chosen from
+    the input size (see :func:`mr_luigi.io.splits.auto_split_size`).
+    ``map_memory_mb`` bounds a map task's buffered output: beyond it, the
+    buffer is sorted and spilled to disk (see :mod:`mr_luigi.io.spill`).
+    ``merge_fan_in`` is how many sorted runs a merge reads at once.
+    ``max_bad_records`` is how many records the map (or reduce) function may
+    reject by raising :class:`~mr_luigi.BadRecord` (see
+    :mod:`mr_luigi.engine.quarantine`): a count, or a fraction below 1. Any other
+    exception fails the task, unless its type is in ``skip_exceptions``
+    (``True`` for every exception). ``encoding`` and ``decode_errors`` say
+    how input bytes are decoded (see :mod:`mr_luigi.io.decoding`).
+    ``params`` are settings for the user functions, read with
+    :func:`mr_luigi.job_params`. With ``named_outputs``, keys are
+    ``(name, key)`` pairs and each name gets its own ``<name>.txt`` file.
+    ``output_format`` is ``"tsv"`` (``key<TAB>value`` lines) or ``"jsonl"``
+    (each value as one JSON line).
+    """
+
+    job_name: str
+    map_function: FunctionRef
+    reduce_function: FunctionRef
+    input_files: Sequence[str] = ()
+    output_dir: str = ""
+    combine_function: FunctionRef | None = None
+    partitioner: FunctionRef | None = None
+    work_dir: str | None = None
+    num_reduce_tasks: int = 4
+    max_retries: int = 2
+    keep_intermediate: bool = False
+    split_size_mb: float | None = None
+    map_memory_mb: float = 256
+    merge_fan_in: int = 64
+    max_bad_records: float = 0.01
+    skip_exceptions: bool | Sequence[str] = ()
+    encoding: str = "utf-8"
+    decode_errors: str = "strict"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    named_outputs: bool = False
+    output_format: str = "tsv"
+
+    def replace(self, **changes: Any) -> JobConfig:
+        """A copy with some fields changed (fields are validated later)."""
+        return dataclasses.replace(self, **changes)
+
+
+FIELD_NAMES = tuple(f.name for f in dataclasses.fields(JobConfig))
+FUNCTION_FIELDS = ("map_function", "reduce_function", "combine_function", "partitioner")
+_REQUIRED = ("job_name", "map_function", "reduce_function", "input_files", "output_dir")
+_PATH_FIELDS = ("output_dir", "work_dir")
+OUTPUT_FORMATS = ("tsv", "jsonl")
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """A validated config: functions imported, paths absolute, inputs expanded."""
+
+    config: JobConfig
+    map_function: Callable[..., Any]
+    reduce_function: Callable[..., Any]
+    combine_function: Callable[..., Any] | None
+    partitioner: Callable[..., Any] | None
+    input_paths: tuple[Path, ...]
+    output_dir: Path
+    work_dir: Path
+    function_refs: Mapping[str, str] = field(default_factory=dict)
+    #: exception types a user function may raise to skip a record (``skip_exceptions``)
+    skip_types: tuple[type[BaseException], ...] = ()
+    decoding: Decoding = Decoding()
+
+
+def config_from_mapping(values: Mapping[str, Any], source: str = "", base_dir: Path | None = None) -> dict[str, Any]:
+    """Check the keys of a config mapping and make its relative paths absolute.
+
+    Paths in a config file are relative to the file's own folder, so a config
+    means the same thing whatever the working directory is.
+    """
+    unknown = sorted(k for k in set(values) - set(FIELD_NAMES) if not str(k).startswith("params."))
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(key, FIELD_NAMES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else f"; known keys: {', '.join(FIELD_NAMES)}"
+        raise ConfigError(key, f"unknown key{hint}", source)
+    result = dict(values)
+    if base_dir is not None:
+        for name in _PATH_FIELDS:
+            if isinstance(result.get(name), str) and result[name]:
+                result[name] = os.path.normpath(base_dir / os.path.expanduser(result[name]))
+        if "input_files" in result:
+            result["input_files"] = [
+                os.path.normpath(base_dir / os.path.expanduser(p)) if isinstance(p, str) else p
+                for p in _as_list(result["input_files"])
+            ]
+    return result
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a TOML job config into a dict of JobConfig fields (not yet validated)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError("config", f"config file {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError("config", f"{str(path)!r} is a directory, not a TOML config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("config", f"{path}: invalid TOML: {exc}") from None
+    return config_from_mapping(data, source=str(path), base_dir=path.resolve().parent)
+
+
+def load_config(path: str | os.PathLike[str], **overrides: Any) -> JobConfig:
+    """Load a TOML job config; keyword overrides win over the file (see :func:`merge_config`)."""
+    values = merge_config(read_config_file(path), config_from_mapping(overrides))
+    return config_from_values(values, source=str(path))
+
+
+def merge_config(*layers: Mapping[str, Any]) -> dict[str, Any]:
+    """Config layers merged, later ones winning: pipeline defaults < config file < command line.
+
+    The one rule, wherever configs are layered (``load_config``, a
+    :class:`~mr_luigi.ConfigFileJob`'s defaults, file and flags, ``mr-luigi
+    run --set``): a field a later layer sets replaces the earlier value,
+    except ``params``, merged name by name, so that a command line changes
+    one param without repeating the others. A ``params.NAME`` key sets one
+    param.
+    """
+    merged: dict[str, Any] = {}
+    params: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if key == "params":
+                _check_type("params", value, Mapping)
+                params.update(value)
+            elif key.startswith("params."):
+                params[key.split(".", 1)[1]] = value
+            else:
+                merged[key] = value
+    merged["params"] = params
+    return merged
+
+
+def parse_toml_value(raw: str) -> Any:
+    """A TOML literal (``3``, ``0.5``, ``true``, ``["a"]``, ``"x"``), or the text itself."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def config_from_values(values: Mapping[str, Any], source: str = "", hints: Mapping[str, str] | None = None) -> JobConfig:
+    """A JobConfig from checked values, or a ConfigError naming a missing field.
+
+    ``hints`` say where a missing field can be given (e.g. a command-line flag).
+    """
+    for name in _REQUIRED:
+        if values.get(name) in (None, "", [], ()):
+            where = (hints or {}).get(name, "set it in the job config")
+            raise ConfigError(name, f"missing: every job needs it ({where})", source)
+    return JobConfig(**values)
+
+
+def resolve_function(ref: FunctionRef, field_name: str) -> Callable[..., Any]:
+    """Import a ``"module:function"`` reference, or check a callable."""
+    if callable(ref):
+        return ref
+    if not isinstance(ref, str) or ":" not in ref:
+        raise ConfigError(field_name, f"expected a function or 'module:function', got {ref!r}")
+    module_name, _, attr_path = ref.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(field_name, f"cannot import module {module_name!r}: {exc}") from None
+    for attr in attr_path.split("."):
+        try:
+            obj = getattr(obj, attr)
+        except AttributeError:
+            raise ConfigError(field_name, f"module {module_name!r} has no attribute {attr_path!r}") from None
+    if not callable(obj):
+        raise ConfigError(field_name, f"{ref!r} is a {type(obj).__name__}, not a callable")
+    return obj
+
+
+def function_ref(fn: Callable[..., Any]) -> str:
+    """A readable ``module:qualname`` name for a function, for logs and the manifest.
+
+    ``partial(module:f)`` for a ``functools.partial``, ``module:Class()`` for
+    a callable object.
+    """
+    if isinstance(fn, functools.partial):
+        return f"partial({function_ref(fn.func)})"
+    if not hasattr(fn, "__qualname__"):
+        kind = type(fn)
+        return f"{kind.__module__}:{kind.__qualname__}()"
+    module = getattr(fn, "__module__", None) or "?"
+    return f"{module}:{fn.__qualname__}"
+
+
+def validate(config: JobConfig) -> ResolvedConfig:
+    """Check every field and resolve functions and paths, or raise ConfigError."""
+    _check_type("job_name", config.job_name, str)
+    if not config.job_name or not all(c.isalnum() or c in "-_." for c in config.job_name):
+        raise ConfigError("job_name", f"{config.job_name!r} must be non-empty and use only letters, digits, '-', '_' and '.'")
+    for name in ("num_reduce_tasks", "max_retries"):
+        _check_type(name, getattr(config, name), int)
+    if config.num_reduce_tasks < 1:
+        raise ConfigError("num_reduce_tasks", f"must be at least 1, got {config.num_reduce_tasks}")
+    if config.max_retries < 0:
+        raise ConfigError("max_retries", f"must be 0 or more, got {config.max_retries}")
+    _check_type("keep_intermediate", config.keep_intermediate, bool)
+    if config.split_size_mb is not None:
+        _check_positive("split_size_mb", config.split_size_mb)
+    _check_positive("map_memory_mb", config.map_memory_mb)
+    _check_type("merge_fan_in", config.merge_fan_in, int)
+    if config.merge_fan_in < 2:
+        raise ConfigError("merge_fan_in", f"must be at least 2, got {config.merge_fan_in}")
+    _check_bad_record_limit(config.max_bad_records)
+    skip_types = resolve_skip_exceptions(config.skip_exceptions)
+    decoding = Decoding.from_config(config.encoding, config.decode_errors)
+    _check_type("params", config.params, Mapping)
+    _check_type("named_outputs", config.named_outputs, bool)
+    if config.output_format not in OUTPUT_FORMATS:
+        raise ConfigError("output_format", f"{config.output_format!r} is not one of {', '.join(OUTPUT_FORMATS)}")
+
+    functions = {}
+    for name in FUNCTION_FIELDS:
+        ref = getattr(config, name)
+        if ref in (None, "") and name in ("combine_function", "partitioner"):  # "" turns one off in TOML
+            functions[name] = None
+            continue
+        functions[name] = resolve_function(ref, name)
+
+    input_paths = _expand_inputs(config.input_files)
+    output_dir = _check_output_dir(config.output_dir)
+    work_dir = Path(os.path.abspath(os.path.expanduser(config.work_dir))) if config.work_dir else output_dir / "_work"
+    if work_dir.exists() and not work_dir.is_dir():
+        raise ConfigError("work_dir", f"{str(work_dir)!r} exists and is not a directory")
+    _check_apart(config.input_files, input_paths, {"output_dir": output_dir, "work_dir": work_dir})
+    _check_writable("output_dir", output_dir)
+    _check_writable("work_dir", work_dir)
+    return ResolvedConfig(
+        config=config,
+        input_paths=input_paths,
+        output_dir=output_dir,
+        work_dir=work_dir,
+        function_refs={k: function_ref(v) for k, v in functions.items() if v is not None},
+        skip_types=skip_types,
+        decoding=decoding,
+        **functions,
+    )
+
+
+def resolve_skip_exceptions(value: Any) -> tuple[type[BaseException], ...]:
+    """``skip_exceptions`` as exception classes: ``True`` is every Exception, a list names them.
+
+    A name is a built-in exception (``"ValueError"``) or ``"module.Class"``;
+    a name that is neither is a ConfigError (a typo would otherwise skip nothing).
+    """
+    if value is True:
+        return (Exception,)
+    if value in (False, None, (), []):
+        return ()
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ConfigError("skip_exceptions", f"expected true, false or a list of exception names, got {value!r}")
+    return tuple(_exception_class(name) for name in value)
+
+
+def _exception_class(name: Any) -> type[BaseException]:
+    if not isinstance(name, str) or not name:
+        raise ConfigError("skip_exceptions", f"expected an exception name such as 'ValueError', got {name!r}")
+    module_name, _, attr = name.rpartition(".")
+    if module_name:
+        try:
+            found = getattr(importlib.import_module(module_name), attr, None)
+        except ImportError:
+            found = None
+    else:
+        found = getattr(builtins, name, None)
+    if not (isinstance(found, type) and issubclass(found, Exception)):
+        builtin = [n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, Exception)]
+        close = difflib.get_close_matches(name, builtin, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else " (a built-in exception, or 'module.ExceptionClass')"
+        raise ConfigError("skip_exceptions", f"{name!r} is not an exception class{hint}")
+    return found
+
+
+def _check_bad_record_limit(value: Any) -> None:
+    _check_type("max_bad_records", value, (int, float))
+    if value < 0 or (isinstance(value, float) and value >= 1):
+        raise ConfigError("max_bad_records", f"expected a count (an integer, 0 or more) or a fraction in [0, 1), got {value!r}")
+
+
+def _check_positive(name: str, value: Any) -> None:
+    _check_type(name, value, (int, float))
+    if not value > 0:
+        raise ConfigError(name, f"must be positive, got {value}")
+
+
+def _check_type(name: str, value: Any, types: type | tuple[type, ...]) -> None:
+    if isinstance(value, bool) and types in (int, (int, float)):
+        raise ConfigError(name, f"expected a number, got {value!r}")
+    if not isinstance(value, types):
+        expected = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
+        raise ConfigError(name, f"expected {expected}, got {type(value).__name__} {value!r}")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, (str, os.PathLike)):
+        return [value]
+    return list(value)
+
+
+def _expand_inputs(patterns: Any) -> tuple[Path, ...]:
+    """Expand paths, folders and globs into a sorted list of distinct files.
+
+    A folder or a wildcard never reaches a name starting with ``.`` or ``_``
+    (hidden files, ``_SUCCESS``, ``_work/``, ``_bad_records/``) unless the
+    pattern spells that character itself. A folder holding a finished job's
+    results (its ``_SUCCESS`` manifest) means that job's output: its
+    ``part-*`` files, read once.
+    """
+    if not patterns:
+        raise ConfigError("input_files", "no input given: name at least one file, folder or glob")
+    found: dict[str, None] = {}
+    for pattern in _as_list(patterns):
+        if not isinstance(pattern, (str, os.PathLike)):
+            raise ConfigError("input_files", f"expected paths or globs, got {pattern!r}")
+        pattern = os.path.expanduser(os.fspath(pattern))
+        if glob.has_magic(pattern):
+            matches = sorted(m for m in glob.glob(pattern, recursive=True)
+                             if os.path.isfile(m) and not _skipped_by_wildcard(m, pattern) and "-luigi-tmp-" not in m)
+            if not matches:
+                raise ConfigError("input_files", f"glob {pattern!r} matched no files")
+        elif os.path.isdir(pattern):
+            matches = _folder_files(pattern)
+        elif os.path.isfile(pattern):
+            matches = [pattern]
+        elif os.path.exists(pattern):
+            raise ConfigError("input_files", f"{pattern!r} is not a regular file")
+        else:
+            raise ConfigError("input_files", f"{pattern!r} does not exist")
+        for match in matches:
+            path = os.path.abspath(match)
+            if not os.access(path, os.R_OK):
+                raise ConfigError("input_files", f"{path!r} is not readable (permissions)")
+            found[path] = None
+    paths = tuple(Path(p) for p in found)
+    _check_not_read_twice(paths)
+    return paths
+
+
+def _folder_files(folder: str) -> list[str]:
+    """The files a folder input means (see :func:`_expand_inputs`)."""
+    finished = finished_job_manifest(Path(folder))
+    if finished is not None:
+        parts = sorted(str(p) for p in Path(folder).glob("part-[0-9][0-9][0-9][0-9][0-9]") if p.is_file())
+        if not parts:
+            outputs = ", ".join(finished.get("outputs") or []) or "no part files"
+            raise ConfigError("input_files", f"{folder!r} holds the results of job {finished.get('job_id')} ({outputs}) "
+                                             "but no part-* files: name the output file(s) to read")
+        return parts
+    matches = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        matches += [os.path.join(root, name) for name in names if not name.startswith((".", "_")) and "-luigi-tmp-" not in name]
+    if not matches:
+        raise ConfigError("input_files", f"folder {folder!r} holds no files")
+    return sorted(matches)
+
+
+def finished_job_manifest(folder: Path) -> dict[str, Any] | None:
+    """The ``_SUCCESS`` manifest of a finished mr_luigi job in ``folder``, or None."""
+    try:
+        manifest = json.loads((folder / "_SUCCESS").read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) and "job_id" in manifest else None
+
+
+def _skipped_by_wildcard(match: str, pattern: str) -> bool:
+    """Whether a glob reached a ``.`` or ``_`` name that the pattern does not spell."""
+    base = _glob_base(pattern)
+    found = Path(os.path.abspath(match)).relative_to(base).parts
+    spelled = Path(os.path.abspath(os.path.expanduser(pattern))).relative_to(base).parts
+    if "**" not in spelled and len(spelled) == len(found):
+        return any(part.startswith((".", "_")) and not given.startswith(part[0]) for part, given in zip(found, spelled))
+    return any(part.startswith((".", "_")) and not any(given.startswith(part[0]) for given in spelled) for part in found)
+
+
+def _check_not_read_twice(paths: tuple[Path, ...]) -> None:
+    """Refuse inputs that hold a finished job's records twice: its final_output.txt and its part files."""
+    folders = {p.parent for p in paths if p.name == "final_output.txt"}
+    for folder in folders:
+        parts = [p for p in paths if p.parent == folder and p.name.startswith("part-")]
+        if parts and finished_job_manifest(folder) is not None:
+            raise ConfigError("input_files", f"{str(folder)!r} is a finished job's output: its final_output.txt and its "
+                                             f"part files ({parts[0].name}, ...) hold the same records, so every record would "
+                                             "be read twice; name the folder itself (its part files) or final_output.txt")
+
+
+def _check_apart(patterns: Any, input_paths: tuple[Path, ...], folders: dict[str, Path]) -> None:
+    """Keep the job's own folders out of its inputs, and its inputs out of its folders.
+
+    An output folder inside an input folder would be read back as input by
+    the next run; an input inside the output folder could be overwritten.
+    """
+    read_below = [Path(os.path.abspath(os.path.expanduser(os.fspath(p)))) for p in _as_list(patterns)
+                  if not glob.has_magic(os.fspath(p)) and os.path.isdir(os.path.expanduser(os.fspath(p)))]
+    read_below += [_glob_base(os.fspath(p)) for p in _as_list(patterns) if "**" in os.fspath(p)]
+    for name, folder in folders.items():
+        for root in read_below:
+            if folder == root or root in folder.parents:
+                raise ConfigError(name, f"{str(folder)!r} is inside the input folder {str(root)!r}: a later run would "
+                                        "read this job's files as input; choose a folder outside it")
+        for path in input_paths:
+            if folder in path.parents:
+                raise ConfigError(name, f"input {str(path)!r} is inside {name} {str(folder)!r}, where the job "
+                                        "writes: choose another folder")
+
+
+def _glob_base(pattern: str) -> Path:
+    """The folder a recursive glob starts from: its path up to the first wildcard."""
+    parts = Path(os.path.abspath(os.path.expanduser(pattern))).parts
+    return Path(*parts[: next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))])
+
+
+def _check_writable(name: str, folder: Path) -> None:
+    """Fail before any task runs if ``folder`` cannot be created or written."""
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(name, f"{str(folder)!r} cannot be created: {str(existing)!r} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "is not writable" if existing == folder else f"cannot be created: {str(existing)!r} is not writable"
+        raise ConfigError(name, f"{str(folder)!r} {what} (permissions)")
+
+
+def _check_output_dir(output_dir: Any) -> Path:
+    if not output_dir or not isinstance(output_dir, (str, os.PathLike)):
+        raise ConfigError("output_dir", f"expected a folder path, got {output_dir!r}")
+    path = Path(os.path.abspath(os.path.expanduser(os.fspath(output_dir))))
+    if path.exists() and not path.is_dir():
+        raise ConfigError("output_dir", f"{str(path)!r} exists and is a file, not a folder")
+    return path

@@ -1,0 +1,296 @@
+"""The final step: publish a job's outputs, write its manifest, remove its intermediates.
+
+It runs as the job's root task (:class:`mr_luigi.MapReduceJob`), as one
+logged attempt with its fault hooks. Outputs are part files and
+``final_output.txt`` (or the named outputs) and ``_bad_records/``, each
+published atomically and listed in the output folder's journal first, and
+``_SUCCESS`` is written last.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import time
+from itertools import groupby, islice
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from mr_luigi.engine import attempts, quarantine, report
+from mr_luigi.engine.attempts import attempt_of
+from mr_luigi.engine.phases.reduce import KEYS_FILE
+from mr_luigi.engine.plan import JobPlan, identity_difference, part_name
+from mr_luigi.engine.quarantine import folder_of as quarantine_folder
+from mr_luigi.engine.stats import check_bad_records
+from mr_luigi.errors import ConfigError, OutputTaken, StorageError
+from mr_luigi.io import atomic, publish
+from mr_luigi.io.merge import checked_merge
+from mr_luigi.io.publish import Journal
+from mr_luigi.io.records import BUFFER_SIZE, read_run
+
+logger = logging.getLogger("luigi-interface.mr_luigi")
+
+
+FINAL_OUTPUT = "final_output.txt"
+
+
+_PART_NAME = re.compile(r"part-(\d{5})")
+#: In-mapper combining folds a key's buffered values once this many are held.
+
+
+def write_final_outputs(plan: JobPlan, journal: Journal, inject: Callable[[str], None] = lambda point: None) -> tuple[int, list[str]]:
+    """Publish the job's results, in key order; return the line count and output names.
+
+    By default: the part files and final_output.txt, every key once. With
+    named outputs: one ``<name>.txt`` per name, each in key order. Each name
+    goes to the ``journal`` before its file is written (see
+    :mod:`mr_luigi.io.publish`). ``inject`` is the fault hook (see
+    :mod:`mr_luigi.engine.faults`), called half way.
+    """
+    out = plan.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    _remove_stale_outputs(out, plan.num_partitions)
+    parts = [plan.reduce_output_dir(p) for p in range(plan.num_partitions)]
+    streams = [_keyed_lines(folder, p) for p, folder in enumerate(parts)]
+
+    def heads() -> list[Any]:
+        return [next(read_run(folder / KEYS_FILE), None) for folder in parts]
+
+    merged = checked_merge(streams, heads)
+    if plan.config.named_outputs:
+        return _write_named_outputs(out, merged, journal, inject)
+    for p, folder in enumerate(parts):
+        if p == 1:
+            inject("parts")
+        journal.add(part_name(p))
+        atomic.publish_file(folder / part_name(p), out / part_name(p))
+    inject("middle")
+    journal.add(FINAL_OUTPUT)
+    lines = _write_lines(out / FINAL_OUTPUT, merged, inject)
+    return lines, [part_name(p) for p in range(plan.num_partitions)] + [FINAL_OUTPUT]
+
+
+def _write_lines(path: Path, keyed_lines: Iterator[tuple[Any, str]], inject: Callable[[str], None]) -> int:
+    """Write the lines to ``path`` atomically; return their count.
+
+    The fault hook's ``writing`` point comes after the first line, with the
+    file half written under its temporary name.
+    """
+    lines = 0
+    with atomic.atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as fh:
+        for _, line in islice(keyed_lines, 1):
+            fh.write(line)
+            lines += 1
+        fh.flush()
+        inject("writing")
+        for _, line in keyed_lines:
+            fh.write(line)
+            lines += 1
+    return lines
+
+
+def _no_fault(point: str) -> None:
+    """The fault hook once its point has passed."""
+
+
+def _write_named_outputs(out: Path, merged: Iterator[tuple[Any, str]], journal: Journal, inject: Callable[[str], None]) -> tuple[int, list[str]]:
+    """Write each name's lines (contiguous in the merged order) to ``<name>.txt``, atomically."""
+    names: list[str] = []
+    lines = 0
+    for name, group in groupby(merged, key=lambda record: record[0][0]):
+        path = out / f"{name}.txt"
+        journal.add(path.name)
+        lines += _write_lines(path, group, inject if not names else _no_fault)
+        names.append(path.name)
+        inject("middle")
+    return lines, names
+
+
+def publish_bad_records(plan: JobPlan, journal: Journal) -> None:
+    """Publish the tasks' bad records to ``<output_dir>/_bad_records/``, as one folder (none if there were none)."""
+    target = quarantine_folder(plan.output_dir)
+    found = sorted(plan.quarantine_dir.glob("*.jsonl")) if plan.quarantine_dir.is_dir() else []
+    journal.add(target.name)
+    if target.exists():
+        shutil.rmtree(target)
+    if not found:
+        return
+    with atomic.atomic_directory(target) as tmp:
+        for path in found:
+            shutil.copyfile(path, tmp / path.name)
+
+
+def _remove_stale_outputs(out: Path, num_partitions: int) -> None:
+    """Remove part files beyond this job's partitions and leftovers of killed writes.
+
+    An unfinished earlier run with more partitions may have left them; only
+    names this engine writes are touched.
+    """
+    for path in out.iterdir():
+        match = _PART_NAME.fullmatch(path.name)
+        if (match and int(match.group(1)) >= num_partitions) or (path.is_file() and atomic.is_temporary(path.name)):
+            path.unlink()
+        elif path.is_dir() and atomic.is_temporary(path.name):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _keyed_lines(folder: Path, partition: int) -> Iterator[tuple[Any, str]]:
+    with open(folder / part_name(partition), encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as fh:
+        yield from zip(read_run(folder / KEYS_FILE), fh, strict=True)
+
+
+def run_final_step(plan: JobPlan, replaces: str | None = None) -> dict[str, Any]:
+    """The job's last task, as one logged attempt (with its fault hooks).
+
+    ``replaces`` is the job id of the results in the output folder when the
+    job was started (see :func:`check_previous_results`), which it replaces.
+
+    Another worker may finish the same job first (two root tasks of one job,
+    say ``mr-luigi run`` on one host and ``luigi --module`` on another): its
+    manifest then stands, and this step succeeds without redoing it. (The
+    output folder's lock makes that the usual case; a folder on a filesystem
+    without working locks can still see the other worker's step remove the
+    intermediates this one reads.)
+    """
+    finished = _finished_manifest(plan)
+    if finished is None:
+        with attempt_of(plan, FINAL_TASK, "final", 0) as (_, inject):
+            try:
+                return finish_job(plan, inject, replaces)
+            except OSError as exc:
+                finished = _finished_manifest(plan)  # it removed the intermediates this step was reading
+                if finished is None:
+                    raise StorageError(f"{plan.name} final step: file error: {exc}") from exc
+    logger.info("%s: another worker finished this job", plan.name)
+    return finished
+
+
+def _finished_manifest(plan: JobPlan) -> dict[str, Any] | None:
+    return report.job_manifest(plan.success_path, plan.job_id)
+
+
+FINAL_TASK = "final"
+
+
+def finish_job(plan: JobPlan, inject: Callable[[str], None] = lambda point: None, replaces: str | None = None) -> dict[str, Any]:
+    """The final step: publish outputs, write the manifest, remove intermediates.
+
+    It holds the output folder's lock while it publishes (see
+    :mod:`mr_luigi.io.publish`): a folder that another job's results took
+    meanwhile fails this job; this job's own ``_SUCCESS`` means another
+    worker finished it. The manifest is written last, after every output it
+    lists: until it is there, the job is incomplete and a re-run does this
+    step again.
+    """
+    started = time.time()
+    with publish.output_lock(plan.output_dir):
+        finished = _finished_manifest(plan)
+        if finished is not None:
+            return finished
+        replaced = check_output_free(plan, replaces)
+        tasks = report.collect_task_stats(plan)
+        check_bad_records(plan, tasks)
+        journal = publish.Journal(plan.output_dir, plan.job_id)
+        undone = journal.undo_interrupted()
+        if undone:
+            logger.info("%s: removed %d output(s) of an interrupted publish: %s", plan.name, len(undone), ", ".join(undone))
+        if replaced is not None:
+            _remove_replaced(plan, replaced, journal)
+        final_lines, outputs = write_final_outputs(plan, journal, inject)
+        publish_bad_records(plan, journal)
+        manifest = report.build_manifest(plan, tasks, final_lines, outputs, started,
+                                         attempts.summary(plan.job_dir, running=FINAL_TASK))
+        journal.add(report.HTML_REPORT)
+        report.write_html_report(plan.output_dir / report.HTML_REPORT, manifest)
+        inject("commit")
+        report.write_manifest(plan.success_path, manifest)
+        journal.close()
+    if plan.config.keep_intermediate:
+        remove_leftovers(plan.job_dir)
+    else:
+        remove_intermediates(plan)
+    logger.info(report.summary(manifest, plan.output_dir))
+    return manifest
+
+
+def remove_leftovers(folder: Path) -> None:
+    """Delete what killed attempts left in a kept work folder (``*-luigi-tmp-*``)."""
+    for path in sorted(folder.rglob(f"*{atomic.TMP_MARKER}*"), reverse=True):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def check_previous_results(plan: JobPlan) -> str | None:
+    """Look at the results already in the output folder when the job is started; return the job id it replaces.
+
+    Another job's (another ``job_name``) are refused. An earlier run of this
+    job (the same name, other code, inputs or settings) is replaced when
+    this one publishes: a re-run after an edit gives the new result.
+    """
+    manifest = _other_jobs_manifest(plan)
+    if manifest is None:
+        return None
+    if manifest.get("job_name") != plan.name:
+        raise ConfigError("output_dir", _taken_message(plan, manifest))
+    if plan.job_id not in _announced_replacements:
+        _announced_replacements.add(plan.job_id)
+        logger.warning("%s: %s holds an earlier run's results (%s; it differs in %s); this run replaces them when it "
+                       "finishes", plan.name, plan.output_dir, manifest.get("job_id"), _difference(plan, manifest))
+    return str(manifest.get("job_id"))
+
+
+_announced_replacements: set[str] = set()
+
+
+def check_output_free(plan: JobPlan, replaces: str | None) -> dict[str, Any] | None:
+    """At the final step: the manifest of the earlier results this job replaces, if any.
+
+    Only the results that were there when the job was started are replaced;
+    results another job published since fail this one: two jobs aimed at one
+    folder at once never both succeed.
+    """
+    manifest = _other_jobs_manifest(plan)
+    if manifest is None:
+        return None
+    if replaces is None or manifest.get("job_id") != replaces:
+        raise OutputTaken(_taken_message(plan, manifest, since=True))
+    return manifest
+
+
+def _other_jobs_manifest(plan: JobPlan) -> dict[str, Any] | None:
+    """The manifest in the job's output folder if it is another job's (or another run's), else None."""
+    manifest = report.read_manifest(plan.success_path)
+    return None if manifest is None or manifest.get("job_id") == plan.job_id else manifest
+
+
+def _difference(plan: JobPlan, manifest: dict[str, Any]) -> str:
+    differs = identity_difference(manifest.get("identity", {}), plan.identity) if "identity" in manifest else ""
+    return differs or "config, code or inputs"
+
+
+def _taken_message(plan: JobPlan, manifest: dict[str, Any], since: bool = False) -> str:
+    when = ", published while this job ran" if since else ""
+    return (f"{str(plan.output_dir)!r} holds the results of another job ({manifest.get('job_id')}{when}; they differ in "
+            f"{_difference(plan, manifest)}), not of this one ({plan.job_id}): remove that folder or choose another output_dir")
+
+
+def _remove_replaced(plan: JobPlan, manifest: dict[str, Any], journal: publish.Journal) -> None:
+    """Remove an earlier run's results (listed in the journal first, so that an interruption is undone)."""
+    names = [*manifest.get("outputs", []), quarantine.FOLDER, report.HTML_REPORT]
+    for name in names:
+        journal.add(name)
+    plan.success_path.unlink(missing_ok=True)
+    journal.undo_interrupted()
+    logger.info("%s: replaced the results of the earlier run %s", plan.name, manifest.get("job_id"))
+
+
+def remove_intermediates(plan: JobPlan) -> None:
+    """Delete the job's work folder, and the work dir itself when it is left empty."""
+    shutil.rmtree(plan.job_dir, ignore_errors=True)
+    try:
+        plan.resolved.work_dir.rmdir()
+    except OSError:
+        pass

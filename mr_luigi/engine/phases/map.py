@@ -1,0 +1,351 @@
+"""The map phase: the user's map over one split, grouped by key, combined, spilled in sorted runs.
+
+The per-line loops here are the hot path: they keep per-record work to a
+minimum, so there is one loop per case (per line, combining, batches)
+rather than one loop with branches.
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+from typing import Any, Callable
+
+from mr_luigi.engine import counters
+from mr_luigi.engine.mapping import is_batch_map
+from mr_luigi.engine.phases.combining import combiner_of
+from mr_luigi.engine.plan import JobPlan, describe_change, file_identity
+from mr_luigi.engine.progress import Progress
+from mr_luigi.engine.quarantine import (
+    BadRecord,
+    BadRecordLimit,
+    Quarantine,
+    raw_fields,
+    reason_of,
+)
+from mr_luigi.errors import (
+    InputChanged,
+    InputError,
+    MrLuigiError,
+    RecordError,
+    UnreadableInput,
+    UserCodeError,
+)
+from mr_luigi.io import keys
+from mr_luigi.io.decoding import UNDECODABLE
+from mr_luigi.io.partition import hash_partition
+from mr_luigi.io.spill import MapOutput, checked_partitioner
+from mr_luigi.io.splits import (
+    Block,
+    LineNumbers,
+    Segment,
+    Undecodable,
+    file_line,
+    read_blocks,
+    read_lines,
+)
+
+#: In-mapper combining folds a key's buffered values once this many are held.
+COMBINE_EVERY = 64
+
+
+def run_map(plan: JobPlan, index: int, out: Path, progress: Progress | None = None) -> dict[str, Any]:
+    """Map one split into sorted runs in ``out``, spilling when over the memory budget."""
+    split = plan.splits[index]
+    combiner = combiner_of(plan)
+    stats: dict[str, Any] = {"input_records": 0, "input_bytes": split.size, "map_output_records": 0}
+    errors = MapErrors(plan, Quarantine(plan.job_dir, "map", index, BadRecordLimit.from_config(plan.config.max_bad_records)))
+
+    def report(lines: int, done: int) -> None:
+        assert progress is not None
+        progress(done, f"{lines:,} lines, {len(output.index)} spills, {errors.quarantine.total:,} bad records")
+
+    output = MapOutput(out, plan.num_partitions, plan.config.map_memory_mb, combiner, _partition_function(plan),
+                       report if progress is not None else None)
+    run = MapRun(plan, combiner, stats, output, errors)
+    loop = _map_segment_batches if is_batch_map(run.mapper) else _map_segment_combining if combiner else _map_segment
+    try:
+        for segment in split.segments:
+            try:
+                check_unchanged(plan, segment.path)
+                loop(run, segment)
+            except MrLuigiError:
+                raise
+            except (OSError, EOFError, zlib.error) as exc:
+                raise UnreadableInput(f"cannot read input {segment.path!r}: {exc}") from exc
+            check_unchanged(plan, segment.path)  # not changed while it was read either
+            output.bytes_done += segment.end - segment.start
+    finally:
+        errors.close()
+        errors.quarantine.close()
+    stats["bad_records"] = errors.quarantine.total
+    stats.update(errors.decode_stats())
+    output.spill(run.buffer)
+    stats["map_output_records"] += output.spilled_values
+    if combiner:
+        stats["combine_input_records"] = stats["map_output_records"]
+        stats["combine_output_records"] = output.output_records
+    stats["spills"] = len(output.index)
+    stats["runs"] = output.index
+    return stats
+
+
+class MapRun:
+    """What the map loops share while they map one split.
+
+    Values are grouped by key in ``buffer`` as they arrive; with a
+    combiner, long groups are folded as they grow (in-mapper combining). The
+    partition is computed once per distinct key, when a run is written.
+    """
+
+    __slots__ = ("buffer", "combiner", "errors", "mapper", "output", "stats")
+
+    def __init__(self, plan: JobPlan, combiner: Callable[[Any, Any], Any] | None, stats: dict[str, Any], output: MapOutput,
+                 errors: MapErrors) -> None:
+        self.mapper = plan.resolved.map_function
+        self.combiner = combiner
+        self.buffer: dict[Any, list[Any]] = {}
+        self.stats = stats
+        self.output = output
+        self.errors = errors
+
+
+def check_unchanged(plan: JobPlan, path: str) -> None:
+    """Fail if an input is not what was planned: its splits would cut it wrongly, or its content is another."""
+    planned = plan.input_stats.get(path)
+    try:
+        now = file_identity(path)
+    except OSError as exc:
+        raise InputError(f"cannot read input {path!r}: {exc}") from exc
+    if planned is not None and now != planned:
+        raise InputChanged(f"input {path!r} changed after the job was planned ({describe_change(planned, now)}): "
+                           "run the job again to plan it anew")
+
+
+def _partition_function(plan: JobPlan) -> Callable[[Any, int], int]:
+    user = plan.resolved.partitioner
+    return hash_partition if user is None else checked_partitioner(user, plan.num_partitions)
+
+
+class MapErrors:
+    """What a map task does with a line that fails: quarantine it as a bad record, or fail the task.
+
+    A :class:`BadRecord`, an exception listed in ``skip_exceptions`` and (with
+    ``decode_errors = "strict"``) a line that does not decode are bad records.
+    Any other exception from the map function fails the task attempt, naming
+    the file and line; one raised by the map loop itself means the map's
+    output is malformed (not pairs, an unhashable or NaN key), a permanent
+    :class:`RecordError`.
+    """
+
+    def __init__(self, plan: JobPlan, quarantine: Quarantine) -> None:
+        self.quarantine = quarantine
+        self.skip = (BadRecord, *plan.resolved.skip_types)
+        self.decoding = plan.resolved.decoding
+        self.check_key = keys.checker(default_partitioner=plan.resolved.partitioner is None)
+        self.replaced = 0
+        self.first_replaced: str | None = None
+        #: the highest line number skipped as undecodable in the current segment
+        self.skipped_upto = 0
+        self._numbers: dict[str, LineNumbers] = {}
+
+    def where(self, segment: Segment, number: int, offset: int) -> str:
+        numbers = None if segment.start == 0 else self._numbers.setdefault(segment.path, LineNumbers(segment.path))
+        return f"{segment.path}:{file_line(segment, number, offset, numbers)}"
+
+    def line_failed(self, segment: Segment, number: int, offset: int, line: str, exc: Exception, function: str = "map_function") -> None:
+        """Quarantine the line, or raise the task's error."""
+        if isinstance(exc, keys.InvalidKey):
+            raise keys.InvalidKey(f"{exc} (emitted by {function} for {self.where(segment, number, offset)})") from None
+        if isinstance(exc, MrLuigiError):
+            raise exc
+        tb = exc.__traceback__
+        if tb is not None and tb.tb_next is None:
+            raise _malformed_output(function, self.where(segment, number, offset), exc) from exc
+        if isinstance(exc, self.skip):
+            reason, error = reason_of(exc, function)
+            self.quarantine.add(self.where(segment, number, offset), reason, error, self._fields(segment, number, offset, line))
+            return
+        raise UserCodeError(function, self.where(segment, number, offset), exc) from exc
+
+    def _fields(self, segment: Segment, number: int, offset: int, line: str) -> dict[str, Any]:
+        return {"file": segment.path, "line": file_line(segment, number, offset, self._numbers.get(segment.path)),
+                "offset": offset, **raw_fields(line)}
+
+    def undecodable(self, segment: Segment) -> Undecodable:
+        """The reader's handler for lines that do not decode, per ``decode_errors``."""
+        encoding = self.decoding.encoding
+        self.skipped_upto = 0
+
+        def skip(number: int, offset: int, raw: bytes) -> None:
+            self.skipped_upto = number
+            text = raw.decode(encoding, "replace")
+            self.quarantine.add(self.where(segment, number, offset), UNDECODABLE,
+                                f"not valid {encoding} (set encoding, or decode_errors = \"replace\")",
+                                self._fields(segment, number, offset, text))
+            return None
+
+        def replace(number: int, offset: int, raw: bytes) -> str:
+            self.replaced += 1
+            if self.first_replaced is None:
+                self.first_replaced = self.where(segment, number, offset)
+            return raw.decode(encoding, "replace")
+
+        return skip if self.decoding.strict else replace
+
+    def decode_stats(self) -> dict[str, Any]:
+        if not self.replaced:
+            return {}
+        return {"decode_errors": self.replaced, "first_decode_error": self.first_replaced}
+
+    def close(self) -> None:
+        for numbers in self._numbers.values():
+            numbers.close()
+
+
+def _malformed_output(function: str, where: str, exc: Exception) -> RecordError:
+    hint = ""
+    if isinstance(exc, (TypeError, ValueError)) and ("unpack" in str(exc) or "iterable" in str(exc)):
+        hint = f" ({function} must return or yield (key, value) pairs)"
+    elif isinstance(exc, TypeError) and "unhashable" in str(exc):
+        hint = " (keys must be hashable: use a tuple, not a list, dict or set)"
+    return RecordError(f"{function} failed on {where}: {type(exc).__name__}: {exc}{hint}")
+
+
+def _map_segment(run: MapRun, segment: Segment) -> None:
+    """The map hot loop without a combiner: call the user's map, group values by key.
+
+    This and :func:`_map_segment_combining` are two loops on purpose: one loop
+    with a branch would pay for the branch on every pair. The buffer's size is
+    checked once per line, and only compared with a number; a new key that is
+    not a ``str`` is checked (see :mod:`mr_luigi.io.keys`).
+    """
+    mapper, buffer, output, errors = run.mapper, run.buffer, run.output, run.errors
+    get = buffer.get
+    check_key = errors.check_key
+    number = 0
+    offset = segment.start
+    base = output.lines  # lines read in earlier segments of the split
+    check_at = output.check_at - base
+    try:
+        for number, offset, line in read_lines(segment, errors.decoding, errors.undecodable(segment)):  # noqa: B007
+            try:
+                for key, value in mapper(line):
+                    values = get(key)
+                    if values is None:
+                        if key.__class__ is not str:
+                            check_key(key)
+                        buffer[key] = [value]
+                    else:
+                        values.append(value)
+            except Exception as exc:
+                errors.line_failed(segment, number, offset, line, exc)
+            if number >= check_at:
+                check_at = output.check(buffer, base + number, offset - segment.start) - base
+    finally:
+        number = max(number, errors.skipped_upto)
+        run.stats["input_records"] += number
+        output.lines += number
+
+
+def _map_segment_combining(run: MapRun, segment: Segment) -> None:
+    """The map hot loop with a combiner: group values by key, folding long groups."""
+    mapper, combiner, buffer, output, errors = run.mapper, run.combiner, run.buffer, run.output, run.errors
+    get = buffer.get
+    check_key = errors.check_key
+    number = folds = 0
+    offset = segment.start
+    base = output.lines  # lines read in earlier segments of the split
+    check_at = output.check_at - base
+    try:
+        for number, offset, line in read_lines(segment, errors.decoding, errors.undecodable(segment)):  # noqa: B007
+            try:
+                for key, value in mapper(line):
+                    values = get(key)
+                    if values is None:
+                        if key.__class__ is not str:
+                            check_key(key)
+                        buffer[key] = [value]
+                    else:
+                        values.append(value)
+                        if len(values) >= COMBINE_EVERY:
+                            buffer[key] = [combiner(key, iter(values))]
+                            folds += 1
+            except Exception as exc:
+                errors.line_failed(segment, number, offset, line, exc)
+            if number >= check_at:
+                check_at = output.check(buffer, base + number, offset - segment.start) - base
+    finally:
+        number = max(number, errors.skipped_upto)
+        run.stats["input_records"] += number
+        output.lines += number
+        # each fold turned COMBINE_EVERY values into one; run_map adds the
+        # values the buffer held when spilled
+        run.stats["map_output_records"] += folds * (COMBINE_EVERY - 1)
+
+
+def _map_segment_batches(run: MapRun, segment: Segment) -> None:
+    """The map loop for a :func:`~mr_luigi.batch_map` function: lines go to it a block (64 KiB) at a time.
+
+    Blocks are read, decoded and split into lines in C (:func:`read_blocks`),
+    so no Python code runs per line.
+    """
+    output, errors = run.output, run.errors
+    records = 0
+    base = output.lines
+    check_at = output.check_at - base
+    try:
+        for block in read_blocks(segment, errors.decoding, errors.undecodable(segment)):
+            _map_batch(run, segment, block)
+            records = max(records, block.last_number, errors.skipped_upto)
+            if records >= check_at:
+                check_at = output.check(run.buffer, base + records, block.offset + len(block.raw) - segment.start) - base
+    finally:
+        records = max(records, errors.skipped_upto)
+        run.stats["input_records"] += records
+        output.lines += records
+
+
+def _map_batch(run: MapRun, segment: Segment, block: Block) -> None:
+    """Map one block of lines into the buffer; if the function fails, call it on each line alone.
+
+    The lines that fail alone are then bad records, or fail the task, as in
+    a per-line map. Counters the failed call incremented are rolled back, so
+    each line counts once.
+    """
+    mapper, buffer, errors = run.mapper, run.buffer, run.errors
+    saved = counters.snapshot()
+    try:
+        pairs = list(mapper(block.lines))
+    except MrLuigiError:
+        raise
+    except Exception:
+        counters.restore(saved)
+        pairs = []
+        for (number, offset), line in zip(block.positions(), block.lines):
+            try:
+                pairs.extend(mapper([line]))
+            except Exception as exc:
+                errors.line_failed(segment, number, offset, line, exc)
+    combiner = run.combiner
+    check_key = errors.check_key
+    get = buffer.get
+    folds = 0
+    try:
+        for key, value in pairs:
+            values = get(key)
+            if values is None:
+                if key.__class__ is not str:
+                    check_key(key)
+                buffer[key] = [value]
+            else:
+                values.append(value)
+                if combiner is not None and len(values) >= COMBINE_EVERY:
+                    buffer[key] = [combiner(key, iter(values))]
+                    folds += 1
+    except keys.InvalidKey as exc:
+        raise keys.InvalidKey(f"{exc} (emitted by map_function for lines from {segment.path} at byte {block.offset})") from None
+    except (TypeError, ValueError) as exc:
+        raise RecordError(f"map_function (a batch_map) must return (key, value) pairs: {type(exc).__name__}: {exc} "
+                          f"(lines from {segment.path} at byte {block.offset})") from exc
+    run.stats["map_output_records"] += folds * (COMBINE_EVERY - 1)

@@ -1,0 +1,93 @@
+"""The reduce phase: the user's reduce once per key of a partition, written as text lines, with the keys in order."""
+
+from __future__ import annotations
+
+import re
+from contextlib import closing
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from mr_luigi.engine.phases.combining import shown_key
+from mr_luigi.engine.phases.shuffle import SHUFFLE_DATA
+from mr_luigi.engine.plan import JobPlan, part_name
+from mr_luigi.engine.progress import Progress, counted
+from mr_luigi.engine.quarantine import BadRecord, BadRecordLimit, Quarantine, reason_of
+from mr_luigi.engine.stats import read_stats
+from mr_luigi.errors import MrLuigiError, RecordError, UserCodeError
+from mr_luigi.io.merge import group_by_key, group_lists_by_key
+from mr_luigi.io.records import BUFFER_SIZE, read_run, write_records
+from mr_luigi.io.textformat import render_json_line, render_line
+
+KEYS_FILE = "keys"
+
+
+def run_reduce(plan: JobPlan, partition: int, out: Path, progress: Progress | None = None) -> dict[str, Any]:
+    """Call the user's reduce once per key; write text lines and the keys in order."""
+    reducer = plan.resolved.reduce_function
+    grouped = group_by_key if plan.resolved.combine_function else group_lists_by_key
+    render = line_renderer(plan)
+    source = plan.reduce_input_dir(partition) / SHUFFLE_DATA
+    records: Iterator[Any] = read_run(source)
+    if progress is not None:
+        progress.total = read_stats(plan.reduce_input_dir(partition))["shuffle_output_records"]
+        progress.unit = "records reduced"
+        records = counted(records, progress)
+    name = part_name(partition)
+    groups = written = 0
+    skip = (BadRecord, *plan.resolved.skip_types)
+    quarantine = Quarantine(plan.job_dir, "reduce", partition, BadRecordLimit.from_config(plan.config.max_bad_records))
+    with open(out / name, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as text, \
+            open(out / KEYS_FILE, "wb", buffering=BUFFER_SIZE) as keys_fh, closing(quarantine):
+        done: list[Any] = []
+        for key, values in grouped(records):
+            groups += 1
+            try:
+                value = reducer(key, values)
+            except MrLuigiError:
+                raise
+            except Exception as exc:
+                if not isinstance(exc, skip):
+                    raise UserCodeError("reduce_function", f"key {shown_key(key)}, partition {partition}", exc) from exc
+                reason, error = reason_of(exc, "reduce_function")
+                quarantine.add(f"key {shown_key(key)} (partition {partition})", reason, error, {"partition": partition, "key": shown_key(key)})
+                continue
+            text.write(render(key, value))
+            done.append(key)
+            written += 1
+            if len(done) >= 4096:
+                write_records(keys_fh, done)
+                done = []
+        write_records(keys_fh, done)
+    return {"reduce_input_groups": groups, "output_records": written, "output_bytes": (out / name).stat().st_size,
+            "bad_records": quarantine.total}
+
+
+_OUTPUT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def line_renderer(plan: JobPlan) -> Callable[[Any, Any], str]:
+    """How one reduced key and value become an output line, per the config.
+
+    ``tsv`` writes ``key<TAB>value``; ``jsonl`` writes the value as one JSON
+    line. With ``named_outputs`` the key's first item names the output file
+    and is left out of the line.
+    """
+    value_only = plan.config.output_format == "jsonl"
+    if not plan.config.named_outputs:
+        return render_json_line_of if value_only else render_line
+
+    def render_named(key: Any, value: Any) -> str:
+        if type(key) is not tuple or len(key) < 2 or type(key[0]) is not str or not _OUTPUT_NAME.fullmatch(key[0]):
+            raise RecordError(
+                f"with named_outputs = true every key must be a (name, key) tuple whose name can be a file name "
+                f"(letters, digits, '_', '.', '-'), got {key!r}"
+            )
+        if value_only:
+            return render_json_line(value, key)
+        return render_line(key[1] if len(key) == 2 else key[1:], value)
+
+    return render_named
+
+
+def render_json_line_of(key: Any, value: Any) -> str:
+    return render_json_line(value, key)

@@ -1,0 +1,88 @@
+"""The shuffle phase: one partition's sorted runs from every map, merged (in passes of ``merge_fan_in``) into one sorted file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+from mr_luigi.engine.phases.combining import combiner_of
+from mr_luigi.engine.plan import JobPlan
+from mr_luigi.engine.progress import Progress, counted
+from mr_luigi.engine.stats import read_stats
+from mr_luigi.io.merge import checked_merge, combine_sorted, first
+from mr_luigi.io.records import MERGE_BUFFER, read_run, write_run
+
+SHUFFLE_DATA = "data"
+
+
+def run_shuffle(plan: JobPlan, partition: int, out: Path, progress: Progress | None = None) -> dict[str, Any]:
+    """Merge one partition's sorted runs from every map into one sorted file.
+
+    At most ``merge_fan_in`` runs are open at once: with more, groups of them
+    are first merged into bigger runs (combining when there is a combiner),
+    pass after pass, so memory stays bounded whatever the number of runs.
+    """
+    map_stats = [read_stats(plan.map_dir(index)) for index in range(plan.num_maps)]
+    pieces: list[Piece] = []
+    total = 0
+    for index, stats in enumerate(map_stats):
+        folder = plan.map_dir(index)
+        for run in stats["runs"]:
+            start, end, count = run["partitions"][partition]
+            if count:
+                pieces.append((folder / run["file"], start, end))
+                total += count
+    combiner = combiner_of(plan)
+    fan_in = plan.config.merge_fan_in
+    passes = 0
+    map_pieces = len(pieces)
+    while len(pieces) > fan_in:
+        passes += 1
+        pieces = _merge_pass(pieces, fan_in, combiner, out, passes)
+    merged = _merge_pieces(pieces, combiner)
+    if progress is not None:
+        progress.total, progress.unit = total, "records merged"
+        merged = counted(merged, lambda n: progress(n, f"{map_pieces} runs, {passes} earlier merge passes"))
+    count = write_run(out / SHUFFLE_DATA, merged)
+    for path in out.glob(f"{_MERGE_PREFIX}*"):
+        path.unlink()
+    return {
+        "map_pieces": map_pieces,
+        "merge_passes": passes,
+        "shuffle_output_records": count,
+        "shuffle_output_bytes": (out / SHUFFLE_DATA).stat().st_size,
+    }
+
+
+Piece = tuple[Path, int, int | None]  # a byte range of a run file; None: to the end
+
+
+_MERGE_PREFIX = "merge-"
+
+
+def _merge_pass(pieces: list[Piece], fan_in: int, combiner: Any, out: Path, number: int) -> list[Piece]:
+    """Merge groups of ``fan_in`` pieces into new runs, deleting merged runs of earlier passes."""
+    merged: list[Piece] = []
+    for i in range(0, len(pieces), fan_in):
+        group = pieces[i : i + fan_in]
+        if len(group) == 1:
+            merged.append(group[0])
+            continue
+        path = out / f"{_MERGE_PREFIX}{number:03d}-{i // fan_in:05d}"
+        write_run(path, _merge_pieces(group, combiner))
+        merged.append((path, 0, None))
+        for source, _, _ in group:
+            if source.parent == out and source.name.startswith(_MERGE_PREFIX):
+                source.unlink()
+    return merged
+
+
+def _merge_pieces(pieces: list[Piece], combiner: Any) -> Iterator[tuple[Any, Any]]:
+    """Stream the k-way merge of sorted pieces, combined when there is a combiner."""
+    streams = [read_run(path, start, end, MERGE_BUFFER) for path, start, end in pieces]
+
+    def heads() -> list[Any]:
+        return [next(map(first, read_run(path, start, end)), None) for path, start, end in pieces]
+
+    merged = checked_merge(streams, heads)
+    return merged if combiner is None else combine_sorted(merged, combiner)

@@ -1,0 +1,253 @@
+"""The plan of a job: its validated config, its splits and where each file goes.
+
+A plan is computed once, before any task runs, and is what every task of the
+job holds. Its ``job_id`` is a digest of everything that decides the results:
+the functions and the user's code they reach (see :mod:`mr_luigi.engine.fingerprint`),
+the inputs with their sizes, modification and change times and inode numbers,
+partition count, splits, output folder, output format, params, and what
+counts as a bad record (``max_bad_records``, ``skip_exceptions``,
+``encoding``, ``decode_errors``). So intermediates of an earlier, different
+job are never mistaken for this job's, two jobs never share a work folder,
+and a finished job's results are never the answer to an edited one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Sequence
+
+from mr_luigi.engine import faults
+from mr_luigi.engine.config import JobConfig, ResolvedConfig, validate
+from mr_luigi.engine.fingerprint import Fingerprint
+from mr_luigi.engine.spec import config_of, spec_of
+from mr_luigi.errors import JobChanged
+from mr_luigi.io import atomic
+from mr_luigi.io.splits import Split, auto_split_size, plan_splits
+
+# 2: without a combiner, intermediate records are (key, [values]);
+# 3: bad records are kept in the work folder, reduces may skip keys
+FORMAT_VERSION = 3
+
+
+def part_name(partition: int) -> str:
+    """The name of a partition's files: ``part-00003``."""
+    return f"part-{partition:05d}"
+
+
+@dataclass(frozen=True, eq=False)
+class JobPlan:
+    """A validated job: config, splits, identity and file layout.
+
+    Two plans are equal when their ``job_id`` is: Luigi hashes and compares
+    task parameters, and the id already stands for everything in the plan.
+    """
+
+    resolved: ResolvedConfig
+    splits: tuple[Split, ...]
+    job_id: str
+    #: the config as plain JSON (see :mod:`mr_luigi.engine.spec`): with the job id, what a task parameter carries
+    spec: str = ""
+    #: each input's identity when planned (see :func:`file_identity`): a map checks its input still matches
+    input_stats: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    #: what the job id is a digest of (kept in the manifest, to say what differs from another job)
+    identity: dict[str, Any] = field(default_factory=dict)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JobPlan) and other.job_id == self.job_id
+
+    def __hash__(self) -> int:
+        return hash(self.job_id)
+
+    def __repr__(self) -> str:
+        # Luigi formats parameter values into messages; a plan of thousands
+        # of splits must not be spelled out each time (it cost seconds).
+        return f"JobPlan({self.job_id})"
+
+    @property
+    def config(self) -> JobConfig:
+        return self.resolved.config
+
+    @property
+    def name(self) -> str:
+        return self.config.job_name
+
+    @property
+    def num_maps(self) -> int:
+        return len(self.splits)
+
+    @property
+    def num_partitions(self) -> int:
+        return self.config.num_reduce_tasks
+
+    @property
+    def output_dir(self) -> Path:
+        return self.resolved.output_dir
+
+    @cached_property
+    def job_dir(self) -> Path:
+        """This job's own folder of intermediates."""
+        return self.resolved.work_dir / self.job_id
+
+    def map_dir(self, index: int) -> Path:
+        return self.job_dir / "map_output" / f"map-{index:05d}"
+
+    def reduce_input_dir(self, partition: int) -> Path:
+        return self.job_dir / "reduce_input" / part_name(partition)
+
+    def reduce_output_dir(self, partition: int) -> Path:
+        return self.job_dir / "reduce_output" / part_name(partition)
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Where the tasks keep their bad records until the final step publishes them."""
+        return self.job_dir / "bad_records"
+
+    @property
+    def success_path(self) -> Path:
+        return self.output_dir / "_SUCCESS"
+
+    def describe(self) -> str:
+        return (
+            f"job {self.name} ({self.job_id}): {len(self.resolved.input_paths)} input file(s), "
+            f"{self.num_maps} map task(s), {self.num_partitions} shuffle and {self.num_partitions} reduce task(s)"
+        )
+
+
+#: plans this process made, newest last, by job id: planning (globbing, hashing the code) is done once per process
+_plans: OrderedDict[str, JobPlan] = OrderedDict()
+_PLANS_KEPT = 256
+
+
+def plan_of_task(job_id: str, spec: str) -> JobPlan:
+    """The plan of a task's job, from the task's parameters: planned once per process, checked against the job id.
+
+    A process that did not plan the job (an assistant worker, another host,
+    a ``luigi.build`` of one task) plans it from the spec; if that gives
+    another job id, something the id covers differs here, and the error
+    names it when the job's work folder says what the job was.
+    """
+    plan = _plans.get(job_id)
+    if plan is not None:
+        return plan
+    plan = make_plan(config_of(spec))
+    if plan.job_id != job_id:
+        raise JobChanged(f"job {job_id} is planned here as {plan.job_id}: {_what_changed(plan, job_id)}; "
+                         "every worker of a job needs the same inputs, code and settings")
+    return plan
+
+
+def _what_changed(plan: JobPlan, job_id: str) -> str:
+    try:
+        before = json.loads((plan.resolved.work_dir / job_id / IDENTITY_FILE).read_text())
+    except (OSError, ValueError):
+        return "its inputs, code or settings differ (no record of the job here to say which)"
+    return f"it differs in {identity_difference(before, plan.identity) or 'its splits'}"
+
+
+#: a job's identity (see :func:`job_identity`), kept in its work folder by its first task
+IDENTITY_FILE = "identity.json"
+
+
+def record_identity(plan: JobPlan) -> None:
+    """Keep the job's identity in its work folder, so that a worker that plans it otherwise can say what differs."""
+    path = plan.job_dir / IDENTITY_FILE
+    if not path.exists():
+        with atomic.atomic_file(path) as tmp:
+            tmp.write_text(json.dumps(plan.identity, sort_keys=True) + "\n")
+
+
+def make_plan(config: JobConfig) -> JobPlan:
+    """Validate a config and plan its splits (raises ConfigError)."""
+    faults.check_environment()
+    resolved = validate(config)
+    if config.split_size_mb is None:
+        split_size = auto_split_size(sum(p.stat().st_size for p in resolved.input_paths))
+    else:
+        split_size = max(1, int(config.split_size_mb * 1024 * 1024))
+    input_stats = {str(p): file_identity(p) for p in resolved.input_paths}
+    splits = tuple(plan_splits(resolved.input_paths, split_size, resolved.decoding.splittable))
+    identity = job_identity(resolved, splits, input_stats)
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+    plan = JobPlan(resolved, splits, f"{config.job_name}-{digest}", spec_of(config), input_stats, identity)
+    _plans[plan.job_id] = plan
+    _plans.move_to_end(plan.job_id)
+    while len(_plans) > _PLANS_KEPT:
+        _plans.popitem(last=False)
+    return plan
+
+
+#: size, modification time (ns), inode number, status change time (ns)
+FileIdentity = tuple[int, int, int, int]
+
+
+def file_identity(path: str | Path) -> FileIdentity:
+    """What tells that a file changed.
+
+    Size and modification time miss a file replaced by one of the same size
+    and time (``cp -p``, ``rsync -a``, ``tar x``, ``touch -r``); those give it
+    a new inode or a new change time, which nothing can set back.
+    """
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
+
+
+def describe_change(before: Sequence[int], after: Sequence[int]) -> str:
+    """What differs between two :func:`file_identity` values, in words."""
+    if before[0] != after[0]:
+        return f"size {before[0]:,} -> {after[0]:,} bytes" + (", modification time changed" if before[1] != after[1] else "")
+    if before[1] != after[1]:
+        return "modification time changed"
+    if len(before) > 2 and before[2] != after[2]:
+        return "replaced by another file of the same size and time (new inode)"
+    return "rewritten or touched: same size and modification time, but its status change time moved"
+
+
+def job_identity(resolved: ResolvedConfig, splits: tuple[Split, ...], input_stats: dict[str, FileIdentity]) -> dict[str, Any]:
+    """Everything that decides a job's results, as plain JSON values: the job id is its digest."""
+    config = resolved.config
+    code = Fingerprint()
+    identity: dict[str, Any] = {
+        "format": FORMAT_VERSION,
+        "job_name": config.job_name,
+        "functions": {
+            name: [ref, code.digest(getattr(resolved, name), name)] for name, ref in sorted(resolved.function_refs.items())
+        },
+        "inputs": [[path, *stat] for path, stat in input_stats.items()],
+        "splits": [[[s.path, s.start, s.end] for s in split.segments] for split in splits],
+        "num_reduce_tasks": config.num_reduce_tasks,
+        "output_dir": str(resolved.output_dir),
+        "params": code.digest(dict(config.params), "params"),
+        "named_outputs": config.named_outputs,
+        "output_format": config.output_format,
+        "max_bad_records": repr(config.max_bad_records),
+        "skip_exceptions": sorted(f"{t.__module__}.{t.__qualname__}" for t in resolved.skip_types),
+        "encoding": [resolved.decoding.encoding, resolved.decoding.errors],
+    }
+    identity["code"] = dict(sorted(code.modules.items()))
+    return identity
+
+
+def identity_difference(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """What differs between two jobs' identities, in words ("" if nothing does)."""
+    old_inputs = {row[0]: row[1:] for row in before.get("inputs", [])}
+    new_inputs = {row[0]: row[1:] for row in after.get("inputs", [])}
+    for path, stat in new_inputs.items():
+        if path in old_inputs and old_inputs[path] != stat:
+            return f"input {path!r} changed ({describe_change(old_inputs[path], stat)})"
+    if set(old_inputs) != set(new_inputs):
+        added, gone = sorted(set(new_inputs) - set(old_inputs)), sorted(set(old_inputs) - set(new_inputs))
+        return f"other inputs ({len(added)} added, {len(gone)} gone, e.g. {(added or gone)[0]!r})"
+    for name in sorted(set(before) | set(after)):
+        if name in ("inputs", "splits") or before.get(name) == after.get(name):
+            continue
+        if isinstance(before.get(name), dict) and isinstance(after.get(name), dict):
+            keys = sorted(k for k in set(before[name]) | set(after[name]) if before[name].get(k) != after[name].get(k))
+            return f"{name}: {', '.join(keys)}" + (" (source edited)" if name == "code" else "")
+        return name
+    return "splits" if before.get("splits") != after.get("splits") else ""

@@ -1,0 +1,95 @@
+"""The record format of intermediate files (map output, shuffle output).
+
+A record stream is a sequence of batches; each batch is a 4-byte little-endian
+length followed by a pickled list of up to ``BATCH_SIZE`` records (usually
+``(key, value)`` tuples in key order). Batching amortises pickle's per-call
+cost, and the length prefix lets a reader stop exactly at the end of a byte
+range, so one map output file can hold every partition back to back.
+
+Measured on a million (word, count) records (``benchmarks/record_format.py``):
+pickled batches write and read as fast as marshal or msgpack batches and make
+the smallest files, and are 14x faster than JSON lines; pickle also keeps every
+picklable type exactly (tuples stay tuples, which msgpack does not).
+
+Intermediate files are written and read only by this job's own tasks: they are
+trusted local files, and unpickling one from an untrusted source would run its
+code. Never point a job's ``work_dir`` at files someone else can write.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+from itertools import islice
+from pathlib import Path
+from typing import Any, BinaryIO, Iterable, Iterator
+
+from mr_luigi.errors import RecordError
+
+BATCH_SIZE = 2048
+BUFFER_SIZE = 1 << 20
+#: Read buffer of each input of a merge, which may have many open at once.
+MERGE_BUFFER = 1 << 17
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+_LENGTH = struct.Struct("<I")
+
+
+def write_records(fh: BinaryIO, records: Iterable[Any]) -> int:
+    """Append records to an open binary file; return how many were written."""
+    count = 0
+    it = iter(records)
+    while batch := list(islice(it, BATCH_SIZE)):  # batches cut at C speed
+        count += _write_batch(fh, batch)
+    return count
+
+
+def _write_batch(fh: BinaryIO, batch: list[Any]) -> int:
+    try:
+        blob = pickle.dumps(batch, _PROTOCOL)
+    except Exception as exc:  # pickle raises PicklingError, TypeError or AttributeError
+        raise _unserializable(batch, exc) from exc
+    fh.write(_LENGTH.pack(len(blob)))
+    fh.write(blob)
+    return len(batch)
+
+
+def _unserializable(batch: list[Any], exc: Exception) -> RecordError:
+    """Name the first record of a batch that pickle cannot store."""
+    for record in batch:
+        try:
+            pickle.dumps(record, _PROTOCOL)
+        except Exception as error:  # noqa: BLE001 - any pickling failure
+            key = record[0] if type(record) is tuple and record else record
+            shown = repr(key)
+            shown = shown if len(shown) <= 200 else shown[:200] + "..."
+            return RecordError(f"cannot store the record with key {shown}: {type(error).__name__}: {error}. Keys and "
+                               "values must be picklable (str, numbers, tuples, lists, dicts, module-level classes)")
+    return RecordError(f"cannot store records: {type(exc).__name__}: {exc}")
+
+
+def write_run(path: Path, records: Iterable[Any]) -> int:
+    """Write records to a new file at ``path``; return how many."""
+    with open(path, "wb", buffering=BUFFER_SIZE) as fh:
+        return write_records(fh, records)
+
+
+def read_run(path: Path, start: int = 0, end: int | None = None, buffering: int = BUFFER_SIZE) -> Iterator[Any]:
+    """Yield the records stored in bytes ``[start, end)`` of a file (all by default)."""
+    with open(path, "rb", buffering=buffering) as fh:
+        if start:
+            fh.seek(start)
+        pos = start
+        read = fh.read
+        loads = pickle.loads
+        while end is None or pos < end:
+            header = read(4)
+            if not header:
+                return
+            if len(header) < 4:
+                raise EOFError(f"{path}: record stream truncated at byte {pos}")
+            (length,) = _LENGTH.unpack(header)
+            blob = read(length)
+            if len(blob) < length:
+                raise EOFError(f"{path}: record stream truncated at byte {pos}")
+            pos += 4 + length
+            yield from loads(blob)
