@@ -361,3 +361,10 @@ def slow_count_words(line):
 
     time.sleep(float(os.environ.get("SLOW_MAP_S", "0.1")))
     return count_words(line)
+
+
+def keyed_total(key, values):
+    """total, refusing a key that is not a str: shows a combiner called without its key."""
+    if not isinstance(key, str):
+        raise TypeError(f"combiner called with key {key!r}")
+    return sum(values)

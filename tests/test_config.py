@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from mr_luigi import ConfigError, JobConfig, load_config
 from mr_luigi.engine.config import read_config_file, validate
 from pipelines.word_count import word_count_map, word_count_reduce
+from tests import jobs_for_tests as jobs
 
 
 def _config(tmp_path: Path, **changes) -> JobConfig:
@@ -295,3 +297,25 @@ def test_config_layers_merge_by_one_rule_everywhere(tmp_path):
     merged = job.merged_config()
     assert dict(merged.params) == {"from_defaults": 0, "from_file": 1, "shared": "file"}
     assert merged.num_reduce_tasks == 5 and merged.output_dir == str(tmp_path / "out")
+
+
+def test_an_unknown_key_without_a_source_names_only_the_key():
+    from mr_luigi.engine.config import config_from_mapping
+
+    with pytest.raises(ConfigError) as error:
+        config_from_mapping({"num_reduce_task": 3})
+    assert str(error.value) == "num_reduce_task: unknown key (did you mean 'num_reduce_tasks'?)"
+
+
+def test_a_finished_job_folder_without_part_files_or_outputs_says_so(tmp_path):
+    from mr_luigi.engine.config import validate
+
+    done = tmp_path / "done"
+    done.mkdir()
+    (done / "_SUCCESS").write_text(json.dumps({"job_id": "earlier-0123", "outputs": []}))
+    config = JobConfig(job_name="j", map_function=jobs.count_words, reduce_function=jobs.total, input_files=[str(done)],
+                       output_dir=str(tmp_path / "out"))
+    with pytest.raises(ConfigError) as error:
+        validate(config)
+    assert str(error.value) == (f"input_files: {str(done)!r} holds the results of job earlier-0123 (no part files) but no "
+                                "part-* files: name the output file(s) to read")

@@ -64,7 +64,21 @@ def test_a_batch_map_returning_non_pairs_is_a_clear_error(tmp_path):
     path.write_text("a\nb\n")
     ok, result = run([path], tmp_path / "out", map_function=jobs.batch_not_pairs)
     assert not ok
-    assert "must return (key, value) pairs" in " ".join(result.failures.values())
+    (failure,) = result.failures.values()
+    try:  # what unpacking such an item raises, found here rather than written down
+        key, value = 2
+    except TypeError as exc:
+        expected = f"{type(exc).__name__}: {exc}"
+    assert f"must return (key, value) pairs: {expected} (lines from {path} at byte 0)" in failure, failure
+
+
+def test_a_batch_maps_in_mapper_combining_calls_the_combiner_with_each_key(tmp_path):
+    """A word seen 64+ times in one block is folded in the map; the combiner gets its key each time."""
+    path = tmp_path / "in.txt"
+    path.write_text("hot cold\n" * 500 + "hot\n" * 100)
+    ok, result = run([path], tmp_path / "out", map_function=jobs.batch_split_words, combine_function=jobs.keyed_total)
+    assert ok, result.failures
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == Counter({"hot": 600, "cold": 500})
 
 
 def test_counters_of_a_failed_batch_are_not_counted_twice(tmp_path):

@@ -250,3 +250,14 @@ def test_an_invalid_key_in_a_split_that_starts_mid_file_names_the_files_own_line
     assert not ok
     (failure,) = result.failures.values()
     assert failure.endswith(f"(emitted by map_function for {path}:2345)"), failure
+
+
+def test_a_bad_record_without_detail_fails_a_zero_limit_naming_only_its_reason(tmp_path):
+    from mr_luigi.engine.quarantine import BadRecordLimit, Quarantine
+    from mr_luigi.errors import RecordError
+
+    quarantine = Quarantine(tmp_path, "map", 0, BadRecordLimit.from_config(0))
+    with pytest.raises(RecordError) as error:
+        quarantine.add("in.txt:7", "empty_line", "", {"line": 7})
+    assert str(error.value) == ("bad record at in.txt:7: empty_line (max_bad_records = 0 fails on the first one; raise it "
+                                "to skip bad records)")

@@ -61,3 +61,25 @@ def test_a_long_unpicklable_key_is_cut_in_the_message(tmp_path):
     key = "k" * 500
     with pytest.raises(RecordError, match=r"^cannot store the record with key '" + "k" * 199 + r"\.\.\.: "):
         write_run(tmp_path / "run", [(key, lambda: None)])
+
+
+@pytest.mark.parametrize("letters, shown", [(198, "'" + "k" * 198 + "'"), (199, "'" + "k" * 199 + "...")])
+def test_a_key_is_shown_whole_up_to_200_characters(tmp_path, letters, shown):
+    """repr of 198 letters is 200 characters: shown whole; one more is cut to 200 and '...'."""
+    import pickle
+
+    from mr_luigi.errors import RecordError
+
+    try:
+        pickle.dumps(lambda: None)
+    except Exception as exc:  # noqa: BLE001 - whatever pickle raises for it, named in the message
+        kind = type(exc).__name__
+    with pytest.raises(RecordError) as error:
+        write_run(tmp_path / "run", [("k" * letters, lambda: None)])
+    assert str(error.value).startswith(f"cannot store the record with key {shown}: {kind}: ")
+
+
+def test_a_batch_that_fails_as_a_whole_names_the_error():
+    """No single record fails to pickle (the batch failed otherwise): the message names the batch's error."""
+    error = records._unserializable([("a", 1), ("b", 2)], ValueError("the batch failed"))
+    assert str(error) == "cannot store records: ValueError: the batch failed"
