@@ -14,7 +14,7 @@ from mr_luigi.api.steps import MultiStepJob  # noqa: E402
 from mr_luigi.engine.config import JobConfig, load_config  # noqa: E402
 from mr_luigi.engine.context import job_params  # noqa: E402
 from mr_luigi.engine.counters import increment_counter  # noqa: E402
-from mr_luigi.engine.mapping import batch_map  # noqa: E402
+from mr_luigi.engine.mapping import Record, batch_map, map_with_record  # noqa: E402
 from mr_luigi.engine.quarantine import BadRecord  # noqa: E402
 from mr_luigi.errors import (  # noqa: E402
     ConfigError,
@@ -57,6 +57,7 @@ __all__ = [
     "MrLuigiError",
     "OutputTaken",
     "PermanentError",
+    "Record",
     "RecordError",
     "StorageError",
     "TooManyBadRecords",
@@ -70,6 +71,7 @@ __all__ = [
     "job_params",
     "format_output_line",
     "load_config",
+    "map_with_record",
     "parse_output_line",
     "publish_file",
     "read_output",

@@ -368,3 +368,22 @@ def keyed_total(key, values):
     if not isinstance(key, str):
         raise TypeError(f"combiner called with key {key!r}")
     return sum(values)
+
+
+from mr_luigi import map_with_record  # noqa: E402
+
+
+@map_with_record
+def where_map(line, record):
+    """Each line under its own key, path:line, with its byte offset and text."""
+    yield f"{record.path}:{record.line}", [record.offset, line]
+
+
+def the_only_value(key, values):
+    (value,) = values
+    return value
+
+
+@map_with_record
+def lines_per_file_map(line, record):
+    yield record.path, 1

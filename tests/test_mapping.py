@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
-from mr_luigi import JobConfig, MapReduceScheduler
+from mr_luigi import JobConfig, MapReduceScheduler, read_output
 from mr_luigi.engine.mapping import is_batch_map
 from pipelines.word_count import word_count_batch_map, word_count_map
 from tests import jobs_for_tests as jobs
@@ -143,3 +145,70 @@ def test_bad_lines_of_a_batch_map_in_splits_that_start_mid_file_have_their_file_
     bad = [json.loads(line) for p in (tmp_path / "out" / "_bad_records").glob("*.jsonl") for line in p.read_text().splitlines()]
     assert sorted(r["line"] for r in bad) == [n for n in range(1, 5001) if n % 700 == 0]
     assert result.manifest["counters"]["mr_luigi"]["input_records"] == 5000
+
+
+# -- map_with_record: where each line came from ---------------------------------------------------------------
+
+
+def _positions(path: Path) -> dict[str, list]:
+    """Independently: every line of a file as path:line -> [byte offset, text] (BOM dropped, CR LF or LF ends)."""
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    found, offset = {}, 0
+    pieces = data.split(b"\n")
+    for number, raw in enumerate(pieces, 1):
+        if number == len(pieces) and raw == b"":
+            break
+        text = raw[:-1] if raw.endswith(b"\r") else raw
+        if number == 1 and text.startswith(b"\xef\xbb\xbf"):
+            text = text[3:]
+        found[f"{path}:{number}"] = [offset, text.decode("utf-8")]
+        offset += len(raw) + 1
+    return found
+
+
+@pytest.mark.parametrize("combiner", [jobs.the_only_value, None])
+def test_a_map_with_record_gets_each_lines_file_line_and_offset(tmp_path, combiner):
+    """Splits that start mid-file, small files packed together, a .gz file, CRLF, a BOM, non-ASCII, an empty file."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rows = [f"line {n} caf\u00e9 {'x' * (n % 37)}" for n in range(1, 3001)]
+    (folder / "big.txt").write_bytes(b"\xef\xbb\xbf" + "".join(r + ("\r\n" if n % 5 == 0 else "\n") for n, r in enumerate(rows)).encode())
+    for i in range(40):
+        (folder / f"small{i:02d}.txt").write_text("".join(f"s{i} {j}\n" for j in range(i % 4)) + (f"s{i} last" if i % 3 else ""))
+    with gzip.open(folder / "packed.txt.gz", "wt") as fh:
+        fh.write("".join(f"gz {n}\n" for n in range(500)))
+    (folder / "empty.txt").write_text("")
+    expected = {}
+    for path in sorted(folder.iterdir()):
+        expected.update(_positions(path))
+    ok, result = run([folder], tmp_path / "out", map_function=jobs.where_map, reduce_function=jobs.the_only_value,
+                     combine_function=combiner, split_size_mb=0.01)
+    assert ok, result.failures
+    assert result.manifest["task_counts"]["map"] > 5, "splits start mid-file"
+    got = dict(read_output(tmp_path / "out" / "final_output.txt"))
+    assert got == expected
+
+
+def test_a_count_of_lines_per_file_from_the_record(tmp_path):
+    paths = []
+    for i, lines in enumerate([0, 1, 7, 2500]):
+        path = tmp_path / f"f{i}.txt"
+        path.write_text("".join(f"{i} {n}\n" for n in range(lines)))
+        paths.append(path)
+    ok, result = run(paths, tmp_path / "out", map_function=jobs.lines_per_file_map, split_size_mb=0.005)
+    assert ok, result.failures
+    assert dict(read_output(tmp_path / "out" / "final_output.txt")) == {str(p): n for p, n in zip(paths, [0, 1, 7, 2500]) if n}
+
+
+def test_a_map_cannot_be_both_a_batch_map_and_a_map_with_record(tmp_path):
+    from mr_luigi import ConfigError, batch_map, map_with_record
+    from mr_luigi.engine.config import validate
+
+    both = batch_map(map_with_record(lambda lines, record: []))
+    (tmp_path / "in.txt").write_text("a\n")
+    config = JobConfig(job_name="both", map_function=both, reduce_function=jobs.total, input_files=[str(tmp_path / "in.txt")],
+                       output_dir=str(tmp_path / "out"))
+    with pytest.raises(ConfigError, match="^map_function: a function cannot be both a batch_map and a map_with_record"):
+        validate(config)

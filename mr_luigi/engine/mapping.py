@@ -7,14 +7,37 @@ can run in C over many lines at once (one regex over the joined text, a
 ``Counter``) then costs nothing per line in Python. The pairs it returns are
 grouped and combined like any others. If it raises on a batch, each line of
 the batch is passed to it alone, so only the lines that fail are bad records.
+
+A function marked with :func:`map_with_record` is called with each line and
+its :class:`Record`: the input file's path, the line's number in that file
+and its byte offset. It is for maps that need to know where a line came
+from (an inverted index, a count per file, a join on the file name); a map
+without the mark pays nothing for it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, NamedTuple, TypeVar
 
 F = TypeVar("F", bound=Callable[[list[str]], Iterable[Any]])
 _MARK = "_mr_luigi_batch_map"
+_RECORD_MARK = "_mr_luigi_map_with_record"
+M = TypeVar("M", bound=Callable[[str, "Record"], Iterable[Any]])
+
+
+class Record(NamedTuple):
+    """Where a line came from, as a :func:`map_with_record` function is told.
+
+    ``line`` counts from 1 in the input file itself, whatever split the line
+    is in (a split may start in the middle of a file; small files are packed
+    into one split). ``offset`` is the line's first byte in the file (in the
+    decompressed stream of a ``.gz`` or ``.bz2`` file; in characters for a
+    UTF-16 or UTF-32 file).
+    """
+
+    path: str
+    line: int
+    offset: int
 
 
 def batch_map(fn: F) -> F:
@@ -25,3 +48,13 @@ def batch_map(fn: F) -> F:
 
 def is_batch_map(fn: Callable[..., Any]) -> bool:
     return bool(getattr(fn, _MARK, False))
+
+
+def map_with_record(fn: M) -> M:
+    """Mark a map function as taking ``(line, record)``: the line and its :class:`Record`."""
+    setattr(fn, _RECORD_MARK, True)
+    return fn
+
+
+def takes_record(fn: Callable[..., Any]) -> bool:
+    return bool(getattr(fn, _RECORD_MARK, False))

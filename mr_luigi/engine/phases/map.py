@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from mr_luigi.engine import counters
-from mr_luigi.engine.mapping import is_batch_map
+from mr_luigi.engine.mapping import Record, is_batch_map, takes_record
 from mr_luigi.engine.phases.combining import combiner_of
 from mr_luigi.engine.plan import JobPlan, describe_change, file_identity
 from mr_luigi.engine.progress import Progress
@@ -63,7 +63,10 @@ def run_map(plan: JobPlan, index: int, out: Path, progress: Progress | None = No
     output = MapOutput(out, plan.num_partitions, plan.config.map_memory_mb, combiner, _partition_function(plan),
                        report if progress is not None else None)
     run = MapRun(plan, combiner, stats, output, errors)
-    loop = _map_segment_batches if is_batch_map(run.mapper) else _map_segment_combining if combiner else _map_segment
+    if takes_record(run.mapper):
+        loop = _map_segment_with_record
+    else:
+        loop = _map_segment_batches if is_batch_map(run.mapper) else _map_segment_combining if combiner else _map_segment
     try:
         for segment in split.segments:
             try:
@@ -281,6 +284,52 @@ def _map_segment_combining(run: MapRun, segment: Segment) -> None:
         output.lines += number
         # each fold turned COMBINE_EVERY values into one; run_map adds the
         # values the buffer held when spilled
+        run.stats["map_output_records"] += folds * (COMBINE_EVERY - 1)
+
+
+def _map_segment_with_record(run: MapRun, segment: Segment) -> None:
+    """The map loop for a :func:`~mr_luigi.map_with_record` function: each line with its :class:`Record`.
+
+    A segment that starts mid-file counts the file's lines before it once,
+    from the start of the file (newlines counted in C), to number its lines
+    as the file does.
+    """
+    mapper, combiner, buffer, output, errors = run.mapper, run.combiner, run.buffer, run.output, run.errors
+    get = buffer.get
+    check_key = errors.check_key
+    path = segment.path
+    numbers = None if segment.start == 0 else LineNumbers(path)
+    first_line: int | None = None if numbers is not None else 0
+    number = folds = 0
+    offset = segment.start
+    base = output.lines
+    check_at = output.check_at - base
+    try:
+        for number, offset, line in read_lines(segment, errors.decoding, errors.undecodable(segment)):  # noqa: B007
+            if first_line is None:
+                first_line = numbers.number(offset) - number  # type: ignore[union-attr]
+            try:
+                for key, value in mapper(line, Record(path, first_line + number, offset)):
+                    values = get(key)
+                    if values is None:
+                        if key.__class__ is not str:
+                            check_key(key)
+                        buffer[key] = [value]
+                    else:
+                        values.append(value)
+                        if combiner is not None and len(values) >= COMBINE_EVERY:
+                            buffer[key] = [combiner(key, iter(values))]
+                            folds += 1
+            except Exception as exc:
+                errors.line_failed(segment, number, offset, line, exc)
+            if number >= check_at:
+                check_at = output.check(buffer, base + number, offset - segment.start) - base
+    finally:
+        if numbers is not None:
+            numbers.close()
+        number = max(number, errors.skipped_upto)
+        run.stats["input_records"] += number
+        output.lines += number
         run.stats["map_output_records"] += folds * (COMBINE_EVERY - 1)
 
 
