@@ -14,7 +14,7 @@ from mr_luigi.api.steps import MultiStepJob  # noqa: E402
 from mr_luigi.engine.config import JobConfig, load_config  # noqa: E402
 from mr_luigi.engine.context import job_params  # noqa: E402
 from mr_luigi.engine.counters import increment_counter  # noqa: E402
-from mr_luigi.engine.mapping import Record, batch_map, map_with_record  # noqa: E402
+from mr_luigi.engine.mapping import Record, batch_map, map_with_record, pair_reducer  # noqa: E402
 from mr_luigi.engine.quarantine import BadRecord  # noqa: E402
 from mr_luigi.errors import (  # noqa: E402
     ConfigError,
@@ -72,6 +72,7 @@ __all__ = [
     "format_output_line",
     "load_config",
     "map_with_record",
+    "pair_reducer",
     "parse_output_line",
     "publish_file",
     "read_output",

@@ -387,3 +387,31 @@ def the_only_value(key, values):
 @map_with_record
 def lines_per_file_map(line, record):
     yield record.path, 1
+
+
+from mr_luigi import BadRecord, pair_reducer  # noqa: E402
+
+
+@pair_reducer
+def count_and_length(key, values):
+    """None for a word starting with z; its count if seen twice or more; always its length under a key of its own.
+
+    A word starting with q is a bad record, raised after one pair was yielded (which must not be written)."""
+    n = sum(values)
+    if key.startswith("z"):
+        return
+    if n >= 2:
+        yield key, n
+    if key.startswith("q"):
+        raise BadRecord("q words are refused")
+    yield f"len:{key}", len(key)
+
+
+@pair_reducer
+def yields_triples(key, values):
+    yield key, 1, 2
+
+
+@pair_reducer
+def returns_a_number(key, values):
+    return sum(values)

@@ -319,3 +319,13 @@ def test_a_finished_job_folder_without_part_files_or_outputs_says_so(tmp_path):
         validate(config)
     assert str(error.value) == (f"input_files: {str(done)!r} holds the results of job earlier-0123 (no part files) but no "
                                 "part-* files: name the output file(s) to read")
+
+
+def test_a_pair_reducer_with_named_outputs_is_refused(tmp_path):
+    from mr_luigi.engine.config import validate
+
+    (tmp_path / "in.txt").write_text("a\n")
+    config = JobConfig(job_name="j", map_function=jobs.split_words, reduce_function=jobs.count_and_length,
+                       input_files=[str(tmp_path / "in.txt")], output_dir=str(tmp_path / "out"), named_outputs=True)
+    with pytest.raises(ConfigError, match="^reduce_function: a pair_reducer cannot write named outputs yet"):
+        validate(config)

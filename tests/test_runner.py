@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import shutil
 from collections import Counter
 from contextlib import contextmanager, nullcontext
@@ -13,7 +14,7 @@ from pathlib import Path
 import luigi.task_register
 import pytest
 
-from mr_luigi import ConfigError, JobConfig, MapReduceScheduler, create_sample_data
+from mr_luigi import ConfigError, JobConfig, MapReduceScheduler, create_sample_data, read_output
 from tests import jobs_for_tests as jobs
 from tests.conftest import counts_from_output, read_tsv, reference_word_count
 
@@ -235,3 +236,38 @@ def test_a_final_step_finding_the_job_finished_by_another_worker_succeeds(tmp_pa
     monkeypatch.setattr(final, "write_final_outputs", other_worker_finishes_first)
     assert run_final_step(plan)["job_id"] == plan.job_id
     assert (tmp_path / "out" / "final_output.txt").read_bytes() == before
+
+
+def test_a_pair_reducer_writes_none_one_or_many_pairs_per_key_in_key_order(tmp_path):
+    src = tmp_path / "in.txt"
+    words = "apple apple zebra quince quince banana cherry cherry cherry zoo kiwi".split()
+    src.write_text("\n".join(" ".join(words[i:] + words[:i]) for i in range(len(words))) + "\n")
+    counts = Counter(w for line in src.read_text().splitlines() for w in line.split())
+    expected = []
+    for word in sorted(counts):
+        if word.startswith("z"):
+            continue
+        pairs = ([(word, counts[word])] if counts[word] >= 2 else []) + [(f"len:{word}", len(word))]
+        if not word.startswith("q"):
+            expected += pairs
+    scheduler = MapReduceScheduler(2)
+    config = make_config([src], tmp_path / "out", map_function=jobs.split_words, reduce_function=jobs.count_and_length,
+                         combine_function=jobs.total, num_reduce_tasks=3, max_bad_records=5)
+    assert scheduler.execute_job(config), scheduler.last_result.failures
+    assert list(read_output(tmp_path / "out" / "final_output.txt")) == expected
+    assert scheduler.last_result.manifest["bad_records"]["total"] == 1  # quince, with nothing of it written
+
+
+@pytest.mark.parametrize("reducer, message", [
+    (jobs.yields_triples, r"reduce_function \(a pair_reducer\) must yield \(key, value\) tuples, got \('\w+', 1, 2\) for key '\w+'"),
+    (jobs.returns_a_number, r"reduce_function \(a pair_reducer\) must yield \(key, value\) tuples, but returned \d+ for key '\w+'"),
+])
+def test_a_pair_reducer_that_does_not_give_pairs_fails_at_once_naming_the_key(tmp_path, reducer, message):
+    src = tmp_path / "in.txt"
+    src.write_text("a b b\n")
+    scheduler = MapReduceScheduler(1)
+    assert not scheduler.execute_job(make_config([src], tmp_path / "out", map_function=jobs.split_words, reduce_function=reducer,
+                                                 num_reduce_tasks=1))
+    (failure,) = scheduler.last_result.failures.values()
+    assert failure.startswith("RecordError: ") and re.search(message, failure), failure
+    assert scheduler.last_result.manifest is None and not (tmp_path / "out" / "final_output.txt").exists()

@@ -27,7 +27,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-from mr_luigi.engine.mapping import is_batch_map, takes_record
+from mr_luigi.engine.mapping import emits_pairs, is_batch_map, takes_record
 from mr_luigi.errors import ConfigError
 from mr_luigi.io.decoding import Decoding
 
@@ -279,6 +279,10 @@ def validate(config: JobConfig) -> ResolvedConfig:
     if is_batch_map(functions["map_function"]) and takes_record(functions["map_function"]):
         raise ConfigError("map_function", "a function cannot be both a batch_map and a map_with_record: a batch of lines "
                                           "has no one record; use one of them")
+    if config.named_outputs and emits_pairs(functions["reduce_function"]):
+        raise ConfigError("reduce_function", "a pair_reducer cannot write named outputs yet: its keys are its own, not "
+                                             "the (name, key) the outputs are ordered by; return values, or set "
+                                             "named_outputs = false")
     input_paths = _expand_inputs(config.input_files)
     output_dir = _check_output_dir(config.output_dir)
     work_dir = Path(os.path.abspath(os.path.expanduser(config.work_dir))) if config.work_dir else output_dir / "_work"

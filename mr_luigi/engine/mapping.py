@@ -1,4 +1,4 @@
-"""How the user's map function is called: once per line, or once per batch of lines.
+"""How the user's functions are called: a map per line or per batch of lines, a reduce returning or yielding.
 
 A map function is called with one line. A function marked with
 :func:`batch_map` is called with a list of lines (a block of 64 KiB of input) and
@@ -13,6 +13,10 @@ its :class:`Record`: the input file's path, the line's number in that file
 and its byte offset. It is for maps that need to know where a line came
 from (an inverted index, a count per file, a join on the file name); a map
 without the mark pays nothing for it.
+
+A reduce function returns the value of its key. One marked with
+:func:`pair_reducer` instead yields (or returns an iterable of) ``(key,
+value)`` pairs under keys of its own choosing: none, one or many per key.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any, Callable, Iterable, NamedTuple, TypeVar
 F = TypeVar("F", bound=Callable[[list[str]], Iterable[Any]])
 _MARK = "_mr_luigi_batch_map"
 _RECORD_MARK = "_mr_luigi_map_with_record"
+_PAIRS_MARK = "_mr_luigi_pair_reducer"
 M = TypeVar("M", bound=Callable[[str, "Record"], Iterable[Any]])
 
 
@@ -48,6 +53,16 @@ def batch_map(fn: F) -> F:
 
 def is_batch_map(fn: Callable[..., Any]) -> bool:
     return bool(getattr(fn, _MARK, False))
+
+
+def pair_reducer(fn: F) -> F:
+    """Mark a reduce function as yielding ``(key, value)`` pairs rather than returning its key's value."""
+    setattr(fn, _PAIRS_MARK, True)
+    return fn
+
+
+def emits_pairs(fn: Callable[..., Any]) -> bool:
+    return bool(getattr(fn, _PAIRS_MARK, False))
 
 
 def map_with_record(fn: M) -> M:

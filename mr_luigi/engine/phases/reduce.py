@@ -1,4 +1,10 @@
-"""The reduce phase: the user's reduce once per key of a partition, written as text lines, with the keys in order."""
+"""The reduce phase: the user's reduce once per key of a partition, written as text lines, with the keys in order.
+
+Beside each partition's text lines, a keys file holds the (input) key of
+each line, so that the final step can merge the partitions in key order.
+A :func:`~mr_luigi.pair_reducer` writes the pairs it yields under its own
+keys, in the order it yields them, after the lines of earlier input keys.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from mr_luigi.engine.mapping import emits_pairs
 from mr_luigi.engine.phases.combining import shown_key
 from mr_luigi.engine.phases.shuffle import SHUFFLE_DATA
 from mr_luigi.engine.plan import JobPlan, part_name
@@ -24,6 +31,7 @@ KEYS_FILE = "keys"
 def run_reduce(plan: JobPlan, partition: int, out: Path, progress: Progress | None = None) -> dict[str, Any]:
     """Call the user's reduce once per key; write text lines and the keys in order."""
     reducer = plan.resolved.reduce_function
+    pairs_of = _checked_pairs if emits_pairs(reducer) else None
     grouped = group_by_key if plan.resolved.combine_function else group_lists_by_key
     render = line_renderer(plan)
     source = plan.reduce_input_dir(partition) / SHUFFLE_DATA
@@ -42,7 +50,10 @@ def run_reduce(plan: JobPlan, partition: int, out: Path, progress: Progress | No
         for key, values in grouped(records):
             groups += 1
             try:
-                value = reducer(key, values)
+                if pairs_of is None:
+                    value = reducer(key, values)
+                else:
+                    pairs = pairs_of(reducer(key, values), key)
             except MrLuigiError:
                 raise
             except Exception as exc:
@@ -51,15 +62,36 @@ def run_reduce(plan: JobPlan, partition: int, out: Path, progress: Progress | No
                 reason, error = reason_of(exc, "reduce_function")
                 quarantine.add(f"key {shown_key(key)} (partition {partition})", reason, error, {"partition": partition, "key": shown_key(key)})
                 continue
-            text.write(render(key, value))
-            done.append(key)
-            written += 1
+            if pairs_of is None:
+                text.write(render(key, value))
+                done.append(key)
+                written += 1
+            else:
+                for new_key, new_value in pairs:
+                    text.write(render(new_key, new_value))
+                    done.append(key)
+                written += len(pairs)
             if len(done) >= 4096:
                 write_records(keys_fh, done)
                 done = []
         write_records(keys_fh, done)
     return {"reduce_input_groups": groups, "output_records": written, "output_bytes": (out / name).stat().st_size,
             "bad_records": quarantine.total}
+
+
+def _checked_pairs(result: Any, key: Any) -> list[tuple[Any, Any]]:
+    """All the pairs a pair reducer gives for a key (before any is written: a key that fails writes none)."""
+    try:
+        items = iter(result)
+    except TypeError:
+        raise RecordError(f"reduce_function (a pair_reducer) must yield (key, value) tuples, but returned "
+                          f"{shown_key(result)} for key {shown_key(key)}") from None
+    pairs = list(items)
+    for item in pairs:
+        if type(item) is not tuple or len(item) != 2:
+            raise RecordError(f"reduce_function (a pair_reducer) must yield (key, value) tuples, got {shown_key(item)} "
+                              f"for key {shown_key(key)}")
+    return pairs
 
 
 _OUTPUT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
