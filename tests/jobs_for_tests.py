@@ -389,7 +389,7 @@ def lines_per_file_map(line, record):
     yield record.path, 1
 
 
-from mr_luigi import BadRecord, pair_reducer  # noqa: E402
+from mr_luigi import pair_reducer  # noqa: E402
 
 
 @pair_reducer
@@ -415,3 +415,11 @@ def yields_triples(key, values):
 @pair_reducer
 def returns_a_number(key, values):
     return sum(values)
+
+
+def upper_words(line):
+    """A map-only job's map: each word upper-cased, with its length; a line with 'skip' gives nothing."""
+    if "skip" in line:
+        return
+    for word in line.split():
+        yield word.upper(), len(word)

@@ -72,7 +72,7 @@ def test_overrides_win_over_the_file(tmp_path):
         (GOOD_TOML.replace("word_count_map", "no_such_function"), "map_function", "no attribute 'no_such_function'"),
         (GOOD_TOML.replace("pipelines.word_count:word_count_reduce", "no_such_module_xyz:f"), "reduce_function", "cannot import module 'no_such_module_xyz'"),
         (GOOD_TOML.replace("pipelines.word_count:word_count_reduce", "pipelines.word_count:_WORD"), "reduce_function", "not a callable"),
-        (GOOD_TOML.replace("num_reduce_tasks = 3", "num_reduce_tasks = 0"), "num_reduce_tasks", "at least 1"),
+        (GOOD_TOML.replace("num_reduce_tasks = 3", "num_reduce_tasks = 0"), "num_reduce_tasks", "0 means a map-only job, which has no reduce_function"),
         (GOOD_TOML.replace("num_reduce_tasks = 3", 'num_reduce_tasks = "3"'), "num_reduce_tasks", "expected int"),
         (GOOD_TOML.replace('"data/*.txt"', '"nothing/*.log"'), "input_files", "matched no files"),
         (GOOD_TOML.replace('"data/*.txt"', '"missing.txt"'), "input_files", "does not exist"),

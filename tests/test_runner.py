@@ -271,3 +271,70 @@ def test_a_pair_reducer_that_does_not_give_pairs_fails_at_once_naming_the_key(tm
     (failure,) = scheduler.last_result.failures.values()
     assert failure.startswith("RecordError: ") and re.search(message, failure), failure
     assert scheduler.last_result.manifest is None and not (tmp_path / "out" / "final_output.txt").exists()
+
+
+# -- map-only jobs ----------------------------------------------------------------------------------------------
+
+
+def _map_only_config(inputs, out, **changes):
+    values = dict(job_name="maponly", map_function=jobs.upper_words, input_files=[str(p) for p in inputs],
+                  output_dir=str(out), num_reduce_tasks=0, split_size_mb=0.002, max_retries=0)
+    values.update(changes)
+    return JobConfig(**values)
+
+
+def _expected_map_only(inputs) -> list[tuple]:
+    """Every pair in input order: files in sorted order, lines in file order, words in line order."""
+    pairs = []
+    for path in sorted(inputs):
+        for line in path.read_text().splitlines():
+            if "skip" not in line:
+                pairs += [(word.upper(), len(word)) for word in line.split()]
+    return pairs
+
+
+def test_a_map_only_job_writes_every_pair_in_input_order_one_part_file_per_map(tmp_path):
+    inputs = []
+    for i in range(3):
+        path = tmp_path / f"in{i}.txt"
+        path.write_text("".join(f"w{i} line{n} {'skip' if n % 7 == 0 else 'x' * (n % 5)}\n" for n in range(300)))
+        inputs.append(path)
+    scheduler = MapReduceScheduler(2)
+    assert scheduler.execute_job(_map_only_config(inputs, tmp_path / "out")), scheduler.last_result.failures
+    out = tmp_path / "out"
+    expected = _expected_map_only(inputs)
+    assert list(read_output(out / "final_output.txt")) == expected
+    manifest = scheduler.last_result.manifest
+    maps = manifest["task_counts"]["map"]
+    assert maps > 3 and manifest["task_counts"]["shuffle"] == manifest["task_counts"]["reduce"] == 0
+    parts = sorted(out.glob("part-*"))
+    assert [p.name for p in parts] == [f"part-{i:05d}" for i in range(maps)]
+    assert [pair for part in parts for pair in read_output(part)] == expected
+    assert {t["phase"] for t in manifest["tasks"]} == {"map"}
+    assert manifest["totals"]["map_output_records"] == len(expected)
+
+
+def test_a_map_only_job_with_a_record_map_and_a_batch_map(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("".join(f"a{n} b\n" for n in range(2000)))
+    assert MapReduceScheduler(1).execute_job(_map_only_config([path], tmp_path / "lines", map_function=jobs.where_map))
+    got = list(read_output(tmp_path / "lines" / "final_output.txt"))
+    offsets = [0]
+    for line in path.read_text().splitlines()[:-1]:
+        offsets.append(offsets[-1] + len(line) + 1)
+    assert got == [(f"{path}:{n}", [offsets[n - 1], f"a{n - 1} b"]) for n in range(1, 2001)]
+    assert MapReduceScheduler(1).execute_job(_map_only_config([path], tmp_path / "batch", map_function=jobs.batch_split_words))
+    assert list(read_output(tmp_path / "batch" / "final_output.txt")) == [(w, 1) for n in range(2000) for w in (f"a{n}", "b")]
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(num_reduce_tasks=4), "^reduce_function: missing: every job needs one, except a map-only job"),
+    (dict(reduce_function=jobs.total), "^num_reduce_tasks: 0 means a map-only job, which has no reduce_function"),
+    (dict(combine_function=jobs.total), "^combine_function: a map-only job"),
+    (dict(named_outputs=True), "^named_outputs: a map-only job cannot write named outputs yet"),
+    (dict(num_reduce_tasks=-1), r"^num_reduce_tasks: must be 0 \(a map-only job\) or more, got -1"),
+])
+def test_what_a_map_only_job_cannot_have(tmp_path, changes, message):
+    (tmp_path / "in.txt").write_text("a\n")
+    with pytest.raises(ConfigError, match=message):
+        MapReduceScheduler(1).execute_job(_map_only_config([tmp_path / "in.txt"], tmp_path / "out", **changes))

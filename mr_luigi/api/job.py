@@ -26,7 +26,7 @@ from mr_luigi.engine.phases.final import (
     run_final_step,
 )
 from mr_luigi.engine.plan import JobPlan, make_plan, plan_of_task
-from mr_luigi.engine.tasks import reduce_tasks
+from mr_luigi.engine.tasks import last_tasks
 from mr_luigi.errors import ConfigError
 
 logger = logging.getLogger("luigi-interface.mr_luigi")
@@ -124,7 +124,7 @@ class MapReduceJob(RootTask, RetriesOfJob, luigi.Task):
         if self._planned_when_scheduled:
             try:
                 self._announce()
-                return upstream + reduce_tasks(self.plan)
+                return upstream + last_tasks(self.plan)
             except ConfigError:
                 self._planned_when_scheduled = False  # run() fails with it
         return upstream
@@ -165,7 +165,7 @@ class MapReduceJob(RootTask, RetriesOfJob, luigi.Task):
 
     def run(self) -> Iterator[list[luigi.Task]]:
         self._announce()
-        yield reduce_tasks(self.plan)  # done already unless an upstream task made the input
+        yield last_tasks(self.plan)  # done already unless an upstream task made the input
         with interrupts.stoppable():
             run_final_step(self.plan, self.replaces)
         tracking = getattr(self, "set_tracking_url", None)  # attached by Luigi's worker

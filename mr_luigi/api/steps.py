@@ -37,7 +37,7 @@ from mr_luigi.engine.counters import sum_counters
 from mr_luigi.engine.luigi_setup import RootTask
 from mr_luigi.engine.phases.final import check_previous_results, run_final_step
 from mr_luigi.engine.plan import JobPlan, make_plan
-from mr_luigi.engine.tasks import reduce_tasks
+from mr_luigi.engine.tasks import last_tasks
 from mr_luigi.errors import ConfigError
 
 
@@ -87,7 +87,7 @@ class StepTask(RetriesOfJob, luigi.Task):
         replaces = self.job.previous_results.get(str(plan.output_dir))
         if check_previous_results(plan) not in (None, replaces):
             replaces = None  # published since the job started: the final step fails naming it
-        yield reduce_tasks(plan)
+        yield last_tasks(plan)
         with interrupts.stoppable():
             run_final_step(plan, replaces)
 

@@ -65,7 +65,7 @@ class JobConfig:
 
     job_name: str
     map_function: FunctionRef
-    reduce_function: FunctionRef
+    reduce_function: FunctionRef | None = None
     input_files: Sequence[str] = ()
     output_dir: str = ""
     combine_function: FunctionRef | None = None
@@ -92,7 +92,7 @@ class JobConfig:
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(JobConfig))
 FUNCTION_FIELDS = ("map_function", "reduce_function", "combine_function", "partitioner")
-_REQUIRED = ("job_name", "map_function", "reduce_function", "input_files", "output_dir")
+_REQUIRED = ("job_name", "map_function", "input_files", "output_dir")
 _PATH_FIELDS = ("output_dir", "work_dir")
 OUTPUT_FORMATS = ("tsv", "jsonl")
 
@@ -103,7 +103,7 @@ class ResolvedConfig:
 
     config: JobConfig
     map_function: Callable[..., Any]
-    reduce_function: Callable[..., Any]
+    reduce_function: Callable[..., Any] | None
     combine_function: Callable[..., Any] | None
     partitioner: Callable[..., Any] | None
     input_paths: tuple[Path, ...]
@@ -113,6 +113,11 @@ class ResolvedConfig:
     #: exception types a user function may raise to skip a record (``skip_exceptions``)
     skip_types: tuple[type[BaseException], ...] = ()
     decoding: Decoding = Decoding()
+
+    @property
+    def map_only(self) -> bool:
+        """A job without a reduce: each map writes its output directly (``num_reduce_tasks = 0``)."""
+        return self.reduce_function is None
 
 
 def config_from_mapping(values: Mapping[str, Any], source: str = "", base_dir: Path | None = None) -> dict[str, Any]:
@@ -249,8 +254,8 @@ def validate(config: JobConfig) -> ResolvedConfig:
         raise ConfigError("job_name", f"{config.job_name!r} must be non-empty and use only letters, digits, '-', '_' and '.'")
     for name in ("num_reduce_tasks", "max_retries"):
         _check_type(name, getattr(config, name), int)
-    if config.num_reduce_tasks < 1:
-        raise ConfigError("num_reduce_tasks", f"must be at least 1, got {config.num_reduce_tasks}")
+    if config.num_reduce_tasks < 0:
+        raise ConfigError("num_reduce_tasks", f"must be 0 (a map-only job) or more, got {config.num_reduce_tasks}")
     if config.max_retries < 0:
         raise ConfigError("max_retries", f"must be 0 or more, got {config.max_retries}")
     _check_type("keep_intermediate", config.keep_intermediate, bool)
@@ -271,11 +276,12 @@ def validate(config: JobConfig) -> ResolvedConfig:
     functions = {}
     for name in FUNCTION_FIELDS:
         ref = getattr(config, name)
-        if ref in (None, "") and name in ("combine_function", "partitioner"):  # "" turns one off in TOML
+        if ref in (None, "") and name in ("reduce_function", "combine_function", "partitioner"):  # "" turns one off in TOML
             functions[name] = None
             continue
         functions[name] = resolve_function(ref, name)
 
+    _check_map_only(config, functions)
     if is_batch_map(functions["map_function"]) and takes_record(functions["map_function"]):
         raise ConfigError("map_function", "a function cannot be both a batch_map and a map_with_record: a batch of lines "
                                           "has no one record; use one of them")
@@ -301,6 +307,22 @@ def validate(config: JobConfig) -> ResolvedConfig:
         decoding=decoding,
         **functions,
     )
+
+
+def _check_map_only(config: JobConfig, functions: dict[str, Any]) -> None:
+    """A map-only job: no reduce function and ``num_reduce_tasks = 0``, and nothing that needs a reduce."""
+    if functions["reduce_function"] is None and config.num_reduce_tasks != 0:
+        raise ConfigError("reduce_function", "missing: every job needs one, except a map-only job, which sets "
+                                             "num_reduce_tasks = 0")
+    if functions["reduce_function"] is not None and config.num_reduce_tasks == 0:
+        raise ConfigError("num_reduce_tasks", "0 means a map-only job, which has no reduce_function: remove one of them")
+    if functions["reduce_function"] is None:
+        for name in ("combine_function", "partitioner"):
+            if functions[name] is not None:
+                raise ConfigError(name, "a map-only job (num_reduce_tasks = 0) has no shuffle to use it: remove it")
+        if config.named_outputs:
+            raise ConfigError("named_outputs", "a map-only job cannot write named outputs yet (each map writes one part "
+                                               "file in input order)")
 
 
 def resolve_skip_exceptions(value: Any) -> tuple[type[BaseException], ...]:

@@ -86,6 +86,11 @@ class JobPlan:
         return self.config.num_reduce_tasks
 
     @property
+    def map_only(self) -> bool:
+        """No shuffle and no reduce: each map writes its part file (see :func:`mr_luigi.engine.phases.map.run_map_only`)."""
+        return self.resolved.map_only
+
+    @property
     def output_dir(self) -> Path:
         return self.resolved.output_dir
 
@@ -113,6 +118,9 @@ class JobPlan:
         return self.output_dir / "_SUCCESS"
 
     def describe(self) -> str:
+        if self.map_only:
+            return (f"job {self.name} ({self.job_id}): {len(self.resolved.input_paths)} input file(s), "
+                    f"{self.num_maps} map task(s), map-only")
         return (
             f"job {self.name} ({self.job_id}): {len(self.resolved.input_paths)} input file(s), "
             f"{self.num_maps} map task(s), {self.num_partitions} shuffle and {self.num_partitions} reduce task(s)"

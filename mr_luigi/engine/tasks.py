@@ -158,7 +158,8 @@ class MapTask(PhaseTask):
 
     def work(self, out: Path, progress: Progress) -> dict[str, Any]:
         progress.total, progress.unit = self.plan.splits[self.index].size, "MB"
-        return map_phase.run_map(self.plan, self.index, out, progress)
+        run = map_phase.run_map_only if self.plan.map_only else map_phase.run_map
+        return run(self.plan, self.index, out, progress)
 
 
 class MapBarrier(JobTask):
@@ -244,6 +245,9 @@ class ReduceTask(PhaseTask):
         return reduce_phase.run_reduce(self.plan, self.partition, out, progress)
 
 
-def reduce_tasks(plan: JobPlan) -> list[ReduceTask]:
+def last_tasks(plan: JobPlan) -> list[PhaseTask]:
+    """What the job's final step needs: its reduce tasks, or its map tasks for a map-only job."""
+    if plan.map_only:
+        return [MapTask.of(plan, index=i) for i in range(plan.num_maps)]
     return [ReduceTask.of(plan, partition=p) for p in range(plan.num_partitions)]
 

@@ -105,9 +105,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(plan.describe())
     print(f"inputs: {len(plan.resolved.input_paths)} file(s), {sum(sizes):,} bytes")
     print(f"splits: {len(sizes)} (smallest {min(sizes, default=0):,} bytes, largest {max(sizes, default=0):,} bytes)")
-    print(f"tasks: {plan.num_maps} map, 1 barrier, {plan.num_partitions} shuffle, {plan.num_partitions} reduce, 1 final")
-    print(f"partitions: {plan.num_partitions} -> {', '.join(part_name(p) for p in range(min(plan.num_partitions, 4)))}"
-          f"{', ...' if plan.num_partitions > 4 else ''}")
+    if plan.map_only:
+        print(f"tasks: {plan.num_maps} map, 1 final (map-only: one part file per map, in input order)")
+    else:
+        print(f"tasks: {plan.num_maps} map, 1 barrier, {plan.num_partitions} shuffle, {plan.num_partitions} reduce, 1 final")
+        print(f"partitions: {plan.num_partitions} -> {', '.join(part_name(p) for p in range(min(plan.num_partitions, 4)))}"
+              f"{', ...' if plan.num_partitions > 4 else ''}")
     print(f"output: {plan.output_dir}   work: {plan.job_dir}")
     return EXIT_OK
 

@@ -50,6 +50,8 @@ def write_final_outputs(plan: JobPlan, journal: Journal, inject: Callable[[str],
     """
     out = plan.output_dir
     out.mkdir(parents=True, exist_ok=True)
+    if plan.map_only:
+        return _write_map_only_outputs(plan, journal, inject)
     _remove_stale_outputs(out, plan.num_partitions)
     parts = [plan.reduce_output_dir(p) for p in range(plan.num_partitions)]
     streams = [_keyed_lines(folder, p) for p, folder in enumerate(parts)]
@@ -69,6 +71,28 @@ def write_final_outputs(plan: JobPlan, journal: Journal, inject: Callable[[str],
     journal.add(FINAL_OUTPUT)
     lines = _write_lines(out / FINAL_OUTPUT, merged, inject)
     return lines, [part_name(p) for p in range(plan.num_partitions)] + [FINAL_OUTPUT]
+
+
+def _write_map_only_outputs(plan: JobPlan, journal: Journal, inject: Callable[[str], None]) -> tuple[int, list[str]]:
+    """A map-only job's outputs: each map's part file, and their lines in input order in ``final_output.txt``."""
+    out = plan.output_dir
+    _remove_stale_outputs(out, plan.num_maps)
+    parts = [plan.map_dir(i) / part_name(i) for i in range(plan.num_maps)]
+    for i, part in enumerate(parts):
+        if i == 1:
+            inject("parts")
+        journal.add(part.name)
+        atomic.publish_file(part, out / part.name)
+    inject("middle")
+    journal.add(FINAL_OUTPUT)
+    lines = _write_lines(out / FINAL_OUTPUT, ((None, line) for line in _lines_of(parts)), inject)
+    return lines, [part.name for part in parts] + [FINAL_OUTPUT]
+
+
+def _lines_of(paths: list[Path]) -> Iterator[str]:
+    for path in paths:
+        with open(path, encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as fh:
+            yield from fh
 
 
 def _write_lines(path: Path, keyed_lines: Iterator[tuple[Any, str]], inject: Callable[[str], None]) -> int:

@@ -14,7 +14,8 @@ from typing import Any, Callable
 from mr_luigi.engine import counters
 from mr_luigi.engine.mapping import Record, is_batch_map, takes_record
 from mr_luigi.engine.phases.combining import combiner_of
-from mr_luigi.engine.plan import JobPlan, describe_change, file_identity
+from mr_luigi.engine.phases.reduce import line_renderer
+from mr_luigi.engine.plan import JobPlan, describe_change, file_identity, part_name
 from mr_luigi.engine.progress import Progress
 from mr_luigi.engine.quarantine import (
     BadRecord,
@@ -34,6 +35,7 @@ from mr_luigi.errors import (
 from mr_luigi.io import keys
 from mr_luigi.io.decoding import UNDECODABLE
 from mr_luigi.io.partition import hash_partition
+from mr_luigi.io.records import BUFFER_SIZE
 from mr_luigi.io.spill import MapOutput, checked_partitioner
 from mr_luigi.io.splits import (
     Block,
@@ -111,6 +113,105 @@ class MapRun:
         self.stats = stats
         self.output = output
         self.errors = errors
+
+
+def run_map_only(plan: JobPlan, index: int, out: Path, progress: Progress | None = None) -> dict[str, Any]:
+    """A map-only job's map: its pairs written as text lines, in input order, to its own part file.
+
+    No buffer, no sort, no spill: each pair is rendered as it comes. Bad
+    records and undecodable lines are handled as in any map.
+    """
+    split = plan.splits[index]
+    mapper = plan.resolved.map_function
+    render = line_renderer(plan)
+    errors = MapErrors(plan, Quarantine(plan.job_dir, "map", index, BadRecordLimit.from_config(plan.config.max_bad_records)))
+    stats: dict[str, Any] = {"input_records": 0, "input_bytes": split.size, "map_output_records": 0}
+    batch, with_record = is_batch_map(mapper), takes_record(mapper)
+    name = part_name(index)
+    done_bytes = 0
+    try:
+        with open(out / name, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as text:
+            for segment in split.segments:
+                check_unchanged(plan, segment.path)
+                try:
+                    if batch:
+                        lines, written = _map_only_batches(mapper, segment, errors, text.write, render)
+                    else:
+                        lines, written = _map_only_lines(mapper, segment, errors, text.write, render, with_record)
+                except MrLuigiError:
+                    raise
+                except (OSError, EOFError, zlib.error) as exc:
+                    raise UnreadableInput(f"cannot read input {segment.path!r}: {exc}") from exc
+                check_unchanged(plan, segment.path)
+                stats["input_records"] += lines
+                stats["map_output_records"] += written
+                done_bytes += segment.end - segment.start
+                if progress is not None:
+                    progress(done_bytes, f"{stats['input_records']:,} lines, {errors.quarantine.total:,} bad records")
+    finally:
+        errors.close()
+        errors.quarantine.close()
+    stats.update(errors.decode_stats(), bad_records=errors.quarantine.total, output_records=stats["map_output_records"],
+                 output_bytes=(out / name).stat().st_size)
+    return stats
+
+
+def _map_only_lines(mapper: Callable[..., Any], segment: Segment, errors: MapErrors, write: Callable[[str], Any],
+                    render: Callable[[Any, Any], str], with_record: bool) -> tuple[int, int]:
+    """Map a segment's lines, writing each pair as a line; return lines read and pairs written."""
+    numbers = LineNumbers(segment.path) if with_record and segment.start else None
+    first_line = None if numbers is not None else 0
+    number = written = 0
+    try:
+        for number, offset, line in read_lines(segment, errors.decoding, errors.undecodable(segment)):  # noqa: B007
+            try:
+                if with_record:
+                    if first_line is None:
+                        first_line = numbers.number(offset) - number  # type: ignore[union-attr]
+                    pairs = mapper(line, Record(segment.path, first_line + number, offset))
+                else:
+                    pairs = mapper(line)
+                rendered = []
+                for key, value in pairs:  # unpacked here: a malformed output is told from a bug in the map
+                    rendered.append(render(key, value))
+            except Exception as exc:
+                errors.line_failed(segment, number, offset, line, exc)
+                continue
+            for text in rendered:
+                write(text)
+            written += len(rendered)
+    finally:
+        if numbers is not None:
+            numbers.close()
+    return max(number, errors.skipped_upto), written
+
+
+def _map_only_batches(mapper: Callable[..., Any], segment: Segment, errors: MapErrors, write: Callable[[str], Any],
+                      render: Callable[[Any, Any], str]) -> tuple[int, int]:
+    """Map a segment a block of lines at a time (a batch_map); a failing block goes line by line."""
+    records = written = 0
+    for block in read_blocks(segment, errors.decoding, errors.undecodable(segment)):
+        saved = counters.snapshot()
+        rendered = []
+        try:
+            for key, value in mapper(block.lines):
+                rendered.append(render(key, value))
+        except MrLuigiError:
+            raise
+        except Exception:
+            counters.restore(saved)
+            rendered = []
+            for (number, offset), line in zip(block.positions(), block.lines):
+                try:
+                    for key, value in mapper([line]):
+                        rendered.append(render(key, value))
+                except Exception as exc:
+                    errors.line_failed(segment, number, offset, line, exc)
+        for text in rendered:
+            write(text)
+        written += len(rendered)
+        records = max(records, block.last_number, errors.skipped_upto)
+    return max(records, errors.skipped_upto), written
 
 
 def check_unchanged(plan: JobPlan, path: str) -> None:
