@@ -150,3 +150,39 @@ def test_the_last_progress_line_shows_every_task_done(tmp_path):
     pipe = io.StringIO()
     ProgressWatcher(plan, pipe)._show(final=True)
     assert f"map {plan.num_maps}/{plan.num_maps}, shuffle 2/2, reduce 2/2;" in pipe.getvalue()
+
+
+PROJECT_JOBS = '''
+def first_letter(line):
+    for word in line.split():
+        yield word[0], 1
+
+
+def total(key, values):
+    return sum(values)
+'''
+
+
+def test_run_finds_the_users_package_in_the_working_folder_or_beside_the_config(tmp_path):
+    """As python -m would: the folder the command runs from, and the config file's own folder, are on the import path."""
+    project = tmp_path / "project"
+    (project / "mypkg").mkdir(parents=True)
+    (project / "mypkg" / "__init__.py").write_text("")
+    (project / "mypkg" / "jobs.py").write_text(PROJECT_JOBS)
+    (project / "in.txt").write_text("apple avocado banana\ncherry apple\n")
+    (project / "job.toml").write_text('job_name = "letters"\nmap_function = "mypkg.jobs:first_letter"\n'
+                                      'reduce_function = "mypkg.jobs:total"\ninput_files = ["in.txt"]\noutput_dir = "out"\n')
+    script = str(Path(sys.executable).parent / "mr-luigi")  # the console script: no -m, no PYTHONPATH
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for cwd, config in ((project, "job.toml"), (elsewhere, str(project / "job.toml"))):
+        ran = subprocess.run([script, "run", config, "--workers", "1"], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+        assert ran.returncode == 0, ran.stderr
+        assert counts_from_output(project / "out" / "final_output.txt") == {"a": 3, "b": 1, "c": 1}
+        (project / "out" / "_SUCCESS").unlink()
+    (project / "job.toml").write_text((project / "job.toml").read_text().replace("mypkg.jobs", "nopkg.jobs"))
+    ran = subprocess.run([script, "validate", "job.toml"], cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 2
+    assert re.search(rf"ConfigError: map_function: cannot import module 'nopkg.jobs': No module named 'nopkg' \(searched: "
+                     rf"'{re.escape(str(project))}', ", ran.stderr), ran.stderr

@@ -221,7 +221,8 @@ def resolve_function(ref: FunctionRef, field_name: str) -> Callable[..., Any]:
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ConfigError(field_name, f"cannot import module {module_name!r}: {exc}") from None
+        searched = ", ".join(repr(p or os.getcwd()) for p in sys.path if not p.endswith((".zip", "lib-dynload")))
+        raise ConfigError(field_name, f"cannot import module {module_name!r}: {exc} (searched: {searched})") from None
     for attr in attr_path.split("."):
         try:
             obj = getattr(obj, attr)

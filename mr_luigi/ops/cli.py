@@ -40,6 +40,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     luigi_setup.prepare()
+    _import_path(args)
     try:
         return args.command(args)
     except ConfigError as exc:
@@ -82,6 +83,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # -- config ------------------------------------------------------------------
+
+
+def _import_path(args: argparse.Namespace) -> None:
+    """Find the user's modules as ``python -m`` would (the working folder), and beside the job's config file.
+
+    A config names its functions as ``mypkg.jobs:f``; ``mypkg`` is usually in
+    the project folder the command is run from, or the config's own folder.
+    """
+    folders = [os.getcwd()]
+    config = getattr(args, "config", None)
+    if config is not None:
+        folders.append(str(Path(config).resolve().parent))
+    for folder in reversed(folders):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
 
 
 def load(config_path: Path, settings: Sequence[str]) -> JobConfig:
