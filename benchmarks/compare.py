@@ -7,7 +7,9 @@
     python benchmarks/compare.py combiner --input /path/to/books/
 
 Workloads (every one a word count with the tokenizer ``[a-z0-9']+`` on the
-lower-cased line):
+lower-cased line; on the generated data, ASCII with apostrophes only inside
+words, that gives exactly WordCount's Unicode-aware words, so outputs can be
+compared byte for byte; on other text given with ``--input`` they may not):
 
 - ``combiner``: Zipf-distributed prose; mr_luigi's WordCount (its per-line
   map and combiner) and the same with its batch map, mrjob with an in-mapper

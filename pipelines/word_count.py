@@ -1,6 +1,11 @@
 """Word count: how often each word occurs in a set of text files.
 
-A word is a maximal run of ``[a-z0-9']`` in the lower-cased line. Run it with::
+A word (README, "Word count") is a maximal run of letters, marks and digits
+(Unicode categories L*, M*, N*) in the line lower-cased with ``str.lower()``;
+a single apostrophe (``'`` or ``’``) between two of them stays in the word,
+written ``'``. So ``café``, ``naïve``, ``straße``, ``don't`` and
+``rock'n'roll`` are one word each, ``'tis`` is ``tis`` and ``_`` separates
+words. Run it with::
 
     luigi --module pipelines.word_count WordCount --local-scheduler
     luigi --module pipelines.word_count WordCount --input 'books/*.txt' --output-dir out --local-scheduler
@@ -13,9 +18,22 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import regex
+
 from mr_luigi import ConfigFileJob, batch_map
 
-_WORD = re.compile(r"[a-z0-9']+")
+#: An ASCII line's words: its letters are a-z once lower-cased, and it has no ’.
+_ASCII_WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
+#: Any other line's: the ``regex`` module knows Unicode categories (``re`` has no \p{M}).
+_WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*")
+
+
+def words(text: str) -> list[str]:
+    """The words of lower-cased text, in order (see the module's docstring)."""
+    if text.isascii():
+        return _ASCII_WORD.findall(text)
+    found = _WORD.findall(text)
+    return [word.replace("’", "'") for word in found] if "’" in text else found
 
 
 def word_count_map(line: str) -> Iterator[tuple[str, int]]:
@@ -25,12 +43,14 @@ def word_count_map(line: str) -> Iterator[tuple[str, int]]:
     megabytes (a file with no line breaks) is scanned word by word instead,
     so that its words are never all held in one list.
     """
-    if len(line) < _LONG_LINE:
-        for word in _WORD.findall(line.lower()):
+    lower = line.lower()
+    if len(lower) < _LONG_LINE:
+        for word in _ASCII_WORD.findall(lower) if lower.isascii() else words(lower):
             yield word, 1
     else:
-        for match in _WORD.finditer(line.lower()):
-            yield match.group(), 1
+        pattern = _ASCII_WORD if lower.isascii() else _WORD
+        for match in pattern.finditer(lower):
+            yield match.group().replace("’", "'"), 1
 
 
 #: Lines at least this long (characters) are scanned word by word.
@@ -47,7 +67,7 @@ def word_count_batch_map(lines: list[str]) -> Iterable[tuple[str, int]]:
     WordCount uses: on word count the two are within a few percent, because
     the pairs a batch returns still pass through the map's buffer one by one.
     """
-    return Counter(_WORD.findall("\n".join(lines).lower())).items()
+    return Counter(words("\n".join(lines).lower())).items()
 
 
 def word_count_reduce(word: str, counts: Iterable[int]) -> int:

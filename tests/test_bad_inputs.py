@@ -32,7 +32,7 @@ import pytest
 from mr_luigi.ops import cli
 from mr_luigi.io.atomic import TMP_MARKER
 from mr_luigi.engine.faults import ENV
-from tests.conftest import REFERENCE_WORD, counts_from_output, reference_word_count
+from tests.conftest import counts_from_output, reference_word_count, reference_words
 
 REPO = Path(__file__).resolve().parent.parent
 SENTINEL = "results of an earlier job, kept by hand\n"
@@ -261,7 +261,7 @@ def test_utf16_input_is_read_when_its_encoding_is_set_and_refused_otherwise(tmp_
     wrong = run_job(tmp_path, job_toml('["wide.txt"]', extra="split_size_mb = 0.01\n"))
     assert_failed_cleanly(wrong, tmp_path, 1, r"UnreadableInput: input '.*wide\.txt' looks like UTF-(16|32) .*set encoding")
     proc = run_job(tmp_path, job_toml('["wide.txt"]', extra=f'split_size_mb = 0.01\nencoding = "{codec}"\n'))
-    expected = Counter(w for line in text.lower().split("\n") for w in REFERENCE_WORD.findall(line))
+    expected = Counter(w for line in text.split("\n") for w in reference_words(line))
     assert_succeeded(proc, tmp_path, expected)
 
 
@@ -388,7 +388,7 @@ def test_a_failed_job_leaves_an_earlier_jobs_results_as_they_were(tmp_path):
     assert second.returncode == 1
     assert "UnreadableInput: cannot read input" in second.stderr.strip().splitlines()[-1]
     assert {k: v for k, v in digest(tmp_path / "out").items() if not k.startswith("_work")} == before
-    words = Counter(w for line in ["apple pie", "apple"] for w in REFERENCE_WORD.findall(line))
+    words = Counter(w for line in ["apple pie", "apple"] for w in reference_words(line))
     assert counts_from_output(tmp_path / "out" / "final_output.txt") == words
 
 

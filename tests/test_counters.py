@@ -10,6 +10,7 @@ from pathlib import Path
 from mr_luigi import JobConfig, MapReduceScheduler, increment_counter
 from mr_luigi.engine.counters import collecting, format_counters, sum_counters
 from tests import jobs_for_tests as jobs
+from tests.conftest import reference_words
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
@@ -40,11 +41,11 @@ def test_user_and_framework_counters_are_summed_over_tasks(tmp_path):
     manifest = json.loads((tmp_path / "out" / "_SUCCESS").read_text())
     assert manifest["task_counts"]["map"] > 2, "the counts must come from several map tasks"
     counters = manifest["counters"]
-    words = sum(len(re.findall(r"[a-z0-9']+", line)) for line in lines)
+    words = sum(len(reference_words(line)) for line in lines)
     assert counters["parse"] == {"lines": len(lines), "words": words}
     assert counters["mr_luigi"]["input_records"] == len(lines)
     assert counters["mr_luigi"]["map_output_records"] == words
-    distinct = len({w for line in lines for w in re.findall(r"[a-z0-9']+", line)})
+    distinct = len({w for line in lines for w in reference_words(line)})
     assert counters["mr_luigi"]["reduce_input_groups"] == distinct
     assert result.manifest["counters"] == counters
 

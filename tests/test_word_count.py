@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import luigi
+import pytest
 
 from mr_luigi import JobConfig, MapReduceScheduler
 from pipelines.word_count import WordCount, word_count_map, word_count_reduce
@@ -35,8 +36,9 @@ def test_messy_text_matches_counter(tmp_path, messy_inputs):
     # every key once, sorted by key
     keys = [k for k, _ in read_tsv(out / "final_output.txt")]
     assert keys == sorted(expected)
-    # the curly apostrophe splits a word; a straight one does not
-    assert expected["cat"] == 1 and expected["s"] == 1 and expected["whale's"] == 1 and expected["'em"] == 1
+    # an apostrophe, straight or curly, between two letters stays in the word (written '); one at an edge does not
+    assert expected["cat's"] == 1 and expected["whale's"] == 1 and expected["em"] == 1 and "'em" not in expected
+    assert expected["café"] == 1 and expected["œuvre"] == 1
 
 
 def test_part_files_are_sorted_and_disjoint(tmp_path, messy_inputs):
@@ -195,3 +197,43 @@ def test_compressed_inputs_give_the_same_counts(tmp_path, messy_inputs):
     out = tmp_path / "out"
     run_word_count(packed, out)
     assert counts_from_output(out / "final_output.txt") == reference_word_count(messy_inputs)
+
+
+#: README's examples of the word definition (its words, written out), and what each becomes.
+DEFINITION_EXAMPLES = [
+    ("Café", ["café"]),
+    ("naïve", ["naïve"]),
+    ("STRASSE straße", ["strasse", "straße"]),
+    ("İstanbul", ["i\u0307stanbul"]),  # str.lower() gives i and a combining dot, a mark: one word
+    ("don\u2019t", ["don't"]),
+    ("'tis", ["tis"]),
+    ("dogs'", ["dogs"]),
+    ("rock'n'roll", ["rock'n'roll"]),
+    ("a_b", ["a", "b"]),
+    ("x''y", ["x", "y"]),
+    ("42nd ½ ٣", ["42nd", "½", "٣"]),
+]
+
+
+@pytest.mark.parametrize("text, expected", DEFINITION_EXAMPLES)
+def test_the_word_definition_of_the_readme(text, expected):
+    from pipelines.word_count import word_count_batch_map, word_count_map
+    from tests.conftest import reference_words
+
+    assert reference_words(text) == expected, "the tests' own reference"
+    assert [w for w, _ in word_count_map(text)] == expected
+    assert Counter(dict(word_count_batch_map([text, text]))) == Counter(expected * 2)
+
+
+def test_words_of_mixed_text_match_the_reference_character_by_character():
+    """A random mix of letters, marks, digits, apostrophes and separators (ASCII and not)."""
+    import random
+
+    from pipelines.word_count import word_count_map
+    from tests.conftest import reference_words
+
+    alphabet = list("abcXYZ09'’_- .,") + ["é", "\u0301", "ß", "İ", "東", "😀", "\u00a0", "٣", "Ⅻ", "\u2028"]
+    rng = random.Random(7)
+    for _ in range(3000):
+        line = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        assert [w for w, _ in word_count_map(line)] == reference_words(line), repr(line)
