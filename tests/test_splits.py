@@ -205,3 +205,23 @@ def test_line_numbers_of_offsets_in_any_order(tmp_path):
     finally:
         numbers.close()
     numbers.close()  # closing twice is harmless
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "utf-16-le", "utf-32"])
+@pytest.mark.parametrize("ending", ["\n", ""], ids=["newline_at_end", "no_newline_at_end"])
+def test_blocks_of_several_lines_give_each_line_its_own_position_and_count_every_line(tmp_path, codec, ending):
+    """Blocks big enough for several lines (positions found from the block, not one line per block), a last line with
+    or without its newline: the same (number, offset, line) as the line reader, and the last block ends at the last line."""
+    from mr_luigi.io.decoding import Decoding
+
+    text = "".join(f"line {n}\n" for n in range(1, 60)) + "the end" + ending
+    path = tmp_path / "in.txt"
+    path.write_bytes(text.encode(codec))
+    decoding = Decoding.from_config(codec, "strict")
+    segment = Segment(str(path), 0, path.stat().st_size, path.stat().st_size)
+    expected = [((number, offset), line) for number, offset, line in read_lines(segment, decoding)]
+    assert len(expected) == 60
+    blocks = list(read_blocks(segment, decoding, block_size=64))
+    assert len(blocks) > 2 and all(len(block.lines) > 1 for block in blocks[:-1])
+    assert [(p, line) for b in blocks for p, line in zip(b.positions(), b.lines, strict=True)] == expected
+    assert blocks[-1].last_number == 60
