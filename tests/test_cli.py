@@ -126,7 +126,7 @@ def test_the_console_script_is_installed():
     script = Path(sys.executable).parent / "mr-luigi"
     shown = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.startswith("usage: mr-luigi [-h] COMMAND ...\n")
+    assert shown.stdout.startswith("usage: mr-luigi [-h] [--version] COMMAND ...\n")
     # the commands README's "The mr-luigi command" shows, in its order, each with a line of help
     listed = re.findall(r"^    (\w+) +(\S.*)$", shown.stdout, re.MULTILINE)
     assert [name for name, _ in listed] == ["run", "validate", "report", "clean"]
@@ -186,3 +186,25 @@ def test_run_finds_the_users_package_in_the_working_folder_or_beside_the_config(
     assert ran.returncode == 2
     assert re.search(rf"ConfigError: map_function: cannot import module 'nopkg.jobs': No module named 'nopkg' \(searched: "
                      rf"'{re.escape(str(project))}', ", ran.stderr), ran.stderr
+
+
+def test_version_and_help_say_what_a_user_needs():
+    import argparse
+    import platform
+
+    import luigi
+
+    import mr_luigi
+    from mr_luigi.ops.cli import _parser
+
+    ran = subprocess.run([str(Path(sys.executable).parent / "mr-luigi"), "--version"], capture_output=True,
+                         text=True, timeout=60)
+    assert ran.returncode == 0 and ran.stdout.strip() == (
+        f"mr-luigi {mr_luigi.__version__} (luigi {luigi.__version__}, Python {platform.python_version()})")
+    parser = _parser()
+    assert "exit codes: 0 success; 1 the job failed" in parser.format_help()
+    (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, sub in subparsers.choices.items():
+        for action in sub._actions:
+            if not isinstance(action, argparse._HelpAction):
+                assert action.help, f"mr-luigi {name}: {action.dest} has no help text"

@@ -35,6 +35,18 @@ from mr_luigi.errors import ConfigError, MrLuigiError
 from mr_luigi.io import atomic
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_CODES = "exit codes: 0 success; 1 the job failed (one line says which task and why); 2 a bad config or command line; " \
+             "130 interrupted (run the same command again to resume)"
+
+
+def _version() -> str:
+    import platform
+    from importlib import metadata
+
+    import luigi
+
+    return (f"mr-luigi {metadata.version('mr_luigi')} (luigi {getattr(luigi, '__version__', '?')}, "
+            f"Python {platform.python_version()})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,11 +64,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mr-luigi", description="Run and inspect mr_luigi MapReduce jobs.")
+    parser = argparse.ArgumentParser(prog="mr-luigi", description="Run and inspect mr_luigi MapReduce jobs.",
+                                     epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run a job from its TOML config")
-    run.add_argument("config", type=Path)
+    run = sub.add_parser("run", help="run a job from its TOML config", epilog=EXIT_CODES,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("config", type=Path, help="the job's TOML config (paths in it are relative to its folder)")
     run.add_argument("--workers", type=int, default=None, help="tasks run at once (default: one per core)")
     where = run.add_mutually_exclusive_group()
     where.add_argument("--local-scheduler", action="store_true", help="Luigi's embedded scheduler (the default)")
@@ -65,19 +80,19 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(command=cmd_run)
 
     validate = sub.add_parser("validate", help="check a config and print the planned graph, without running")
-    validate.add_argument("config", type=Path)
-    validate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    validate.add_argument("config", type=Path, help="the job's TOML config")
+    validate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field (a TOML value)")
     validate.set_defaults(command=cmd_validate)
 
     rep = sub.add_parser("report", help="print the summary of a finished job")
-    rep.add_argument("output_dir", type=Path)
+    rep.add_argument("output_dir", type=Path, help="a finished job's output folder (holding its _SUCCESS)")
     rep.add_argument("--html", action="store_true", help="also write _report.html again")
     rep.set_defaults(command=cmd_report)
 
     clean = sub.add_parser("clean", help="remove intermediates and leftover temporary files")
     target = clean.add_mutually_exclusive_group(required=True)
-    target.add_argument("output_dir", type=Path, nargs="?")
-    target.add_argument("--work-dir", type=Path)
+    target.add_argument("output_dir", type=Path, nargs="?", help="a job's output folder: its _work/ and leftovers")
+    target.add_argument("--work-dir", type=Path, help="a work folder set apart from the output (work_dir in the config)")
     clean.set_defaults(command=cmd_clean)
     return parser
 
