@@ -147,3 +147,22 @@ def test_too_many_junk_lines_fail_the_job_with_the_counts(tmp_path, caplog):
     (kept,) = (tmp_path / "out" / "_steps" / "stats" / "_work").glob("*/bad_records/map-00000.jsonl")
     assert [json.loads(line)["line"] for line in kept.read_text().splitlines()] == list(range(1, 51))
     assert not (tmp_path / "out" / "_steps" / "stats" / "_bad_records").exists(), "a failed job publishes nothing"
+
+
+def test_mr_luigi_report_reads_a_multi_step_jobs_folder(tmp_path, log_file):
+    """mr-luigi report on the folder a multi-step job publishes to: the job's outputs, then each step's summary."""
+    import re
+    import subprocess
+    import sys
+
+    path, lines = log_file
+    run(str(path), tmp_path / "out")
+    ran = subprocess.run([str(Path(sys.executable).parent / "mr-luigi"), "report", str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    manifest = json.loads((tmp_path / "out" / "_SUCCESS").read_text())
+    assert ran.stdout.startswith(f"Job LogAnalysis SUCCESS: 2 step(s); outputs in {tmp_path / 'out'}: "
+                                 f"{', '.join(manifest['outputs'])}\n")
+    steps = re.findall(r"^Step (\d): (\S+) \((\S+)\)$", ran.stdout, re.MULTILINE)
+    assert steps == [(str(n), s["job_name"], s["job_id"]) for n, s in enumerate(manifest["steps"], 1)]
+    assert ran.stdout.count("Counters:") == 2 and "Counters (all steps):" in ran.stdout

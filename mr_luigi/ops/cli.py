@@ -30,6 +30,7 @@ from mr_luigi.engine.config import (
     parse_toml_value,
     read_config_file,
 )
+from mr_luigi.engine.counters import format_counters
 from mr_luigi.engine.plan import JobPlan, make_plan, part_name
 from mr_luigi.errors import ConfigError, MrLuigiError
 from mr_luigi.io import atomic
@@ -180,6 +181,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     manifest = report.read_manifest(args.output_dir / "_SUCCESS")
+    if manifest is not None and "steps" in manifest:
+        return _report_steps(manifest, args)
     if manifest is None or "tasks" not in manifest:
         print(f"mr-luigi: {args.output_dir} holds no finished job (no readable _SUCCESS manifest)", file=sys.stderr)
         return EXIT_FAILED
@@ -192,6 +195,25 @@ def cmd_report(args: argparse.Namespace) -> int:
         report.write_html_report(path, manifest)
         print(f"wrote {path}")
     return EXIT_OK
+
+
+def _report_steps(manifest: dict[str, Any], args: argparse.Namespace) -> int:
+    """A multi-step job's folder: its outputs and counters, then each step's own summary."""
+    steps = manifest["steps"]
+    print(f"Job {manifest.get('job_name')} SUCCESS: {len(steps)} step(s); outputs in {args.output_dir}: "
+          f"{', '.join(manifest.get('outputs') or []) or '(in the steps folders)'}")
+    print(f"Counters (all steps):\n{format_counters(manifest.get('counters', {}))}")
+    status = EXIT_OK
+    for number, step in enumerate(steps, 1):
+        folder = Path(step["output_dir"])
+        print(f"\nStep {number}: {step['job_name']} ({step['job_id']})")
+        step_manifest = report.read_manifest(folder / "_SUCCESS")
+        if step_manifest is None or step_manifest.get("job_id") != step["job_id"]:
+            print(f"mr-luigi: {folder} no longer holds this step's results", file=sys.stderr)
+            status = EXIT_FAILED
+            continue
+        print(report.summary(step_manifest, folder))
+    return status
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
