@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from mr_luigi.engine import counters
 from mr_luigi.engine.mapping import Record, is_batch_map, takes_record
@@ -159,18 +159,13 @@ def run_map_only(plan: JobPlan, index: int, out: Path, progress: Progress | None
 def _map_only_lines(mapper: Callable[..., Any], segment: Segment, errors: MapErrors, write: Callable[[str], Any],
                     render: Callable[[Any, Any], str], with_record: bool) -> tuple[int, int]:
     """Map a segment's lines, writing each pair as a line; return lines read and pairs written."""
-    numbers = LineNumbers(segment.path) if with_record and segment.start else None
-    first_line = None if numbers is not None else 0
     number = written = 0
+    lines = _lines_with_records(segment, errors) if with_record else (
+        (number, offset, line, None) for number, offset, line in read_lines(segment, errors.decoding, errors.undecodable(segment)))
     try:
-        for number, offset, line in read_lines(segment, errors.decoding, errors.undecodable(segment)):  # noqa: B007
+        for number, offset, line, record in lines:  # noqa: B007
             try:
-                if with_record:
-                    if first_line is None:
-                        first_line = numbers.number(offset) - number  # type: ignore[union-attr]
-                    pairs = mapper(line, Record(segment.path, first_line + number, offset))
-                else:
-                    pairs = mapper(line)
+                pairs = mapper(line) if record is None else mapper(line, record)
                 rendered = []
                 for key, value in pairs:  # unpacked here: a malformed output is told from a bug in the map
                     rendered.append(render(key, value))
@@ -181,8 +176,7 @@ def _map_only_lines(mapper: Callable[..., Any], segment: Segment, errors: MapErr
                 write(text)
             written += len(rendered)
     finally:
-        if numbers is not None:
-            numbers.close()
+        lines.close()  # a record reader's file of line numbers
     return max(number, errors.skipped_upto), written
 
 
@@ -391,26 +385,19 @@ def _map_segment_combining(run: MapRun, segment: Segment) -> None:
 def _map_segment_with_record(run: MapRun, segment: Segment) -> None:
     """The map loop for a :func:`~mr_luigi.map_with_record` function: each line with its :class:`Record`.
 
-    A segment that starts mid-file counts the file's lines before it once,
-    from the start of the file (newlines counted in C), to number its lines
-    as the file does.
+    See :func:`_lines_with_records` for the line numbers.
     """
     mapper, combiner, buffer, output, errors = run.mapper, run.combiner, run.buffer, run.output, run.errors
     get = buffer.get
     check_key = errors.check_key
-    path = segment.path
-    numbers = None if segment.start == 0 else LineNumbers(path)
-    first_line: int | None = None if numbers is not None else 0
     number = folds = 0
     offset = segment.start
     base = output.lines
     check_at = output.check_at - base
     try:
-        for number, offset, line in read_lines(segment, errors.decoding, errors.undecodable(segment)):  # noqa: B007
-            if first_line is None:
-                first_line = numbers.number(offset) - number  # type: ignore[union-attr]
+        for number, offset, line, record in _lines_with_records(segment, errors):  # noqa: B007
             try:
-                for key, value in mapper(line, Record(path, first_line + number, offset)):
+                for key, value in mapper(line, record):
                     values = get(key)
                     if values is None:
                         if key.__class__ is not str:
@@ -426,12 +413,30 @@ def _map_segment_with_record(run: MapRun, segment: Segment) -> None:
             if number >= check_at:
                 check_at = output.check(buffer, base + number, offset - segment.start) - base
     finally:
-        if numbers is not None:
-            numbers.close()
         number = max(number, errors.skipped_upto)
         run.stats["input_records"] += number
         output.lines += number
         run.stats["map_output_records"] += folds * (COMBINE_EVERY - 1)
+
+
+def _lines_with_records(segment: Segment, errors: MapErrors) -> Iterator[tuple[int, int, str, Record]]:
+    """The segment's ``(number, offset, line)``, each with its :class:`Record`.
+
+    A segment that starts mid-file counts the file's lines before it once,
+    from the start of the file (newlines counted in C), to number its lines
+    as the file does.
+    """
+    path = segment.path
+    numbers = LineNumbers(path) if segment.start else None
+    first_line = None if numbers is not None else 0
+    try:
+        for number, offset, line in read_lines(segment, errors.decoding, errors.undecodable(segment)):
+            if first_line is None:
+                first_line = numbers.number(offset) - number  # type: ignore[union-attr]
+            yield number, offset, line, Record(path, first_line + number, offset)
+    finally:
+        if numbers is not None:
+            numbers.close()
 
 
 def _map_segment_batches(run: MapRun, segment: Segment) -> None:
