@@ -1,7 +1,8 @@
 """The plan of a job: its validated config, its splits and where each file goes.
 
-A plan is computed once, before any task runs, and is what every task of the
-job holds. Its ``job_id`` is a digest of everything that decides the results:
+A plan is made from a job's config: by the job's root task when it is
+scheduled, and from a task's spec by any other process that runs one of the
+job's tasks (see :func:`plan_of_task`), once per process. Its ``job_id`` is a digest of everything that decides the results:
 the functions and the user's code they reach (see :mod:`mr_luigi.engine.fingerprint`),
 the inputs with their sizes, modification and change times and inode numbers,
 partition count, splits, output folder, output format, params, and what
