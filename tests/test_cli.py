@@ -8,11 +8,12 @@ import os
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 from mr_luigi import JobConfig
-from mr_luigi.ops.cli import ProgressWatcher
 from mr_luigi.engine.plan import make_plan
+from mr_luigi.ops.cli import ProgressWatcher
 from tests import jobs_for_tests as jobs
 from tests.conftest import counts_from_output, reference_word_count
 
@@ -208,3 +209,31 @@ def test_version_and_help_say_what_a_user_needs():
         for action in sub._actions:
             if not isinstance(action, argparse._HelpAction):
                 assert action.help, f"mr-luigi {name}: {action.dest} has no help text"
+
+
+def test_validate_says_what_run_would_refuse_and_run_force_replaces_another_jobs_results(tmp_path):
+    config, inputs = write_config(tmp_path)
+    assert mr_luigi("run", str(config), "--workers", "1").returncode == 0
+    first = (tmp_path / "out" / "final_output.txt").read_bytes()
+    other = tmp_path / "other.toml"
+    other.write_text(config.read_text().replace('job_name = "cli_job"', 'job_name = "other_job"')
+                     .replace("tests.jobs_for_tests:count_words", "tests.jobs_for_tests:split_words"))
+    for command in ("validate", "run"):
+        refused = mr_luigi(command, str(other))
+        assert refused.returncode == 2, command
+        assert re.search(r"ConfigError: output_dir: '.*out' holds the results of another job \(cli_job-\w+; .*\): remove that "
+                         r"folder or choose another output_dir \(mr-luigi run --force replaces them\)$", refused.stderr.strip()), refused.stderr
+    assert (tmp_path / "out" / "final_output.txt").read_bytes() == first, "nothing was touched"
+    forced = mr_luigi("run", str(other), "--force", "--workers", "1")
+    assert forced.returncode == 0, forced.stderr
+    expected = Counter(w for p in inputs for line in p.read_text().splitlines() for w in line.split())
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == expected
+    assert json.loads((tmp_path / "out" / "_SUCCESS").read_text())["job_name"] == "other_job"
+    again = mr_luigi("validate", str(config))  # the first job, now: an earlier run's results of another job
+    assert again.returncode == 2 and "holds the results of another job (other_job-" in again.stderr
+    assert mr_luigi("run", str(config), "--force", "--workers", "1").returncode == 0
+    config.write_text(config.read_text() + "num_reduce_tasks = 3\n")
+    changed = mr_luigi("validate", str(config))
+    assert changed.returncode == 0, changed.stderr
+    assert re.search(r"^the output folder holds an earlier run's results \(cli_job-\w+\): run replaces them when it "
+                     r"finishes$", changed.stdout, re.MULTILINE), changed.stdout

@@ -190,11 +190,15 @@ class Job(MapReduceJob):
                                 description="the job's config as JSON")
 
     @classmethod
-    def of(cls, plan: JobPlan) -> Job:
-        """The root task of ``plan``'s job, started now (raises ConfigError if another job's results are in its output folder)."""
+    def of(cls, plan: JobPlan, force: bool = False) -> Job:
+        """The root task of ``plan``'s job, started now.
+
+        Raises ConfigError if another job's results are in its output folder,
+        unless ``force``: then this job replaces them when it publishes.
+        """
         job = cls(job_id=plan.job_id, spec=plan.spec)
         job._plan = job._plan or plan
-        job.replaces = check_previous_results(plan)
+        job.replaces = check_previous_results(plan, force)
         return job
 
     def _make_plan(self) -> JobPlan:

@@ -31,6 +31,7 @@ from mr_luigi.engine.config import (
     read_config_file,
 )
 from mr_luigi.engine.counters import format_counters
+from mr_luigi.engine.phases.final import check_previous_results
 from mr_luigi.engine.plan import JobPlan, make_plan, part_name
 from mr_luigi.errors import ConfigError, MrLuigiError
 from mr_luigi.io import atomic
@@ -78,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--local-scheduler", action="store_true", help="Luigi's embedded scheduler (the default)")
     where.add_argument("--scheduler-url", help="a luigid to run against, e.g. http://127.0.0.1:8082")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field (a TOML value)")
+    run.add_argument("--force", action="store_true",
+                     help="replace the results of another job found in the output folder (refused otherwise)")
     run.set_defaults(command=cmd_run)
 
     validate = sub.add_parser("validate", help="check a config and print the planned graph, without running")
@@ -144,6 +147,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"partitions: {plan.num_partitions} -> {', '.join(part_name(p) for p in range(min(plan.num_partitions, 4)))}"
               f"{', ...' if plan.num_partitions > 4 else ''}")
     print(f"output: {plan.output_dir}   work: {plan.job_dir}")
+    replaces = check_previous_results(plan)  # what run would refuse (a ConfigError) or replace
+    if replaces is not None:
+        print(f"the output folder holds an earlier run's results ({replaces}): run replaces them when it finishes")
     return EXIT_OK
 
 
@@ -152,7 +158,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mr_luigi.api.runner import build_job, job_result
 
     plan = make_plan(load(args.config, args.set))
-    root = Job.of(plan)
+    root = Job.of(plan, force=args.force)
     env: dict[str, Any] = {"workers": args.workers or _cpus(), "log_level": "WARNING"}
     if args.scheduler_url:
         env["scheduler_url"] = args.scheduler_url

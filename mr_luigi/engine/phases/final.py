@@ -247,17 +247,18 @@ def remove_leftovers(folder: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def check_previous_results(plan: JobPlan) -> str | None:
+def check_previous_results(plan: JobPlan, force: bool = False) -> str | None:
     """Look at the results already in the output folder when the job is started; return the job id it replaces.
 
-    Another job's (another ``job_name``) are refused. An earlier run of this
+    Another job's (another ``job_name``) are refused, unless ``force`` (the
+    user asked by name: ``mr-luigi run --force``). An earlier run of this
     job (the same name, other code, inputs or settings) is replaced when
     this one publishes: a re-run after an edit gives the new result.
     """
     manifest = _other_jobs_manifest(plan)
     if manifest is None:
         return None
-    if manifest.get("job_name") != plan.name:
+    if manifest.get("job_name") != plan.name and not force:
         raise ConfigError("output_dir", _taken_message(plan, manifest))
     if plan.job_id not in _announced_replacements:
         _announced_replacements.add(plan.job_id)
@@ -298,7 +299,8 @@ def _difference(plan: JobPlan, manifest: dict[str, Any]) -> str:
 def _taken_message(plan: JobPlan, manifest: dict[str, Any], since: bool = False) -> str:
     when = ", published while this job ran" if since else ""
     return (f"{str(plan.output_dir)!r} holds the results of another job ({manifest.get('job_id')}{when}; they differ in "
-            f"{_difference(plan, manifest)}), not of this one ({plan.job_id}): remove that folder or choose another output_dir")
+            f"{_difference(plan, manifest)}), not of this one ({plan.job_id}): remove that folder or choose another output_dir"
+            + ("" if since else " (mr-luigi run --force replaces them)"))
 
 
 def _remove_replaced(plan: JobPlan, manifest: dict[str, Any], journal: publish.Journal) -> None:
