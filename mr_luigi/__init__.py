@@ -12,7 +12,7 @@ from mr_luigi.api.runner import JobResult, MapReduceScheduler  # noqa: E402
 from mr_luigi.api.sample_data import create_sample_data  # noqa: E402
 from mr_luigi.api.steps import MultiStepJob  # noqa: E402
 from mr_luigi.engine.config import JobConfig, load_config  # noqa: E402
-from mr_luigi.engine.context import job_params  # noqa: E402
+from mr_luigi.engine.context import job_file, job_params  # noqa: E402
 from mr_luigi.engine.counters import increment_counter  # noqa: E402
 from mr_luigi.engine.mapping import Record, batch_map, map_with_record, pair_reducer  # noqa: E402
 from mr_luigi.engine.quarantine import BadRecord  # noqa: E402
@@ -68,6 +68,7 @@ __all__ = [
     "create_sample_data",
     "hash_partition",
     "increment_counter",
+    "job_file",
     "job_params",
     "format_output_line",
     "load_config",

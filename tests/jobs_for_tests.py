@@ -429,3 +429,23 @@ def upper_words(line):
         return
     for word in line.split():
         yield word.upper(), len(word)
+
+
+def _stop_words_of(path: Path) -> frozenset:
+    return frozenset(path.read_text(encoding="utf-8").split())
+
+
+def count_words_but_stop_words(line):
+    """Word count without the words listed in the job's side file ``stop.txt`` (read once per task)."""
+    import mr_luigi
+
+    path = mr_luigi.job_file("stop.txt")
+    if _stop_cache.get("path") != path:
+        _stop_cache.update(path=path, words=_stop_words_of(path))
+    stop = _stop_cache["words"]
+    for word in words(line.lower()):
+        if word not in stop:
+            yield word, 1
+
+
+_stop_cache: dict = {}

@@ -142,9 +142,9 @@ def attempt_of(plan: JobPlan, name: str, phase: str, index: int) -> Iterator[tup
     these tasks (:mod:`mr_luigi.engine.luigi_patches`).
     """
     attempt, in_this_worker = start(plan.job_dir, name)
-    record_identity(plan)
     inject = faults.Injector.for_attempt(phase, index, attempt, plan.job_dir)
     try:
+        record_identity(plan)
         inject("start")
         yield attempt, inject
     except Exception as exc:

@@ -60,7 +60,10 @@ class JobConfig:
     :func:`mr_luigi.job_params`. With ``named_outputs``, keys are
     ``(name, key)`` pairs and each name gets its own ``<name>.txt`` file.
     ``output_format`` is ``"tsv"`` (``key<TAB>value`` lines) or ``"jsonl"``
-    (each value as one JSON line).
+    (each value as one JSON line). ``files`` are side files the user
+    functions read besides the inputs (a stop-word list, a model): their
+    content is part of the job id, and each task reads a snapshot of them
+    through :func:`mr_luigi.job_file`.
     """
 
     job_name: str
@@ -84,6 +87,7 @@ class JobConfig:
     params: Mapping[str, Any] = field(default_factory=dict)
     named_outputs: bool = False
     output_format: str = "tsv"
+    files: Sequence[str] = ()
 
     def replace(self, **changes: Any) -> JobConfig:
         """A copy with some fields changed (fields are validated later)."""
@@ -113,6 +117,8 @@ class ResolvedConfig:
     #: exception types a user function may raise to skip a record (``skip_exceptions``)
     skip_types: tuple[type[BaseException], ...] = ()
     decoding: Decoding = Decoding()
+    #: the side files (``files``) by name: the name a function asks :func:`mr_luigi.job_file` for
+    side_files: Mapping[str, Path] = field(default_factory=dict)
 
     @property
     def map_only(self) -> bool:
@@ -137,11 +143,12 @@ def config_from_mapping(values: Mapping[str, Any], source: str = "", base_dir: P
         for name in _PATH_FIELDS:
             if isinstance(result.get(name), str) and result[name]:
                 result[name] = os.path.normpath(base_dir / os.path.expanduser(result[name]))
-        if "input_files" in result:
-            result["input_files"] = [
-                os.path.normpath(base_dir / os.path.expanduser(p)) if isinstance(p, str) else p
-                for p in _as_list(result["input_files"])
-            ]
+        for name in ("input_files", "files"):
+            if name in result:
+                result[name] = [
+                    os.path.normpath(base_dir / os.path.expanduser(p)) if isinstance(p, str) else p
+                    for p in _as_list(result[name])
+                ]
     return result
 
 
@@ -291,6 +298,7 @@ def validate(config: JobConfig) -> ResolvedConfig:
                                              "the (name, key) the outputs are ordered by; return values, or set "
                                              "named_outputs = false")
     input_paths = _expand_inputs(config.input_files)
+    side_files = _side_files(config.files)
     output_dir = _check_output_dir(config.output_dir)
     work_dir = Path(os.path.abspath(os.path.expanduser(config.work_dir))) if config.work_dir else output_dir / "_work"
     if work_dir.exists() and not work_dir.is_dir():
@@ -306,6 +314,7 @@ def validate(config: JobConfig) -> ResolvedConfig:
         function_refs={k: function_ref(v) for k, v in functions.items() if v is not None},
         skip_types=skip_types,
         decoding=decoding,
+        side_files=side_files,
         **functions,
     )
 
@@ -423,6 +432,25 @@ def _expand_inputs(patterns: Any) -> tuple[Path, ...]:
     paths = tuple(Path(p) for p in found)
     _check_not_read_twice(paths)
     return paths
+
+
+def _side_files(paths: Any) -> dict[str, Path]:
+    """The side files by name (the file name): each an existing, readable file, no two with one name."""
+    found: dict[str, Path] = {}
+    for given in _as_list(paths or ()):
+        if not isinstance(given, (str, os.PathLike)) or not os.fspath(given):
+            raise ConfigError("files", f"expected file paths, got {given!r}")
+        path = Path(os.path.abspath(os.path.expanduser(os.fspath(given))))
+        if not path.is_file():
+            what = "is not a regular file" if path.exists() else "does not exist"
+            raise ConfigError("files", f"side file {str(path)!r} {what}")
+        if not os.access(path, os.R_OK):
+            raise ConfigError("files", f"side file {str(path)!r} is not readable (permissions)")
+        if path.name in found and found[path.name] != path:
+            raise ConfigError("files", f"two side files are named {path.name!r} ({str(found[path.name])!r} and "
+                                       f"{str(path)!r}): job_file() asks for a file by name; rename one")
+        found[path.name] = path
+    return found
 
 
 def _folder_files(folder: str) -> list[str]:

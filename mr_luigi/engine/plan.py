@@ -2,12 +2,14 @@
 
 A plan is made from a job's config: by the job's root task when it is
 scheduled, and from a task's spec by any other process that runs one of the
-job's tasks (see :func:`plan_of_task`), once per process. Its ``job_id`` is a digest of everything that decides the results:
-the functions and the user's code they reach (see :mod:`mr_luigi.engine.fingerprint`),
-the inputs with their sizes, modification and change times and inode numbers,
-partition count, splits, output folder, output format, params, and what
-counts as a bad record (``max_bad_records``, ``skip_exceptions``,
-``encoding``, ``decode_errors``). So intermediates of an earlier, different
+job's tasks (see :func:`plan_of_task`), once per process. Its ``job_id`` is
+a digest of everything that decides the results: the functions and the
+user's code they reach (see :mod:`mr_luigi.engine.fingerprint`), the inputs
+with their sizes, modification and change times and inode numbers, the
+content of the side files (``files``), partition count, splits, output
+folder, output format, params, and what counts as a bad record
+(``max_bad_records``, ``skip_exceptions``, ``encoding``, ``decode_errors``).
+So intermediates of an earlier, different
 job are never mistaken for this job's, two jobs never share a work folder,
 and a finished job's results are never the answer to an edited one.
 """
@@ -23,7 +25,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence
 
-from mr_luigi.engine import faults
+from mr_luigi.engine import faults, side_files
 from mr_luigi.engine.config import JobConfig, ResolvedConfig, validate
 from mr_luigi.engine.fingerprint import Fingerprint
 from mr_luigi.engine.spec import config_of, spec_of
@@ -115,6 +117,11 @@ class JobPlan:
         return self.job_dir / "bad_records"
 
     @property
+    def side_file_copies(self) -> dict[str, Path]:
+        """Where the tasks read the side files (``files``): the job's copies of them."""
+        return side_files.snapshot_paths(self.job_dir, self.resolved.side_files)
+
+    @property
     def success_path(self) -> Path:
         return self.output_dir / "_SUCCESS"
 
@@ -164,11 +171,17 @@ IDENTITY_FILE = "identity.json"
 
 
 def record_identity(plan: JobPlan) -> None:
-    """Keep the job's identity in its work folder, so that a worker that plans it otherwise can say what differs."""
+    """Keep the job's identity in its work folder, so that a worker that plans it otherwise can say what differs.
+
+    The job's side files are copied there too, for every task to read (see
+    :mod:`mr_luigi.engine.side_files`).
+    """
     path = plan.job_dir / IDENTITY_FILE
     if not path.exists():
         with atomic.atomic_file(path) as tmp:
             tmp.write_text(json.dumps(plan.identity, sort_keys=True) + "\n")
+    if plan.resolved.side_files:
+        side_files.ship(plan.job_dir, plan.resolved.side_files, plan.identity["files"])
 
 
 def make_plan(config: JobConfig) -> JobPlan:
@@ -238,6 +251,8 @@ def job_identity(resolved: ResolvedConfig, splits: tuple[Split, ...], input_stat
         "skip_exceptions": sorted(f"{t.__module__}.{t.__qualname__}" for t in resolved.skip_types),
         "encoding": [resolved.decoding.encoding, resolved.decoding.errors],
     }
+    if resolved.side_files:  # only then: the ids of jobs without side files stay what they were
+        identity["files"] = side_files.identity(resolved.side_files)
     identity["code"] = dict(sorted(code.modules.items()))
     return identity
 

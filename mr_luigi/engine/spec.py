@@ -44,7 +44,7 @@ def spec_of(config: JobConfig) -> str:
             value = _function_spec(name, value, problems)
         elif name in ("output_dir", "work_dir") and value:
             value = _absolute(value)
-        elif name == "input_files":
+        elif name in ("input_files", "files"):
             value = [_absolute(p) for p in ([value] if isinstance(value, (str, os.PathLike)) else value)]
         elif name == "params":
             value = _params_spec(value, problems)

@@ -116,7 +116,8 @@ class PhaseTask(JobTask):
         started = time.time()
         logger.info("Started task %s", self.label)
         with interrupts.stoppable(), attempt_of(self.plan, self.attempt_name, self.phase, self.index_in_phase) as (attempt, inject):
-            with context.running(self.plan.config.params) as user_counters, atomic.atomic_directory(self.output_dir()) as out:
+            with context.running(self.plan.config.params, self.plan.side_file_copies) as user_counters, \
+                    atomic.atomic_directory(self.output_dir()) as out:
                 try:
                     stats = self.work(out, Progress(self, self.label, 0, "records", hook=inject.middle))
                 except OSError as exc:
