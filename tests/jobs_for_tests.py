@@ -449,3 +449,53 @@ def count_words_but_stop_words(line):
 
 
 _stop_cache: dict = {}
+
+
+# Hooks (map_init / map_final / combine_init / reduce_init / reduce_final): state kept per task in module globals,
+# the way a function-based job keeps it. Several tasks run one after another in one process, so a missing
+# init would carry one task's state into the next.
+_in_mapper: dict = {}
+
+
+def in_mapper_init():
+    _in_mapper.clear()
+
+
+def in_mapper_count(line):
+    for word in words(line.lower()):
+        _in_mapper[word] = _in_mapper.get(word, 0) + 1
+    return ()
+
+
+def in_mapper_final():
+    yield from _in_mapper.items()
+
+
+_reduced: dict = {"keys": 0}
+
+
+def reduced_keys_init():
+    _reduced["keys"] = 0
+
+
+def total_counting_keys(key, values):
+    _reduced["keys"] += 1
+    return sum(values)
+
+
+def reduced_keys_final():
+    yield "~keys reduced by this task", _reduced["keys"]
+
+
+def log_combine_init():
+    """Appends a line to the file $HOOK_LOG, to count the tasks that prepared the combiner."""
+    with open(os.environ["HOOK_LOG"], "a") as fh:
+        fh.write(f"{os.getpid()}\n")
+
+
+def failing_init():
+    raise RuntimeError("model file missing")
+
+
+def final_not_pairs():
+    return ["just a string"]

@@ -27,6 +27,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+from mr_luigi.engine.hooks import HOOK_FIELDS
 from mr_luigi.engine.mapping import emits_pairs, is_batch_map, takes_record
 from mr_luigi.errors import ConfigError
 from mr_luigi.io.decoding import Decoding
@@ -63,7 +64,9 @@ class JobConfig:
     (each value as one JSON line). ``files`` are side files the user
     functions read besides the inputs (a stop-word list, a model): their
     content is part of the job id, and each task reads a snapshot of them
-    through :func:`mr_luigi.job_file`.
+    through :func:`mr_luigi.job_file`. ``map_init``, ``map_final``,
+    ``combine_init``, ``reduce_init`` and ``reduce_final`` are per-task hooks
+    (see :mod:`mr_luigi.engine.hooks`).
     """
 
     job_name: str
@@ -88,6 +91,11 @@ class JobConfig:
     named_outputs: bool = False
     output_format: str = "tsv"
     files: Sequence[str] = ()
+    map_init: FunctionRef | None = None
+    map_final: FunctionRef | None = None
+    combine_init: FunctionRef | None = None
+    reduce_init: FunctionRef | None = None
+    reduce_final: FunctionRef | None = None
 
     def replace(self, **changes: Any) -> JobConfig:
         """A copy with some fields changed (fields are validated later)."""
@@ -95,7 +103,8 @@ class JobConfig:
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(JobConfig))
-FUNCTION_FIELDS = ("map_function", "reduce_function", "combine_function", "partitioner")
+FUNCTION_FIELDS = ("map_function", "reduce_function", "combine_function", "partitioner", *HOOK_FIELDS)
+_OPTIONAL_FUNCTIONS = ("reduce_function", "combine_function", "partitioner", *HOOK_FIELDS)
 _REQUIRED = ("job_name", "map_function", "input_files", "output_dir")
 _PATH_FIELDS = ("output_dir", "work_dir")
 OUTPUT_FORMATS = ("tsv", "jsonl")
@@ -119,6 +128,11 @@ class ResolvedConfig:
     decoding: Decoding = Decoding()
     #: the side files (``files``) by name: the name a function asks :func:`mr_luigi.job_file` for
     side_files: Mapping[str, Path] = field(default_factory=dict)
+    map_init: Callable[[], Any] | None = None
+    map_final: Callable[[], Any] | None = None
+    combine_init: Callable[[], Any] | None = None
+    reduce_init: Callable[[], Any] | None = None
+    reduce_final: Callable[[], Any] | None = None
 
     @property
     def map_only(self) -> bool:
@@ -284,7 +298,7 @@ def validate(config: JobConfig) -> ResolvedConfig:
     functions = {}
     for name in FUNCTION_FIELDS:
         ref = getattr(config, name)
-        if ref in (None, "") and name in ("reduce_function", "combine_function", "partitioner"):  # "" turns one off in TOML
+        if ref in (None, "") and name in _OPTIONAL_FUNCTIONS:  # "" turns one off in TOML
             functions[name] = None
             continue
         functions[name] = resolve_function(ref, name)
@@ -293,6 +307,7 @@ def validate(config: JobConfig) -> ResolvedConfig:
     if is_batch_map(functions["map_function"]) and takes_record(functions["map_function"]):
         raise ConfigError("map_function", "a function cannot be both a batch_map and a map_with_record: a batch of lines "
                                           "has no one record; use one of them")
+    _check_hooks(config, functions)
     if config.named_outputs and emits_pairs(functions["reduce_function"]):
         raise ConfigError("reduce_function", "a pair_reducer cannot write named outputs yet: its keys are its own, not "
                                              "the (name, key) the outputs are ordered by; return values, or set "
@@ -333,6 +348,18 @@ def _check_map_only(config: JobConfig, functions: dict[str, Any]) -> None:
         if config.named_outputs:
             raise ConfigError("named_outputs", "a map-only job cannot write named outputs yet (each map writes one part "
                                                "file in input order)")
+
+
+def _check_hooks(config: JobConfig, functions: dict[str, Any]) -> None:
+    """Hooks need the function they wrap; a reduce's final pairs have no (name, key) order among named outputs."""
+    if functions["combine_init"] is not None and functions["combine_function"] is None:
+        raise ConfigError("combine_init", "the job has no combine_function for it to prepare: remove one, or add the other")
+    for name in ("reduce_init", "reduce_final"):
+        if functions[name] is not None and functions["reduce_function"] is None:
+            raise ConfigError(name, "a map-only job has no reduce tasks to run it: use map_init / map_final")
+    if functions["reduce_final"] is not None and config.named_outputs:
+        raise ConfigError("reduce_final", "cannot be used with named_outputs yet: its pairs come after the reduced keys, "
+                                          "not in the (name, key) order the outputs are written in")
 
 
 def resolve_skip_exceptions(value: Any) -> tuple[type[BaseException], ...]:

@@ -13,13 +13,13 @@ import logging
 import re
 import shutil
 import time
-from itertools import groupby, islice
+from itertools import chain, groupby, islice
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from mr_luigi.engine import attempts, quarantine, report
 from mr_luigi.engine.attempts import attempt_of
-from mr_luigi.engine.phases.reduce import KEYS_FILE
+from mr_luigi.engine.phases.reduce import FINAL_HOOK_LINES, KEYS_FILE
 from mr_luigi.engine.plan import JobPlan, identity_difference, part_name
 from mr_luigi.engine.quarantine import folder_of as quarantine_folder
 from mr_luigi.engine.stats import check_bad_records
@@ -66,11 +66,24 @@ def write_final_outputs(plan: JobPlan, journal: Journal, inject: Callable[[str],
         if p == 1:
             inject("parts")
         journal.add(part_name(p))
-        atomic.publish_file(folder / part_name(p), out / part_name(p))
+        _publish_part(folder, part_name(p), out)
     inject("middle")
     journal.add(FINAL_OUTPUT)
-    lines = _write_lines(out / FINAL_OUTPUT, merged, inject)
+    hook_lines = [folder / FINAL_HOOK_LINES for folder in parts if (folder / FINAL_HOOK_LINES).exists()]
+    lines = _write_lines(out / FINAL_OUTPUT, chain(merged, ((None, line) for line in _lines_of(hook_lines))), inject)
     return lines, [part_name(p) for p in range(plan.num_partitions)] + [FINAL_OUTPUT]
+
+
+def _publish_part(folder: Path, name: str, out: Path) -> None:
+    """Publish a reduce's part file: its lines, then its ``reduce_final`` hook's lines if it has any."""
+    hook_lines = folder / FINAL_HOOK_LINES
+    if not hook_lines.exists():
+        atomic.publish_file(folder / name, out / name)
+        return
+    with atomic.atomic_file(out / name) as tmp, open(tmp, "wb") as dest:
+        for source in (folder / name, hook_lines):
+            with open(source, "rb") as fh:
+                shutil.copyfileobj(fh, dest)
 
 
 def _write_map_only_outputs(plan: JobPlan, journal: Journal, inject: Callable[[str], None]) -> tuple[int, list[str]]:

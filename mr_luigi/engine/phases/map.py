@@ -11,7 +11,7 @@ import zlib
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from mr_luigi.engine import counters
+from mr_luigi.engine import counters, hooks
 from mr_luigi.engine.mapping import Record, is_batch_map, takes_record
 from mr_luigi.engine.phases.combining import combiner_of
 from mr_luigi.engine.phases.reduce import line_renderer
@@ -65,6 +65,10 @@ def run_map(plan: JobPlan, index: int, out: Path, progress: Progress | None = No
     output = MapOutput(out, plan.num_partitions, plan.config.map_memory_mb, combiner, _partition_function(plan),
                        report if progress is not None else None)
     run = MapRun(plan, combiner, stats, output, errors)
+    where = f"map {index}"
+    hooks.call_init(plan.resolved.map_init, "map_init", where)
+    if combiner is not None:
+        hooks.call_init(plan.resolved.combine_init, "combine_init", where)
     if takes_record(run.mapper):
         loop = _map_segment_with_record
     else:
@@ -80,6 +84,7 @@ def run_map(plan: JobPlan, index: int, out: Path, progress: Progress | None = No
                 raise UnreadableInput(f"cannot read input {segment.path!r}: {exc}") from exc
             check_unchanged(plan, segment.path)  # not changed while it was read either
             output.bytes_done += segment.end - segment.start
+        _add_final_pairs(run, hooks.final_pairs(plan.resolved.map_final, "map_final", where), where)
     finally:
         errors.close()
         errors.quarantine.close()
@@ -115,6 +120,24 @@ class MapRun:
         self.errors = errors
 
 
+def _add_final_pairs(run: MapRun, pairs: list[tuple[Any, Any]], where: str) -> None:
+    """Buffer a ``map_final`` hook's pairs like the map's own (they are spilled with the last run)."""
+    buffer = run.buffer
+    try:
+        for key, value in pairs:
+            values = buffer.get(key)
+            if values is None:
+                run.errors.check_key(key)
+                buffer[key] = [value]
+            else:
+                values.append(value)
+    except keys.InvalidKey as exc:
+        raise keys.InvalidKey(f"{exc} (emitted by map_final, {where})") from None
+    except TypeError as exc:
+        raise RecordError(f"map_final emitted an unusable key ({where}): {exc} (keys must be hashable: use a tuple, "
+                          "not a list, dict or set)") from None
+
+
 def run_map_only(plan: JobPlan, index: int, out: Path, progress: Progress | None = None) -> dict[str, Any]:
     """A map-only job's map: its pairs written as text lines, in input order, to its own part file.
 
@@ -129,6 +152,8 @@ def run_map_only(plan: JobPlan, index: int, out: Path, progress: Progress | None
     batch, with_record = is_batch_map(mapper), takes_record(mapper)
     name = part_name(index)
     done_bytes = 0
+    where = f"map {index}"
+    hooks.call_init(plan.resolved.map_init, "map_init", where)
     try:
         with open(out / name, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as text:
             for segment in split.segments:
@@ -148,6 +173,9 @@ def run_map_only(plan: JobPlan, index: int, out: Path, progress: Progress | None
                 done_bytes += segment.end - segment.start
                 if progress is not None:
                     progress(done_bytes, f"{stats['input_records']:,} lines, {errors.quarantine.total:,} bad records")
+            for key, value in hooks.final_pairs(plan.resolved.map_final, "map_final", where):
+                text.write(render(key, value))
+                stats["map_output_records"] += 1
     finally:
         errors.close()
         errors.quarantine.close()

@@ -4,6 +4,8 @@ Beside each partition's text lines, a keys file holds the (input) key of
 each line, so that the final step can merge the partitions in key order.
 A :func:`~mr_luigi.pair_reducer` writes the pairs it yields under its own
 keys, in the order it yields them, after the lines of earlier input keys.
+The pairs of a ``reduce_final`` hook go to a file of their own, which the
+final step puts after the partition's lines (they have no input key).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from mr_luigi.engine import hooks
 from mr_luigi.engine.mapping import emits_pairs
 from mr_luigi.engine.phases.combining import shown_key
 from mr_luigi.engine.phases.shuffle import SHUFFLE_DATA
@@ -26,6 +29,8 @@ from mr_luigi.io.records import BUFFER_SIZE, read_run, write_records
 from mr_luigi.io.textformat import render_json_line, render_line
 
 KEYS_FILE = "keys"
+#: the lines of a ``reduce_final`` hook's pairs, after the partition's own
+FINAL_HOOK_LINES = "final_hook_lines"
 
 
 def run_reduce(plan: JobPlan, partition: int, out: Path, progress: Progress | None = None) -> dict[str, Any]:
@@ -44,6 +49,8 @@ def run_reduce(plan: JobPlan, partition: int, out: Path, progress: Progress | No
     groups = written = 0
     skip = (BadRecord, *plan.resolved.skip_types)
     quarantine = Quarantine(plan.job_dir, "reduce", partition, BadRecordLimit.from_config(plan.config.max_bad_records))
+    where = f"reduce {partition}"
+    hooks.call_init(plan.resolved.reduce_init, "reduce_init", where)
     with open(out / name, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as text, \
             open(out / KEYS_FILE, "wb", buffering=BUFFER_SIZE) as keys_fh, closing(quarantine):
         done: list[Any] = []
@@ -75,8 +82,22 @@ def run_reduce(plan: JobPlan, partition: int, out: Path, progress: Progress | No
                 write_records(keys_fh, done)
                 done = []
         write_records(keys_fh, done)
-    return {"reduce_input_groups": groups, "output_records": written, "output_bytes": (out / name).stat().st_size,
-            "bad_records": quarantine.total}
+    written += _write_final_hook_lines(plan, out, render, where)
+    return {"reduce_input_groups": groups, "output_records": written,
+            "output_bytes": (out / name).stat().st_size + _size(out / FINAL_HOOK_LINES), "bad_records": quarantine.total}
+
+
+def _write_final_hook_lines(plan: JobPlan, out: Path, render: Callable[[Any, Any], str], where: str) -> int:
+    """Write a ``reduce_final`` hook's pairs as lines of their own file; return how many."""
+    pairs = hooks.final_pairs(plan.resolved.reduce_final, "reduce_final", where)
+    if pairs:
+        with open(out / FINAL_HOOK_LINES, "w", encoding="utf-8", newline="\n") as fh:
+            fh.writelines(render(key, value) for key, value in pairs)
+    return len(pairs)
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
 
 
 def _checked_pairs(result: Any, key: Any) -> list[tuple[Any, Any]]:

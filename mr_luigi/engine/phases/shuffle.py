@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator
 
+from mr_luigi.engine import hooks
 from mr_luigi.engine.phases.combining import combiner_of
 from mr_luigi.engine.plan import JobPlan
 from mr_luigi.engine.progress import Progress, counted
@@ -33,6 +34,8 @@ def run_shuffle(plan: JobPlan, partition: int, out: Path, progress: Progress | N
                 pieces.append((folder / run["file"], start, end))
                 total += count
     combiner = combiner_of(plan)
+    if combiner is not None:
+        hooks.call_init(plan.resolved.combine_init, "combine_init", f"shuffle {partition}")
     fan_in = plan.config.merge_fan_in
     passes = 0
     map_pieces = len(pieces)
