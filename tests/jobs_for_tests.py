@@ -499,3 +499,25 @@ def failing_init():
 
 def final_not_pairs():
     return ["just a string"]
+
+
+def key_comma_value(line):
+    """``key,value`` lines: the value as an int when it is one, else the text."""
+    key, _, value = line.partition(",")
+    yield key, int(value) if value.lstrip("-").isdigit() else value
+
+
+def values_as_seen(key, values):
+    return list(values)
+
+
+def values_checked_as_streamed(key, values):
+    """(count, first, last, whether each value was >= the one before), without holding the values."""
+    count, first, last, ordered = 0, None, None, True
+    for value in values:
+        if count and value < last:
+            ordered = False
+        if not count:
+            first = value
+        count, last = count + 1, value
+    return [count, first, last, ordered, type(values).__name__ != "list"]

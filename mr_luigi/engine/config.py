@@ -66,7 +66,9 @@ class JobConfig:
     content is part of the job id, and each task reads a snapshot of them
     through :func:`mr_luigi.job_file`. ``map_init``, ``map_final``,
     ``combine_init``, ``reduce_init`` and ``reduce_final`` are per-task hooks
-    (see :mod:`mr_luigi.engine.hooks`).
+    (see :mod:`mr_luigi.engine.hooks`). With ``sort_values`` a reducer sees
+    each key's values in sorted order (a secondary sort, by the external
+    merge: see :mod:`mr_luigi.io.merge`).
     """
 
     job_name: str
@@ -91,6 +93,7 @@ class JobConfig:
     named_outputs: bool = False
     output_format: str = "tsv"
     files: Sequence[str] = ()
+    sort_values: bool = False
     map_init: FunctionRef | None = None
     map_final: FunctionRef | None = None
     combine_init: FunctionRef | None = None
@@ -292,6 +295,7 @@ def validate(config: JobConfig) -> ResolvedConfig:
     decoding = Decoding.from_config(config.encoding, config.decode_errors)
     _check_type("params", config.params, Mapping)
     _check_type("named_outputs", config.named_outputs, bool)
+    _check_type("sort_values", config.sort_values, bool)
     if config.output_format not in OUTPUT_FORMATS:
         raise ConfigError("output_format", f"{config.output_format!r} is not one of {', '.join(OUTPUT_FORMATS)}")
 
@@ -345,6 +349,9 @@ def _check_map_only(config: JobConfig, functions: dict[str, Any]) -> None:
         for name in ("combine_function", "partitioner"):
             if functions[name] is not None:
                 raise ConfigError(name, "a map-only job (num_reduce_tasks = 0) has no shuffle to use it: remove it")
+        if config.sort_values:
+            raise ConfigError("sort_values", "a map-only job (num_reduce_tasks = 0) has no reduce to sort values for: "
+                                             "remove it")
         if config.named_outputs:
             raise ConfigError("named_outputs", "a map-only job cannot write named outputs yet (each map writes one part "
                                                "file in input order)")

@@ -251,6 +251,8 @@ def job_identity(resolved: ResolvedConfig, splits: tuple[Split, ...], input_stat
         "skip_exceptions": sorted(f"{t.__module__}.{t.__qualname__}" for t in resolved.skip_types),
         "encoding": [resolved.decoding.encoding, resolved.decoding.errors],
     }
+    if config.sort_values:  # only then: the ids of other jobs stay what they were
+        identity["sort_values"] = True
     if resolved.side_files:  # only then: the ids of jobs without side files stay what they were
         identity["files"] = side_files.identity(resolved.side_files)
     identity["code"] = dict(sorted(code.modules.items()))

@@ -6,8 +6,10 @@ the key's values combined; without one it is ``(key, [values])``, so a merge
 moves a few records per key instead of one per value. Several records may
 share a key in a merged stream; a reducer sees their values as one iterator.
 
-Records are always ordered by key alone (values need not be comparable), and
-every helper streams: a merge holds one record per input, a group hands its
+Records are ordered by key alone (values need not be comparable), except
+with ``sort_values``: then a record is one ``(key, value)`` and records are
+ordered by key, then value, so that a reducer sees each key's values sorted
+by the same streaming merge. Every helper streams: a merge holds one record per input, a group hands its
 values to the user's function as an iterator, so a key with millions of
 values never has to fit in memory at once.
 """
@@ -28,19 +30,22 @@ Record = tuple  # (key, value)
 Combiner = Callable[[Any, Iterator[Any]], Any]
 
 
-def sort_records(records: list[Record]) -> None:
-    """Sort records in place by key, with a clear error for incomparable keys."""
+def sort_records(records: list[Record], by_value: bool = False) -> None:
+    """Sort records in place by key (and value, with ``by_value``), with a clear error for incomparable ones."""
     try:
-        records.sort(key=first)
+        if by_value:
+            records.sort()
+        else:
+            records.sort(key=first)
     except TypeError:
-        raise unorderable_keys_error(map(first, records)) from None
+        raise _order_error(records, by_value) from None
 
 
-def merge_sorted(streams: Sequence[Iterable[Record]]) -> Iterator[Record]:
-    """Merge streams that are each sorted by key into one sorted stream."""
+def merge_sorted(streams: Sequence[Iterable[Record]], by_value: bool = False) -> Iterator[Record]:
+    """Merge streams that are each sorted by key (and value) into one sorted stream."""
     if len(streams) == 1:
         return iter(streams[0])
-    return heapq.merge(*streams, key=first)
+    return heapq.merge(*streams) if by_value else heapq.merge(*streams, key=first)
 
 
 def group_by_key(records: Iterable[Record]) -> Iterator[tuple[Any, Iterator[Any]]]:
@@ -96,12 +101,32 @@ def _pair_error(a: Any, b: Any) -> RecordError:
     )
 
 
-def checked_merge(streams: Sequence[Iterable[Record]], heads: Callable[[], list[Any]]) -> Iterator[Record]:
-    """:func:`merge_sorted`, turning a key-comparison TypeError into a clear error.
+def checked_merge(streams: Sequence[Iterable[Record]], heads: Callable[[], list[Any]], by_value: bool = False) -> Iterator[Record]:
+    """:func:`merge_sorted`, turning a comparison TypeError into a clear error.
 
     ``heads`` returns a few keys of each input, read again only on failure.
     """
     try:
-        yield from merge_sorted(streams)
-    except TypeError:
-        raise unorderable_keys_error(heads()) from None
+        yield from merge_sorted(streams, by_value)
+    except TypeError as exc:
+        error = unorderable_keys_error(heads())
+        raise (_values_error(exc) if by_value and error.args[0].startswith("keys cannot") else error) from None
+
+
+def _order_error(records: list[Record], by_value: bool) -> RecordError:
+    """Why records cannot be sorted: two keys of incomparable types, or (``by_value``) two values of one key."""
+    error = unorderable_keys_error(map(first, records))
+    if not by_value or not error.args[0].startswith("keys cannot"):
+        return error
+    for key, group in groupby(sorted(records, key=first), key=first):
+        values = list(map(second, group))
+        try:
+            values.sort()
+        except TypeError as exc:
+            return _values_error(exc, key)
+    return error
+
+
+def _values_error(exc: TypeError, key: Any = None) -> RecordError:
+    where = "" if key is None else f" (key {key!r})"
+    return RecordError(f"with sort_values = true the values of a key must be comparable with each other{where}: {exc}")

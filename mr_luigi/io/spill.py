@@ -40,6 +40,9 @@ SAMPLE = 256
 # keys and a partition list's slot.
 _KEY_OVERHEAD = 104 + getsizeof((None, None)) + 8 * 4
 
+#: Bytes a value costs when spilled as its own (key, value) record: the tuple and its list slot.
+_PAIR_BYTES = getsizeof((None, None)) + 8
+
 #: With a progress report to make, a map checks in at least every this many lines.
 EVERY_LINES = 20_000
 
@@ -53,7 +56,7 @@ class MapOutput:
 
     def __init__(self, folder: Path, num_partitions: int, memory_mb: float,
                  combiner: Combiner | None = None, partitioner: Partitioner | None = None,
-                 report: Callable[[int, int], None] | None = None) -> None:
+                 report: Callable[[int, int], None] | None = None, sort_values: bool = False) -> None:
         self.folder = folder
         self.num_partitions = num_partitions
         self.budget = int(memory_mb * 1024 * 1024)
@@ -72,6 +75,8 @@ class MapOutput:
         #: input bytes of the segments already read, and the progress callback (lines, bytes)
         self.bytes_done = 0
         self.report = report
+        #: runs of one ``(key, value)`` record per value, sorted by key and value (see :mod:`mr_luigi.io.merge`)
+        self.sort_values = sort_values
 
     def check(self, buffer: dict[Any, list[Any]], lines: int, segment_bytes: int = 0) -> int:
         """Report progress, spill the buffer if it is over budget; return the line count of the next check.
@@ -92,7 +97,9 @@ class MapOutput:
 
     def _next_estimate(self, buffer: dict[Any, list[Any]], lines: int) -> float:
         """Estimate the buffer, spill it if over budget, and return the lines until the next estimate."""
-        estimate = len(buffer) * estimate_entry_bytes(buffer) if buffer else 0.0
+        # sorting values spills a (key, value) tuple per value (and a list slot): counted from the start
+        extra = _PAIR_BYTES if self.sort_values and self.combiner is None else 0
+        estimate = len(buffer) * estimate_entry_bytes(buffer, extra) if buffer else 0.0
         grown = max(1, lines - self._lines_at_spill)
         per_line = max(estimate / grown, 1.0)
         if estimate >= self.budget:
@@ -106,8 +113,13 @@ class MapOutput:
         if not buffer:
             return
         self.spilled_values += sum(map(len, buffer.values()))
-        records = list(buffer.items()) if self.combiner is None else combine_buffer(buffer, self.combiner)
-        sort_records(records)
+        if self.combiner is not None:
+            records = combine_buffer(buffer, self.combiner)
+        elif self.sort_values:
+            records = [(k, v) for k, vs in buffer.items() for v in vs]
+        else:
+            records = list(buffer.items())
+        sort_records(records, self.sort_values)
         name = f"run-{len(self.index):05d}"
         partitions = split_partitions(records, self.num_partitions, self.partition)
         try:
@@ -119,11 +131,12 @@ class MapOutput:
         buffer.clear()
 
 
-def estimate_entry_bytes(buffer: dict[Any, list[Any]]) -> float:
+def estimate_entry_bytes(buffer: dict[Any, list[Any]], extra_per_value: int = 0) -> float:
     """Estimated bytes per key of the buffer, from a sample of keys and of their values."""
     step = max(1, len(buffer) // SAMPLE)
     sample = list(islice(buffer.items(), 0, None, step))
-    total = sum(getsizeof(k) + getsizeof(vs) + (len(vs) * value_bytes(vs[0]) if vs else 0) for k, vs in sample)
+    total = sum(getsizeof(k) + getsizeof(vs) + (len(vs) * (value_bytes(vs[0]) + extra_per_value) if vs else 0)
+                for k, vs in sample)
     return total / max(1, len(sample)) + _KEY_OVERHEAD
 
 

@@ -63,7 +63,7 @@ def run_map(plan: JobPlan, index: int, out: Path, progress: Progress | None = No
         progress(done, f"{lines:,} lines, {len(output.index)} spills, {errors.quarantine.total:,} bad records")
 
     output = MapOutput(out, plan.num_partitions, plan.config.map_memory_mb, combiner, _partition_function(plan),
-                       report if progress is not None else None)
+                       report if progress is not None else None, plan.config.sort_values)
     run = MapRun(plan, combiner, stats, output, errors)
     where = f"map {index}"
     hooks.call_init(plan.resolved.map_init, "map_init", where)

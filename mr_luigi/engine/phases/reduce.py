@@ -37,7 +37,8 @@ def run_reduce(plan: JobPlan, partition: int, out: Path, progress: Progress | No
     """Call the user's reduce once per key; write text lines and the keys in order."""
     reducer = plan.resolved.reduce_function
     pairs_of = _checked_pairs if emits_pairs(reducer) else None
-    grouped = group_by_key if plan.resolved.combine_function else group_lists_by_key
+    # one (key, value) record per value with a combiner or sort_values; (key, [values]) otherwise
+    grouped = group_by_key if plan.resolved.combine_function or plan.config.sort_values else group_lists_by_key
     render = line_renderer(plan)
     source = plan.reduce_input_dir(partition) / SHUFFLE_DATA
     records: Iterator[Any] = read_run(source)

@@ -37,12 +37,13 @@ def run_shuffle(plan: JobPlan, partition: int, out: Path, progress: Progress | N
     if combiner is not None:
         hooks.call_init(plan.resolved.combine_init, "combine_init", f"shuffle {partition}")
     fan_in = plan.config.merge_fan_in
+    by_value = plan.config.sort_values
     passes = 0
     map_pieces = len(pieces)
     while len(pieces) > fan_in:
         passes += 1
-        pieces = _merge_pass(pieces, fan_in, combiner, out, passes)
-    merged = _merge_pieces(pieces, combiner)
+        pieces = _merge_pass(pieces, fan_in, combiner, by_value, out, passes)
+    merged = _merge_pieces(pieces, combiner, by_value)
     if progress is not None:
         progress.total, progress.unit = total, "records merged"
         merged = counted(merged, lambda n: progress(n, f"{map_pieces} runs, {passes} earlier merge passes"))
@@ -63,7 +64,7 @@ Piece = tuple[Path, int, int | None]  # a byte range of a run file; None: to the
 _MERGE_PREFIX = "merge-"
 
 
-def _merge_pass(pieces: list[Piece], fan_in: int, combiner: Any, out: Path, number: int) -> list[Piece]:
+def _merge_pass(pieces: list[Piece], fan_in: int, combiner: Any, by_value: bool, out: Path, number: int) -> list[Piece]:
     """Merge groups of ``fan_in`` pieces into new runs, deleting merged runs of earlier passes."""
     merged: list[Piece] = []
     for i in range(0, len(pieces), fan_in):
@@ -72,7 +73,7 @@ def _merge_pass(pieces: list[Piece], fan_in: int, combiner: Any, out: Path, numb
             merged.append(group[0])
             continue
         path = out / f"{_MERGE_PREFIX}{number:03d}-{i // fan_in:05d}"
-        write_run(path, _merge_pieces(group, combiner))
+        write_run(path, _merge_pieces(group, combiner, by_value))
         merged.append((path, 0, None))
         for source, _, _ in group:
             if source.parent == out and source.name.startswith(_MERGE_PREFIX):
@@ -80,12 +81,12 @@ def _merge_pass(pieces: list[Piece], fan_in: int, combiner: Any, out: Path, numb
     return merged
 
 
-def _merge_pieces(pieces: list[Piece], combiner: Any) -> Iterator[tuple[Any, Any]]:
-    """Stream the k-way merge of sorted pieces, combined when there is a combiner."""
+def _merge_pieces(pieces: list[Piece], combiner: Any, by_value: bool) -> Iterator[tuple[Any, Any]]:
+    """Stream the k-way merge of sorted pieces (by key and value with ``sort_values``), combined when there is a combiner."""
     streams = [read_run(path, start, end, MERGE_BUFFER) for path, start, end in pieces]
 
     def heads() -> list[Any]:
         return [next(map(first, read_run(path, start, end)), None) for path, start, end in pieces]
 
-    merged = checked_merge(streams, heads)
+    merged = checked_merge(streams, heads, by_value)
     return merged if combiner is None else combine_sorted(merged, combiner)
