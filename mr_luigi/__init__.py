@@ -14,7 +14,13 @@ from mr_luigi.api.steps import MultiStepJob  # noqa: E402
 from mr_luigi.engine.config import JobConfig, load_config  # noqa: E402
 from mr_luigi.engine.context import job_file, job_params  # noqa: E402
 from mr_luigi.engine.counters import increment_counter  # noqa: E402
-from mr_luigi.engine.mapping import Record, batch_map, map_with_record, pair_reducer  # noqa: E402
+from mr_luigi.engine.mapping import (  # noqa: E402
+    Record,
+    batch_map,
+    file_map,
+    map_with_record,
+    pair_reducer,
+)
 from mr_luigi.engine.quarantine import BadRecord  # noqa: E402
 from mr_luigi.errors import (  # noqa: E402
     ConfigError,
@@ -70,6 +76,7 @@ __all__ = [
     "increment_counter",
     "job_file",
     "job_params",
+    "file_map",
     "format_output_line",
     "load_config",
     "map_with_record",

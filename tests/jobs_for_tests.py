@@ -7,6 +7,8 @@ from pathlib import Path
 
 import regex
 
+import mr_luigi
+
 WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*")
 
 
@@ -437,8 +439,6 @@ def _stop_words_of(path: Path) -> frozenset:
 
 def count_words_but_stop_words(line):
     """Word count without the words listed in the job's side file ``stop.txt`` (read once per task)."""
-    import mr_luigi
-
     path = mr_luigi.job_file("stop.txt")
     if _stop_cache.get("path") != path:
         _stop_cache.update(path=path, words=_stop_words_of(path))
@@ -521,3 +521,29 @@ def values_checked_as_streamed(key, values):
             first = value
         count, last = count + 1, value
     return [count, first, last, ordered, type(values).__name__ != "list"]
+
+
+@mr_luigi.file_map
+def json_document_tags(path):
+    """A whole-file map: each input is one JSON document (over several lines); counts its tags."""
+    import json
+
+    with open(path, encoding="utf-8") as fh:
+        document = json.load(fh)
+    for tag in document["tags"]:
+        yield tag, 1
+
+
+@mr_luigi.file_map
+def gzipped_json_tags(path):
+    import gzip
+    import json
+
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for tag in json.load(fh)["tags"]:
+            yield tag, 1
+
+
+@mr_luigi.file_map
+def file_map_not_pairs(path):
+    return [path]

@@ -28,7 +28,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 from mr_luigi.engine.hooks import HOOK_FIELDS
-from mr_luigi.engine.mapping import emits_pairs, is_batch_map, takes_record
+from mr_luigi.engine.mapping import emits_pairs, is_batch_map, is_file_map, takes_record
 from mr_luigi.errors import ConfigError
 from mr_luigi.io.decoding import Decoding
 
@@ -308,9 +308,7 @@ def validate(config: JobConfig) -> ResolvedConfig:
         functions[name] = resolve_function(ref, name)
 
     _check_map_only(config, functions)
-    if is_batch_map(functions["map_function"]) and takes_record(functions["map_function"]):
-        raise ConfigError("map_function", "a function cannot be both a batch_map and a map_with_record: a batch of lines "
-                                          "has no one record; use one of them")
+    _check_map_kind(functions["map_function"])
     _check_hooks(config, functions)
     if config.named_outputs and emits_pairs(functions["reduce_function"]):
         raise ConfigError("reduce_function", "a pair_reducer cannot write named outputs yet: its keys are its own, not "
@@ -355,6 +353,16 @@ def _check_map_only(config: JobConfig, functions: dict[str, Any]) -> None:
         if config.named_outputs:
             raise ConfigError("named_outputs", "a map-only job cannot write named outputs yet (each map writes one part "
                                                "file in input order)")
+
+
+def _check_map_kind(mapper: Callable[..., Any]) -> None:
+    """A map takes lines, a batch of lines, a line with its record, or a whole file: one of them."""
+    kinds = [name for name, marked in (("batch_map", is_batch_map(mapper)), ("map_with_record", takes_record(mapper)),
+                                       ("file_map", is_file_map(mapper))) if marked]
+    if len(kinds) > 1:
+        raise ConfigError("map_function", f"a function cannot be both a {kinds[0]} and a {kinds[1]}: each says what the "
+                                          "map is called with (a list of lines, a line and its record, a file's path); "
+                                          "use one of them")
 
 
 def _check_hooks(config: JobConfig, functions: dict[str, Any]) -> None:

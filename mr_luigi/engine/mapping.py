@@ -14,6 +14,11 @@ and its byte offset. It is for maps that need to know where a line came
 from (an inverted index, a count per file, a join on the file name); a map
 without the mark pays nothing for it.
 
+A function marked with :func:`file_map` is called once per input file, with
+the file's path, and reads the file itself (mrjob's ``mapper_raw``): for
+inputs that are not lines of text (a JSON document, an image, a zip). Such
+a job's files are not split.
+
 A reduce function returns the value of its key. One marked with
 :func:`pair_reducer` instead yields (or returns an iterable of) ``(key,
 value)`` pairs under keys of its own choosing: none, one or many per key.
@@ -27,7 +32,9 @@ F = TypeVar("F", bound=Callable[[list[str]], Iterable[Any]])
 _MARK = "_mr_luigi_batch_map"
 _RECORD_MARK = "_mr_luigi_map_with_record"
 _PAIRS_MARK = "_mr_luigi_pair_reducer"
+_FILE_MARK = "_mr_luigi_file_map"
 M = TypeVar("M", bound=Callable[[str, "Record"], Iterable[Any]])
+P = TypeVar("P", bound=Callable[[str], Iterable[Any]])
 
 
 class Record(NamedTuple):
@@ -73,3 +80,13 @@ def map_with_record(fn: M) -> M:
 
 def takes_record(fn: Callable[..., Any]) -> bool:
     return bool(getattr(fn, _RECORD_MARK, False))
+
+
+def file_map(fn: P) -> P:
+    """Mark a map function as taking the path of a whole input file instead of its lines."""
+    setattr(fn, _FILE_MARK, True)
+    return fn
+
+
+def is_file_map(fn: Callable[..., Any]) -> bool:
+    return bool(getattr(fn, _FILE_MARK, False))

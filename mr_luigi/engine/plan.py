@@ -28,6 +28,7 @@ from typing import Any, Sequence
 from mr_luigi.engine import faults, side_files
 from mr_luigi.engine.config import JobConfig, ResolvedConfig, validate
 from mr_luigi.engine.fingerprint import Fingerprint
+from mr_luigi.engine.mapping import is_file_map
 from mr_luigi.engine.spec import config_of, spec_of
 from mr_luigi.errors import JobChanged
 from mr_luigi.io import atomic
@@ -193,7 +194,8 @@ def make_plan(config: JobConfig) -> JobPlan:
     else:
         split_size = max(1, int(config.split_size_mb * 1024 * 1024))
     input_stats = {str(p): file_identity(p) for p in resolved.input_paths}
-    splits = tuple(plan_splits(resolved.input_paths, split_size, resolved.decoding.splittable))
+    splittable = resolved.decoding.splittable and not is_file_map(resolved.map_function)  # a file map reads whole files
+    splits = tuple(plan_splits(resolved.input_paths, split_size, splittable))
     identity = job_identity(resolved, splits, input_stats)
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     plan = JobPlan(resolved, splits, f"{config.job_name}-{digest}", spec_of(config), input_stats, identity)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from mr_luigi.engine import counters, hooks
-from mr_luigi.engine.mapping import Record, is_batch_map, takes_record
+from mr_luigi.engine.mapping import Record, is_batch_map, is_file_map, takes_record
 from mr_luigi.engine.phases.combining import combiner_of
 from mr_luigi.engine.phases.reduce import line_renderer
 from mr_luigi.engine.plan import JobPlan, describe_change, file_identity, part_name
@@ -71,6 +71,8 @@ def run_map(plan: JobPlan, index: int, out: Path, progress: Progress | None = No
         hooks.call_init(plan.resolved.combine_init, "combine_init", where)
     if takes_record(run.mapper):
         loop = _map_segment_with_record
+    elif is_file_map(run.mapper):
+        loop = _map_whole_file
     else:
         loop = _map_segment_batches if is_batch_map(run.mapper) else _map_segment_combining if combiner else _map_segment
     try:
@@ -84,7 +86,7 @@ def run_map(plan: JobPlan, index: int, out: Path, progress: Progress | None = No
                 raise UnreadableInput(f"cannot read input {segment.path!r}: {exc}") from exc
             check_unchanged(plan, segment.path)  # not changed while it was read either
             output.bytes_done += segment.end - segment.start
-        _add_final_pairs(run, hooks.final_pairs(plan.resolved.map_final, "map_final", where), where)
+        _add_pairs(run, hooks.final_pairs(plan.resolved.map_final, "map_final", where), "map_final", where)
     finally:
         errors.close()
         errors.quarantine.close()
@@ -120,9 +122,9 @@ class MapRun:
         self.errors = errors
 
 
-def _add_final_pairs(run: MapRun, pairs: list[tuple[Any, Any]], where: str) -> None:
-    """Buffer a ``map_final`` hook's pairs like the map's own (they are spilled with the last run)."""
-    buffer = run.buffer
+def _add_pairs(run: MapRun, pairs: Any, function: str, where: str) -> None:
+    """Buffer pairs that come all at once (a ``map_final`` hook's, a file map's) like a line's."""
+    buffer, combiner = run.buffer, run.combiner
     try:
         for key, value in pairs:
             values = buffer.get(key)
@@ -131,11 +133,30 @@ def _add_final_pairs(run: MapRun, pairs: list[tuple[Any, Any]], where: str) -> N
                 buffer[key] = [value]
             else:
                 values.append(value)
+                if combiner is not None and len(values) >= COMBINE_EVERY:
+                    buffer[key] = [combiner(key, iter(values))]
+                    run.stats["map_output_records"] += COMBINE_EVERY - 1
     except keys.InvalidKey as exc:
-        raise keys.InvalidKey(f"{exc} (emitted by map_final, {where})") from None
-    except TypeError as exc:
-        raise RecordError(f"map_final emitted an unusable key ({where}): {exc} (keys must be hashable: use a tuple, "
-                          "not a list, dict or set)") from None
+        raise keys.InvalidKey(f"{exc} (emitted by {function}, {where})") from None
+    except (TypeError, ValueError) as exc:
+        raise RecordError(f"{function} must return or yield (key, value) pairs with hashable keys ({where}): "
+                          f"{type(exc).__name__}: {exc}") from None
+
+
+def _map_whole_file(run: MapRun, segment: Segment) -> None:
+    """The map of a :func:`~mr_luigi.file_map` function: called once with the file's path (the segment is the whole file)."""
+    try:
+        pairs = list(run.mapper(segment.path))
+    except MrLuigiError:
+        raise
+    except Exception as exc:
+        run.errors.file_failed(segment.path, exc)
+        pairs = []
+    _add_pairs(run, pairs, "map_function", segment.path)
+    output = run.output
+    run.stats["input_records"] += 1
+    output.lines += 1
+    output.check(run.buffer, output.lines, segment.end - segment.start)
 
 
 def run_map_only(plan: JobPlan, index: int, out: Path, progress: Progress | None = None) -> dict[str, Any]:
@@ -149,7 +170,7 @@ def run_map_only(plan: JobPlan, index: int, out: Path, progress: Progress | None
     render = line_renderer(plan)
     errors = MapErrors(plan, Quarantine(plan.job_dir, "map", index, BadRecordLimit.from_config(plan.config.max_bad_records)))
     stats: dict[str, Any] = {"input_records": 0, "input_bytes": split.size, "map_output_records": 0}
-    batch, with_record = is_batch_map(mapper), takes_record(mapper)
+    batch, with_record, whole_files = is_batch_map(mapper), takes_record(mapper), is_file_map(mapper)
     name = part_name(index)
     done_bytes = 0
     where = f"map {index}"
@@ -159,7 +180,9 @@ def run_map_only(plan: JobPlan, index: int, out: Path, progress: Progress | None
             for segment in split.segments:
                 check_unchanged(plan, segment.path)
                 try:
-                    if batch:
+                    if whole_files:
+                        lines, written = _map_only_file(mapper, segment, errors, text.write, render)
+                    elif batch:
                         lines, written = _map_only_batches(mapper, segment, errors, text.write, render)
                     else:
                         lines, written = _map_only_lines(mapper, segment, errors, text.write, render, with_record)
@@ -206,6 +229,26 @@ def _map_only_lines(mapper: Callable[..., Any], segment: Segment, errors: MapErr
     finally:
         lines.close()  # a record reader's file of line numbers
     return max(number, errors.skipped_upto), written
+
+
+def _map_only_file(mapper: Callable[..., Any], segment: Segment, errors: MapErrors, write: Callable[[str], Any],
+                   render: Callable[[Any, Any], str]) -> tuple[int, int]:
+    """A file map's pairs for one whole file, written as lines; return (1 file read, pairs written)."""
+    try:
+        pairs = list(mapper(segment.path))
+    except MrLuigiError:
+        raise
+    except Exception as exc:
+        errors.file_failed(segment.path, exc)
+        return 1, 0
+    try:
+        rendered = [render(key, value) for key, value in pairs]
+    except (TypeError, ValueError) as exc:
+        raise RecordError(f"map_function must return or yield (key, value) pairs ({segment.path}): "
+                          f"{type(exc).__name__}: {exc}") from None
+    for text in rendered:
+        write(text)
+    return 1, len(rendered)
 
 
 def _map_only_batches(mapper: Callable[..., Any], segment: Segment, errors: MapErrors, write: Callable[[str], Any],
@@ -293,6 +336,17 @@ class MapErrors:
             self.quarantine.add(self.where(segment, number, offset), reason, error, self._fields(segment, number, offset, line))
             return
         raise UserCodeError(function, self.where(segment, number, offset), exc) from exc
+
+    def file_failed(self, path: str, exc: Exception) -> None:
+        """Quarantine a whole file a :func:`~mr_luigi.file_map` failed on (a bad record), or raise the task's error."""
+        tb = exc.__traceback__
+        if isinstance(exc, (TypeError, ValueError)) and tb is not None and tb.tb_next is None:
+            raise _malformed_output("map_function", path, exc) from exc
+        if isinstance(exc, self.skip):
+            reason, error = reason_of(exc, "map_function")
+            self.quarantine.add(path, reason, error, {"file": path})
+            return
+        raise UserCodeError("map_function", path, exc) from exc
 
     def _fields(self, segment: Segment, number: int, offset: int, line: str) -> dict[str, Any]:
         return {"file": segment.path, "line": file_line(segment, number, offset, self._numbers.get(segment.path)),

@@ -1,0 +1,125 @@
+"""Whole-file maps (``@mr_luigi.file_map``, mrjob's ``mapper_raw``): one call per input file, never split.
+
+The inputs are JSON documents spread over many lines, which no line map can
+read; the expected counts are summed here with ``collections.Counter``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mr_luigi import (
+    ConfigError,
+    JobConfig,
+    MapReduceScheduler,
+    batch_map,
+    file_map,
+    map_with_record,
+)
+from mr_luigi.engine.plan import make_plan
+from tests import jobs_for_tests as jobs
+from tests.conftest import counts_from_output, read_tsv
+
+
+def write_documents(folder: Path, count: int) -> tuple[list[Path], Counter]:
+    folder.mkdir()
+    expected: Counter = Counter()
+    paths = []
+    for i in range(count):
+        tags = [f"tag{j % 7}" for j in range(i * 3, i * 3 + 40)] + ["東京"]
+        expected.update(tags)
+        path = folder / f"doc{i:02d}.json"
+        path.write_text(json.dumps({"id": i, "tags": tags}, indent=2, ensure_ascii=False), encoding="utf-8")
+        paths.append(path)
+    return paths, expected
+
+
+def config(paths: list[Path], out: Path, **fields) -> JobConfig:
+    base = dict(job_name="docs", map_function=jobs.json_document_tags, reduce_function=jobs.total,
+                combine_function=jobs.total, input_files=[str(p) for p in paths], output_dir=str(out),
+                num_reduce_tasks=2, split_size_mb=0.0002, max_retries=0)
+    base.update(fields)
+    return JobConfig(**base)
+
+
+def run(job: JobConfig) -> dict:
+    scheduler = MapReduceScheduler(2)
+    assert scheduler.execute_job(job), scheduler.last_result.describe_failure()
+    return scheduler.last_result.manifest
+
+
+def test_each_file_is_mapped_once_whole_even_when_larger_than_a_split(tmp_path):
+    paths, expected = write_documents(tmp_path / "in", 6)
+    job = config(paths, tmp_path / "out")
+    plan = make_plan(job)
+    assert all(p.stat().st_size > 0.0002 * 1024 * 1024 for p in paths)  # a line map's job would cut each file
+    segments = [s for split in plan.splits for s in split.segments]
+    assert sorted(s.path for s in segments) == sorted(str(p) for p in paths)
+    assert all(s.start == 0 and s.end == Path(s.path).stat().st_size for s in segments)
+    manifest = run(job)
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == expected
+    assert manifest["totals"]["input_records"] == len(paths)
+
+
+def test_a_compressed_file_is_handed_over_as_it_is(tmp_path):
+    (tmp_path / "in").mkdir()
+    path = tmp_path / "in" / "doc.json.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        json.dump({"tags": ["a", "b", "a"]}, fh)
+
+    job = config([path], tmp_path / "out", map_function=jobs.gzipped_json_tags)
+    run(job)
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == Counter({"a": 2, "b": 1})
+
+
+def test_a_file_that_fails_is_a_bad_record_naming_it_when_allowed(tmp_path):
+    paths, expected = write_documents(tmp_path / "in", 4)
+    paths[2].write_text("{not json")
+    job = config(paths, tmp_path / "out", skip_exceptions=["json.JSONDecodeError"], max_bad_records=1)
+    run(job)
+    bad = [json.loads(line) for f in (tmp_path / "out" / "_bad_records").glob("*.jsonl") for line in f.read_text().splitlines()]
+    assert [record["file"] for record in bad] == [str(paths[2])]
+    good = Counter()
+    for p in paths[:2] + paths[3:]:
+        good.update(json.loads(p.read_text())["tags"])
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == good
+
+
+def test_a_failing_file_map_fails_the_job_naming_the_file(tmp_path):
+    paths, _ = write_documents(tmp_path / "in", 2)
+    paths[1].write_text("{not json")
+    scheduler = MapReduceScheduler(1)
+    assert not scheduler.execute_job(config(paths, tmp_path / "out"))
+    assert "map_function raised JSONDecodeError" in scheduler.last_result.describe_failure()
+    assert str(paths[1]) in scheduler.last_result.describe_failure()
+
+
+def test_a_map_only_file_map_writes_one_part_per_map(tmp_path):
+    paths, expected = write_documents(tmp_path / "in", 3)
+    job = config(paths, tmp_path / "out", reduce_function=None, combine_function=None, num_reduce_tasks=0)
+    run(job)
+    rows = read_tsv(tmp_path / "out" / "final_output.txt")
+    assert Counter(key for key, _ in rows) == expected
+
+
+def test_a_file_map_returning_no_pairs_is_a_record_error(tmp_path):
+    paths, _ = write_documents(tmp_path / "in", 1)
+    scheduler = MapReduceScheduler(1)
+    assert not scheduler.execute_job(config(paths, tmp_path / "out", map_function=jobs.file_map_not_pairs))
+    assert "map_function must return or yield (key, value) pairs" in scheduler.last_result.describe_failure()
+
+
+def test_a_map_cannot_be_a_file_map_and_take_lines_in_another_way(tmp_path):
+    paths, _ = write_documents(tmp_path / "in", 1)
+
+    def both(path):
+        return ()
+
+    for mark in (batch_map, map_with_record):
+        with pytest.raises(ConfigError, match="cannot be both a"):
+            make_plan(config(paths, tmp_path / "out", map_function=file_map(mark(both))))
