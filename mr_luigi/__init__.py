@@ -11,7 +11,7 @@ from mr_luigi.api.job import JobOutput, MapReduceJob  # noqa: E402
 from mr_luigi.api.runner import JobResult, MapReduceScheduler  # noqa: E402
 from mr_luigi.api.sample_data import create_sample_data  # noqa: E402
 from mr_luigi.api.steps import MultiStepJob  # noqa: E402
-from mr_luigi.engine.config import JobConfig, load_config  # noqa: E402
+from mr_luigi.engine.config import JobConfig, Step, load_config  # noqa: E402
 from mr_luigi.engine.context import job_file, job_params  # noqa: E402
 from mr_luigi.engine.counters import increment_counter  # noqa: E402
 from mr_luigi.engine.mapping import (  # noqa: E402
@@ -65,6 +65,7 @@ __all__ = [
     "PermanentError",
     "Record",
     "RecordError",
+    "Step",
     "StorageError",
     "TooManyBadRecords",
     "UnreadableInput",

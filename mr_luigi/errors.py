@@ -26,6 +26,7 @@ class ConfigError(PermanentError):
 
     def __init__(self, field: str, message: str, source: str = "") -> None:
         self.field = field
+        self.message = message
         self.source = source
         where = f"{source}: " if source else ""
         super().__init__(f"{where}{field}: {message}")

@@ -547,3 +547,42 @@ def gzipped_json_tags(path):
 @mr_luigi.file_map
 def file_map_not_pairs(path):
     return [path]
+
+
+# A two-step job with typed records: word counts, then the words grouped by their count.
+def by_count(word, count):
+    if type(count) is not int:  # the records of the step before keep their Python types
+        raise TypeError(f"expected an int count, got {count!r}")
+    yield count, word
+
+
+def sorted_words(count, words_):
+    return sorted(words_)
+
+
+@mr_luigi.pair_reducer
+def top_three(key, pairs):
+    """Key None, values (count, word): the three most frequent words, ties by word."""
+    for count, word in sorted(pairs, key=lambda p: (-p[0], p[1]))[:3]:
+        yield word, count
+
+
+@mr_luigi.pair_reducer
+def to_top(count, words_):
+    for word in words_:
+        yield None, (count, word)
+
+
+def fail_once_reduce(key, values):
+    """A sum that fails on its first call while $FAIL_ONCE_MARKER does not exist (and creates it)."""
+    marker = Path(os.environ["FAIL_ONCE_MARKER"])
+    if not marker.exists():
+        marker.write_text("failed once")
+        raise RuntimeError("injected reduce failure")
+    return sorted(values)
+
+
+def by_count_rejecting_z(word, count):
+    if word.startswith("z"):
+        raise mr_luigi.BadRecord("a z-word")
+    yield count, word

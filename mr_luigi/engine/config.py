@@ -38,6 +38,34 @@ FunctionRef = Union[Callable[..., Any], str]
 
 
 @dataclass
+class Step:
+    """One step of a multi-step job (mrjob's ``MRStep``): its functions and shuffle settings.
+
+    A job's ``steps`` run in order; the first step's map reads the input
+    lines, each later step's map is called as ``map(key, value)`` with the
+    records the step before reduced, with their Python types (no text in
+    between), and only the last step writes the job's outputs. A later step
+    without a map passes the records on as they are. Every step but the last
+    needs a reduce; ``num_reduce_tasks`` defaults to the job's.
+    """
+
+    map_function: FunctionRef | None = None
+    reduce_function: FunctionRef | None = None
+    combine_function: FunctionRef | None = None
+    partitioner: FunctionRef | None = None
+    num_reduce_tasks: int | None = None
+    sort_values: bool = False
+    map_init: FunctionRef | None = None
+    map_final: FunctionRef | None = None
+    combine_init: FunctionRef | None = None
+    reduce_init: FunctionRef | None = None
+    reduce_final: FunctionRef | None = None
+
+
+STEP_FIELDS = tuple(f.name for f in dataclasses.fields(Step))
+
+
+@dataclass
 class JobConfig:
     """Everything that defines one MapReduce job.
 
@@ -68,11 +96,12 @@ class JobConfig:
     ``combine_init``, ``reduce_init`` and ``reduce_final`` are per-task hooks
     (see :mod:`mr_luigi.engine.hooks`). With ``sort_values`` a reducer sees
     each key's values in sorted order (a secondary sort, by the external
-    merge: see :mod:`mr_luigi.io.merge`).
+    merge: see :mod:`mr_luigi.io.merge`). ``steps`` makes a multi-step job:
+    a list of :class:`Step` instead of the functions at the top level.
     """
 
     job_name: str
-    map_function: FunctionRef
+    map_function: FunctionRef | None = None
     reduce_function: FunctionRef | None = None
     input_files: Sequence[str] = ()
     output_dir: str = ""
@@ -93,6 +122,7 @@ class JobConfig:
     named_outputs: bool = False
     output_format: str = "tsv"
     files: Sequence[str] = ()
+    steps: Sequence[Step | Mapping[str, Any]] = ()
     sort_values: bool = False
     map_init: FunctionRef | None = None
     map_final: FunctionRef | None = None
@@ -108,7 +138,7 @@ class JobConfig:
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(JobConfig))
 FUNCTION_FIELDS = ("map_function", "reduce_function", "combine_function", "partitioner", *HOOK_FIELDS)
 _OPTIONAL_FUNCTIONS = ("reduce_function", "combine_function", "partitioner", *HOOK_FIELDS)
-_REQUIRED = ("job_name", "map_function", "input_files", "output_dir")
+_REQUIRED = ("job_name", "input_files", "output_dir")
 _PATH_FIELDS = ("output_dir", "work_dir")
 OUTPUT_FORMATS = ("tsv", "jsonl")
 
@@ -228,11 +258,63 @@ def config_from_values(values: Mapping[str, Any], source: str = "", hints: Mappi
 
     ``hints`` say where a missing field can be given (e.g. a command-line flag).
     """
-    for name in _REQUIRED:
+    for name in _REQUIRED + (() if values.get("steps") else ("map_function",)):
         if values.get(name) in (None, "", [], ()):
             where = (hints or {}).get(name, "set it in the job config")
             raise ConfigError(name, f"missing: every job needs it ({where})", source)
     return JobConfig(**values)
+
+
+def step_configs(config: JobConfig) -> list[JobConfig]:
+    """A multi-step job's steps, each as the config of a one-step job (the last one named as the job).
+
+    Job-level fields (inputs, output, bad records, params, files, ...) hold
+    for every step; outputs are the last step's, so earlier steps write
+    neither named outputs nor jsonl.
+    """
+    if isinstance(config.steps, (str, bytes)) or not isinstance(config.steps, Sequence) or not config.steps:
+        raise ConfigError("steps", f"expected a list of steps, got {config.steps!r}")
+    top = [name for name in STEP_FIELDS if name in FUNCTION_FIELDS and getattr(config, name) not in (None, "")]
+    if top:
+        raise ConfigError(top[0], "a job with steps gives its functions in each step: move it into a step")
+    steps = [_as_step(step, i) for i, step in enumerate(config.steps)]
+    configs = []
+    for i, step in enumerate(steps):
+        last = i == len(steps) - 1
+        fields = {name: getattr(step, name) for name in STEP_FIELDS}
+        if fields["map_function"] in (None, ""):
+            if i == 0:
+                raise ConfigError("steps[0].map_function", "missing: the first step's map reads the input lines")
+            fields["map_function"] = "mr_luigi.engine.mapping:pass_records"
+        if not last and fields["reduce_function"] in (None, ""):
+            raise ConfigError(f"steps[{i}].reduce_function", "missing: every step but the last needs one (its reduced "
+                                                              "records are the next step's input)")
+        if fields["num_reduce_tasks"] is None:
+            fields["num_reduce_tasks"] = config.num_reduce_tasks if fields["reduce_function"] not in (None, "") else 0
+        extra = {} if last else {"named_outputs": False, "output_format": "tsv"}
+        name = config.job_name if last else f"{config.job_name}.step{i + 1}"
+        configs.append(config.replace(job_name=name, steps=(), **fields, **extra))
+    return configs
+
+
+#: mrjob's names of a step's functions, to point an mrjob user at ours
+_MRJOB_NAMES = {"mapper": "map_function", "reducer": "reduce_function", "combiner": "combine_function",
+                "mapper_init": "map_init", "mapper_final": "map_final", "combiner_init": "combine_init",
+                "reducer_init": "reduce_init", "reducer_final": "reduce_final"}
+
+
+def _as_step(value: Any, index: int) -> Step:
+    """A step given as a :class:`Step` or a mapping (a TOML ``[[steps]]`` table, a spec)."""
+    if isinstance(value, Step):
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"steps[{index}]", f"expected a Step or a table of step fields, got {value!r}")
+    unknown = sorted(set(value) - set(STEP_FIELDS))
+    if unknown:
+        close = [_MRJOB_NAMES[unknown[0]]] if unknown[0] in _MRJOB_NAMES else difflib.get_close_matches(unknown[0], STEP_FIELDS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else f"; a step has: {', '.join(STEP_FIELDS)}"
+        raise ConfigError(f"steps[{index}].{unknown[0]}", f"unknown step field{hint}")
+    return Step(**value)
 
 
 def resolve_function(ref: FunctionRef, field_name: str) -> Callable[..., Any]:
@@ -272,8 +354,17 @@ def function_ref(fn: Callable[..., Any]) -> str:
     return f"{module}:{fn.__qualname__}"
 
 
-def validate(config: JobConfig) -> ResolvedConfig:
-    """Check every field and resolve functions and paths, or raise ConfigError."""
+def validate(config: JobConfig, record_inputs: Sequence[Path] | None = None) -> ResolvedConfig:
+    """Check every field and resolve functions and paths, or raise ConfigError.
+
+    ``record_inputs`` are the record files a later step of a multi-step job
+    reads (the step before's reduce outputs, not written yet), instead of
+    the config's input files.
+    """
+    if config.steps:
+        raise ConfigError("steps", "a multi-step job is planned step by step (make_plan), not validated as one job")
+    if config.map_function in (None, ""):
+        raise ConfigError("map_function", "missing: every job needs it (or steps, each with its map)")
     _check_type("job_name", config.job_name, str)
     if not config.job_name or not all(c.isalnum() or c in "-_." for c in config.job_name):
         raise ConfigError("job_name", f"{config.job_name!r} must be non-empty and use only letters, digits, '-', '_' and '.'")
@@ -314,13 +405,14 @@ def validate(config: JobConfig) -> ResolvedConfig:
         raise ConfigError("reduce_function", "a pair_reducer cannot write named outputs yet: its keys are its own, not "
                                              "the (name, key) the outputs are ordered by; return values, or set "
                                              "named_outputs = false")
-    input_paths = _expand_inputs(config.input_files)
+    input_paths = _expand_inputs(config.input_files) if record_inputs is None else tuple(record_inputs)
     side_files = _side_files(config.files)
     output_dir = _check_output_dir(config.output_dir)
     work_dir = Path(os.path.abspath(os.path.expanduser(config.work_dir))) if config.work_dir else output_dir / "_work"
     if work_dir.exists() and not work_dir.is_dir():
         raise ConfigError("work_dir", f"{str(work_dir)!r} exists and is not a directory")
-    _check_apart(config.input_files, input_paths, {"output_dir": output_dir, "work_dir": work_dir})
+    if record_inputs is None:  # a later step's inputs are in the work folder, by design
+        _check_apart(config.input_files, input_paths, {"output_dir": output_dir, "work_dir": work_dir})
     _check_writable("output_dir", output_dir)
     _check_writable("work_dir", work_dir)
     return ResolvedConfig(

@@ -90,3 +90,8 @@ def file_map(fn: P) -> P:
 
 def is_file_map(fn: Callable[..., Any]) -> bool:
     return bool(getattr(fn, _FILE_MARK, False))
+
+
+def pass_records(key: Any, value: Any) -> Iterable[tuple[Any, Any]]:
+    """The map of a later step that has none: the step before's records, as they are."""
+    yield key, value

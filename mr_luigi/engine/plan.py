@@ -26,17 +26,21 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from mr_luigi.engine import faults, side_files
-from mr_luigi.engine.config import JobConfig, ResolvedConfig, validate
+from mr_luigi.engine.config import STEP_FIELDS, JobConfig, ResolvedConfig, step_configs, validate
 from mr_luigi.engine.fingerprint import Fingerprint
 from mr_luigi.engine.mapping import is_file_map
 from mr_luigi.engine.spec import config_of, spec_of
-from mr_luigi.errors import JobChanged
+from mr_luigi.errors import ConfigError, JobChanged
 from mr_luigi.io import atomic
-from mr_luigi.io.splits import Split, auto_split_size, plan_splits
+from mr_luigi.io.splits import Segment, Split, auto_split_size, plan_splits
 
 # 2: without a combiner, intermediate records are (key, [values]);
 # 3: bad records are kept in the work folder, reduces may skip keys
 FORMAT_VERSION = 3
+
+
+#: the file of records a step before the last leaves for the next step, in each reduce output folder
+STEP_RECORDS = "records"
 
 
 def part_name(partition: int) -> str:
@@ -61,6 +65,9 @@ class JobPlan:
     input_stats: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
     #: what the job id is a digest of (kept in the manifest, to say what differs from another job)
     identity: dict[str, Any] = field(default_factory=dict)
+    #: in a multi-step job: the plan of the step before (whose records this step reads), and (this step, steps)
+    previous: JobPlan | None = None
+    step: tuple[int, int] | None = None
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, JobPlan) and other.job_id == self.job_id
@@ -72,6 +79,27 @@ class JobPlan:
         # Luigi formats parameter values into messages; a plan of thousands
         # of splits must not be spelled out each time (it cost seconds).
         return f"JobPlan({self.job_id})"
+
+    @property
+    def reads_records(self) -> bool:
+        """A later step of a multi-step job: its maps read the step before's records, not lines."""
+        return self.previous is not None
+
+    @property
+    def writes_records(self) -> bool:
+        """A step before the last: its reduces write records for the next step, not text."""
+        return self.step is not None and self.step[0] < self.step[1]
+
+    def record_outputs(self) -> tuple[Path, ...]:
+        """The files of records a step's reduces write, one per partition: the next step's inputs."""
+        return tuple(self.reduce_output_dir(p) / STEP_RECORDS for p in range(self.num_partitions))
+
+    def steps(self) -> list[JobPlan]:
+        """The plans of the job's steps up to this one, first first (just this one for a one-step job)."""
+        chain = [self]
+        while chain[0].previous is not None:
+            chain.insert(0, chain[0].previous)
+        return chain
 
     @property
     def config(self) -> JobConfig:
@@ -127,13 +155,20 @@ class JobPlan:
         return self.output_dir / "_SUCCESS"
 
     def describe(self) -> str:
+        """One line on the job (each step's, for a multi-step job)."""
+        steps = self.steps()
+        if len(steps) == 1:
+            return f"job {self.name} ({self.job_id}): {self._describe_step()}"
+        first = steps[0]
+        return (f"job {self.name}: {len(first.resolved.input_paths)} input file(s), {len(steps)} steps: "
+                + "; ".join(f"{step.job_id}: {step._describe_step()}" for step in steps))
+
+    def _describe_step(self) -> str:
+        reads = ("the step before's records" if self.reads_records
+                 else f"{len(self.resolved.input_paths)} input file(s)")
         if self.map_only:
-            return (f"job {self.name} ({self.job_id}): {len(self.resolved.input_paths)} input file(s), "
-                    f"{self.num_maps} map task(s), map-only")
-        return (
-            f"job {self.name} ({self.job_id}): {len(self.resolved.input_paths)} input file(s), "
-            f"{self.num_maps} map task(s), {self.num_partitions} shuffle and {self.num_partitions} reduce task(s)"
-        )
+            return f"{reads}, {self.num_maps} map task(s), map-only"
+        return f"{reads}, {self.num_maps} map task(s), {self.num_partitions} shuffle and {self.num_partitions} reduce task(s)"
 
 
 #: plans this process made, newest last, by job id: planning (globbing, hashing the code) is done once per process
@@ -152,8 +187,12 @@ def plan_of_task(job_id: str, spec: str) -> JobPlan:
     plan = _plans.get(job_id)
     if plan is not None:
         return plan
-    plan = make_plan(config_of(spec))
-    if plan.job_id != job_id:
+    last = make_plan(config_of(spec))
+    steps = last.steps()
+    plan = next((step for step in steps if step.job_id == job_id), None)
+    if plan is None:
+        name = job_id.rsplit("-", 1)[0]
+        plan = next((step for step in steps if step.name == name), last)
         raise JobChanged(f"job {job_id} is planned here as {plan.job_id}: {_what_changed(plan, job_id)}; "
                          "every worker of a job needs the same inputs, code and settings")
     return plan
@@ -186,21 +225,59 @@ def record_identity(plan: JobPlan) -> None:
 
 
 def make_plan(config: JobConfig) -> JobPlan:
-    """Validate a config and plan its splits (raises ConfigError)."""
+    """Validate a config and plan its splits (raises ConfigError); for a multi-step job, the plan of its last step."""
     faults.check_environment()
-    resolved = validate(config)
-    if config.split_size_mb is None:
-        split_size = auto_split_size(sum(p.stat().st_size for p in resolved.input_paths))
+    if config.steps:
+        return _remember(_plan_steps(config))
+    return _remember(_plan_job(validate(config), spec_of(config)))
+
+
+def _plan_job(resolved: ResolvedConfig, spec: str, previous: JobPlan | None = None,
+              step: tuple[int, int] | None = None) -> JobPlan:
+    config = resolved.config
+    if previous is not None:  # one map per partition of the step before, whatever the size (unknown yet)
+        input_stats: dict[str, FileIdentity] = {}
+        splits = tuple(Split(i, (Segment(str(path), 0, 0, 0),)) for i, path in enumerate(resolved.input_paths))
     else:
-        split_size = max(1, int(config.split_size_mb * 1024 * 1024))
-    input_stats = {str(p): file_identity(p) for p in resolved.input_paths}
-    splittable = resolved.decoding.splittable and not is_file_map(resolved.map_function)  # a file map reads whole files
-    splits = tuple(plan_splits(resolved.input_paths, split_size, splittable))
+        if config.split_size_mb is None:
+            split_size = auto_split_size(sum(p.stat().st_size for p in resolved.input_paths))
+        else:
+            split_size = max(1, int(config.split_size_mb * 1024 * 1024))
+        input_stats = {str(p): file_identity(p) for p in resolved.input_paths}
+        splittable = resolved.decoding.splittable and not is_file_map(resolved.map_function)  # a file map reads whole files
+        splits = tuple(plan_splits(resolved.input_paths, split_size, splittable))
     identity = job_identity(resolved, splits, input_stats)
+    if step is not None:
+        identity["step"] = list(step)
+        identity["after"] = None if previous is None else previous.job_id
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
-    plan = JobPlan(resolved, splits, f"{config.job_name}-{digest}", spec_of(config), input_stats, identity)
-    _plans[plan.job_id] = plan
-    _plans.move_to_end(plan.job_id)
+    return JobPlan(resolved, splits, f"{config.job_name}-{digest}", spec, input_stats, identity, previous, step)
+
+
+def _plan_steps(config: JobConfig) -> JobPlan:
+    """Plan a multi-step job's steps in order, each after the one before (see :class:`mr_luigi.JobConfig` ``steps``)."""
+    spec = spec_of(config)
+    configs = step_configs(config)
+    plan = None
+    for i, step_config in enumerate(configs):
+        try:
+            resolved = validate(step_config, None if plan is None else plan.record_outputs())
+        except ConfigError as exc:
+            field = exc.field if exc.field.startswith("steps[") or not _is_step_field(exc.field) else f"steps[{i}].{exc.field}"
+            raise ConfigError(field, exc.message, exc.source) from None
+        plan = _plan_job(resolved, spec, plan, (i + 1, len(configs)))
+    assert plan is not None
+    return plan
+
+
+def _is_step_field(name: str) -> bool:
+    return name in STEP_FIELDS
+
+
+def _remember(plan: JobPlan) -> JobPlan:
+    for step in plan.steps():
+        _plans[step.job_id] = step
+        _plans.move_to_end(step.job_id)
     while len(_plans) > _PLANS_KEPT:
         _plans.popitem(last=False)
     return plan

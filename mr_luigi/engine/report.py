@@ -37,7 +37,11 @@ def collect_task_stats(plan: JobPlan) -> list[dict[str, Any]]:
 def build_manifest(plan: JobPlan, tasks: list[dict[str, Any]], final_lines: int, outputs: list[str], finalize_start: float,
                    attempts: dict[str, Any] | None = None) -> dict[str, Any]:
     """The manifest of a finished job, as a JSON-ready dict."""
+    steps = plan.steps()
+    first = steps[0]
     totals = {name: sum(t.get(name, 0) for t in tasks) for name in _TOTALS}
+    if len(steps) > 1:  # the job's input is the first step's; the other totals add up the steps'
+        totals["input_records"] = sum(t.get("input_records", 0) for t in tasks if t.get("job_id") == first.job_id)
     phase_times: dict[str, list[float]] = {}
     for t in tasks:
         span = phase_times.setdefault(t["phase"], [t["start"], t["end"]])
@@ -52,8 +56,10 @@ def build_manifest(plan: JobPlan, tasks: list[dict[str, Any]], final_lines: int,
         "end_time": end,
         "duration_s": round(end - start, 3),
         "config": _config_summary(plan),
-        "inputs": [{"path": str(p), "bytes": p.stat().st_size} for p in plan.resolved.input_paths],
-        "task_counts": {"map": plan.num_maps, "shuffle": plan.num_partitions, "reduce": plan.num_partitions},
+        "inputs": [{"path": str(p), "bytes": p.stat().st_size} for p in first.resolved.input_paths],
+        "task_counts": {"map": sum(s.num_maps for s in steps), "shuffle": sum(s.num_partitions for s in steps),
+                        "reduce": sum(s.num_partitions for s in steps)},
+        **({"steps": [_step_summary(step, tasks) for step in steps]} if len(steps) > 1 else {}),
         "phases": {name: {"start": s, "end": e, "duration_s": round(e - s, 3)} for name, (s, e) in phase_times.items()},
         "totals": totals,
         "final_output_records": final_lines,
@@ -72,6 +78,14 @@ def build_manifest(plan: JobPlan, tasks: list[dict[str, Any]], final_lines: int,
         "attempts": attempts or {"per_task": {}, "unsuccessful": []},
         "finalize": {"start": finalize_start, "end": end, "duration_s": round(end - finalize_start, 3)},
     }
+
+
+def _step_summary(step: JobPlan, tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    """One step of a multi-step job in the manifest: its id, functions and totals."""
+    own = [t for t in tasks if t.get("job_id") == step.job_id]
+    return {"job_name": step.name, "job_id": step.job_id, "functions": dict(step.resolved.function_refs),
+            "task_counts": {"map": step.num_maps, "reduce": step.num_partitions},
+            "totals": {name: sum(t.get(name, 0) for t in own) for name in _TOTALS}}
 
 
 def _decode_errors(plan: JobPlan, tasks: list[dict[str, Any]]) -> dict[str, Any]:

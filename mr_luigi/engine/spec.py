@@ -24,7 +24,9 @@ from typing import Any
 from mr_luigi.engine.config import (
     FIELD_NAMES,
     FUNCTION_FIELDS,
+    STEP_FIELDS,
     JobConfig,
+    Step,
     function_ref,
     resolve_function,
 )
@@ -48,6 +50,8 @@ def spec_of(config: JobConfig) -> str:
             value = [_absolute(p) for p in ([value] if isinstance(value, (str, os.PathLike)) else value)]
         elif name == "params":
             value = _params_spec(value, problems)
+        elif name == "steps":
+            value = [_step_spec(i, step, problems) for i, step in enumerate(value)] if isinstance(value, (list, tuple)) else value
         elif isinstance(value, tuple):
             value = list(value)
         values[name] = value
@@ -70,6 +74,16 @@ def config_of(spec: str) -> JobConfig:
             "spec", f"job {values['job_name']!r} can only run in the process that planned it: {why}. Define the "
                     "functions at module level and keep params to JSON values to run its tasks in other processes")
     return JobConfig(**{k: v for k, v in values.items() if k in FIELD_NAMES})
+
+
+def _step_spec(index: int, step: Any, problems: list[str]) -> Any:
+    """A step as a plain table of its fields, functions as references."""
+    if isinstance(step, Step):
+        step = {name: getattr(step, name) for name in STEP_FIELDS}
+    if not isinstance(step, dict):
+        return step  # validation names it
+    return {name: _function_spec(f"steps[{index}].{name}", value, problems) if name in FUNCTION_FIELDS else value
+            for name, value in step.items()}
 
 
 def _absolute(path: Any) -> Any:

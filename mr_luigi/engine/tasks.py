@@ -4,6 +4,10 @@ The graph of a job with M splits and R partitions::
 
     MapTask x M  ->  MapBarrier  ->  ShuffleTask x R  ->  ReduceTask x R  ->  job
 
+In a multi-step job, each later step's map ``i`` requires the step before's
+reduce ``i`` (R maps, one edge each), and the job requires the last step's
+reduces.
+
 Each shuffle task needs every map's output, but requires only the barrier:
 M + 3R edges instead of M x R, which keeps Luigi's scheduling cost linear.
 Every task writes its outputs into a temporary folder renamed into place when
@@ -124,7 +128,8 @@ class PhaseTask(JobTask):
                     raise StorageError(f"{self.label}: file error in {out.parent}: {exc}") from exc
                 inject.middle()  # a task too short to report progress
                 stats["counters"] = counters.task_counters(stats, user_counters)
-                stats.update(task=self.label, phase=self.phase, start=started, end=time.time(), pid=os.getpid(), attempt=attempt)
+                stats.update(task=self.label, phase=self.phase, start=started, end=time.time(), pid=os.getpid(),
+                             attempt=attempt, job_id=self.job_id)
                 write_stats(out, stats)
                 inject("commit")
         self._report_done(stats, time.time() - started)
@@ -157,8 +162,15 @@ class MapTask(PhaseTask):
     def output_dir(self) -> Path:
         return self.plan.map_dir(self.index)
 
+    def requires(self) -> list[ReduceTask]:
+        """A later step's map reads one reduce output of the step before: one edge per map."""
+        previous = self.plan.previous
+        return [] if previous is None else [ReduceTask.of(previous, partition=self.index)]
+
     def work(self, out: Path, progress: Progress) -> dict[str, Any]:
-        progress.total, progress.unit = self.plan.splits[self.index].size, "MB"
+        split = self.plan.splits[self.index]
+        size = sum(os.path.getsize(s.path) for s in split.segments) if self.plan.reads_records else split.size
+        progress.total, progress.unit = size, "MB"
         run = map_phase.run_map_only if self.plan.map_only else map_phase.run_map
         return run(self.plan, self.index, out, progress)
 

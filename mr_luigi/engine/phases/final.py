@@ -147,15 +147,17 @@ def _write_named_outputs(out: Path, merged: Iterator[tuple[Any, str]], journal: 
 def publish_bad_records(plan: JobPlan, journal: Journal) -> None:
     """Publish the tasks' bad records to ``<output_dir>/_bad_records/``, as one folder (none if there were none)."""
     target = quarantine_folder(plan.output_dir)
-    found = sorted(plan.quarantine_dir.glob("*.jsonl")) if plan.quarantine_dir.is_dir() else []
+    steps = plan.steps()
+    found = [(f"step{n}-" if len(steps) > 1 else "", path) for n, step in enumerate(steps, 1) if step.quarantine_dir.is_dir()
+             for path in sorted(step.quarantine_dir.glob("*.jsonl"))]
     journal.add(target.name)
     if target.exists():
         shutil.rmtree(target)
     if not found:
         return
     with atomic.atomic_directory(target) as tmp:
-        for path in found:
-            shutil.copyfile(path, tmp / path.name)
+        for prefix, path in found:  # a multi-step job's: step1-map-00000.jsonl, step2-reduce-00001.jsonl, ...
+            shutil.copyfile(path, tmp / f"{prefix}{path.name}")
 
 
 def _remove_stale_outputs(out: Path, num_partitions: int) -> None:
@@ -226,8 +228,11 @@ def finish_job(plan: JobPlan, inject: Callable[[str], None] = lambda point: None
         if finished is not None:
             return finished
         replaced = check_output_free(plan, replaces)
-        tasks = report.collect_task_stats(plan)
-        check_bad_records(plan, tasks)
+        tasks = []
+        for step in plan.steps():  # each step's bad records against the limit (its barrier checked its maps)
+            step_tasks = report.collect_task_stats(step)
+            check_bad_records(step, step_tasks)
+            tasks += step_tasks
         journal = publish.Journal(plan.output_dir, plan.job_id)
         undone = journal.undo_interrupted()
         if undone:
@@ -236,19 +241,32 @@ def finish_job(plan: JobPlan, inject: Callable[[str], None] = lambda point: None
             _remove_replaced(plan, replaced, journal)
         final_lines, outputs = write_final_outputs(plan, journal, inject)
         publish_bad_records(plan, journal)
-        manifest = report.build_manifest(plan, tasks, final_lines, outputs, started,
-                                         attempts.summary(plan.job_dir, running=FINAL_TASK))
+        manifest = report.build_manifest(plan, tasks, final_lines, outputs, started, _attempts_of_steps(plan))
         journal.add(report.HTML_REPORT)
         report.write_html_report(plan.output_dir / report.HTML_REPORT, manifest)
         inject("commit")
         report.write_manifest(plan.success_path, manifest)
         journal.close()
-    if plan.config.keep_intermediate:
-        remove_leftovers(plan.job_dir)
-    else:
-        remove_intermediates(plan)
+    for step in plan.steps():
+        if plan.config.keep_intermediate:
+            remove_leftovers(step.job_dir)
+        else:
+            remove_intermediates(step)
     logger.info(report.summary(manifest, plan.output_dir))
     return manifest
+
+
+def _attempts_of_steps(plan: JobPlan) -> dict[str, Any]:
+    """The attempts of every task of the job; a multi-step job's task names start with their step (``step1/map-00000``)."""
+    steps = plan.steps()
+    if len(steps) == 1:
+        return attempts.summary(plan.job_dir, running=FINAL_TASK)
+    merged: dict[str, Any] = {"per_task": {}, "unsuccessful": []}
+    for n, step in enumerate(steps, 1):
+        found = attempts.summary(step.job_dir, running=FINAL_TASK if step is plan else None)
+        merged["per_task"].update({f"step{n}/{task}": count for task, count in found["per_task"].items()})
+        merged["unsuccessful"] += [{**problem, "task": f"step{n}/{problem['task']}"} for problem in found["unsuccessful"]]
+    return merged
 
 
 def remove_leftovers(folder: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 
 from mr_luigi.engine import counters, hooks
 from mr_luigi.engine.mapping import Record, is_batch_map, is_file_map, takes_record
-from mr_luigi.engine.phases.combining import combiner_of
+from mr_luigi.engine.phases.combining import combiner_of, shown_key
 from mr_luigi.engine.phases.reduce import line_renderer
 from mr_luigi.engine.plan import JobPlan, describe_change, file_identity, part_name
 from mr_luigi.engine.progress import Progress
@@ -35,7 +35,7 @@ from mr_luigi.errors import (
 from mr_luigi.io import keys
 from mr_luigi.io.decoding import UNDECODABLE
 from mr_luigi.io.partition import hash_partition
-from mr_luigi.io.records import BUFFER_SIZE
+from mr_luigi.io.records import BUFFER_SIZE, read_run
 from mr_luigi.io.spill import MapOutput, checked_partitioner
 from mr_luigi.io.splits import (
     Block,
@@ -69,7 +69,9 @@ def run_map(plan: JobPlan, index: int, out: Path, progress: Progress | None = No
     hooks.call_init(plan.resolved.map_init, "map_init", where)
     if combiner is not None:
         hooks.call_init(plan.resolved.combine_init, "combine_init", where)
-    if takes_record(run.mapper):
+    if plan.reads_records:
+        loop = _map_step_records
+    elif takes_record(run.mapper):
         loop = _map_segment_with_record
     elif is_file_map(run.mapper):
         loop = _map_whole_file
@@ -143,6 +145,39 @@ def _add_pairs(run: MapRun, pairs: Any, function: str, where: str) -> None:
                           f"{type(exc).__name__}: {exc}") from None
 
 
+def _map_step_records(run: MapRun, segment: Segment) -> None:
+    """The map of a later step of a multi-step job: ``map(key, value)`` on each record the step before reduced."""
+    mapper, combiner, buffer, output, errors = run.mapper, run.combiner, run.buffer, run.output, run.errors
+    get = buffer.get
+    check_key = errors.check_key
+    number = 0
+    base = output.lines
+    check_at = output.check_at - base
+    folds = 0
+    try:
+        for number, (key, value) in enumerate(read_run(Path(segment.path)), 1):
+            try:
+                for new_key, new_value in mapper(key, value):
+                    values = get(new_key)
+                    if values is None:
+                        if new_key.__class__ is not str:
+                            check_key(new_key)
+                        buffer[new_key] = [new_value]
+                    else:
+                        values.append(new_value)
+                        if combiner is not None and len(values) >= COMBINE_EVERY:
+                            buffer[new_key] = [combiner(new_key, iter(values))]
+                            folds += 1
+            except Exception as exc:
+                errors.record_failed(segment.path, number, key, value, exc)
+            if number >= check_at:
+                check_at = output.check(buffer, base + number) - base
+    finally:
+        run.stats["input_records"] += number
+        output.lines += number
+        run.stats["map_output_records"] += folds * (COMBINE_EVERY - 1)
+
+
 def _map_whole_file(run: MapRun, segment: Segment) -> None:
     """The map of a :func:`~mr_luigi.file_map` function: called once with the file's path (the segment is the whole file)."""
     try:
@@ -180,7 +215,9 @@ def run_map_only(plan: JobPlan, index: int, out: Path, progress: Progress | None
             for segment in split.segments:
                 check_unchanged(plan, segment.path)
                 try:
-                    if whole_files:
+                    if plan.reads_records:
+                        lines, written = _map_only_records(mapper, segment, errors, text.write, render)
+                    elif whole_files:
                         lines, written = _map_only_file(mapper, segment, errors, text.write, render)
                     elif batch:
                         lines, written = _map_only_batches(mapper, segment, errors, text.write, render)
@@ -229,6 +266,24 @@ def _map_only_lines(mapper: Callable[..., Any], segment: Segment, errors: MapErr
     finally:
         lines.close()  # a record reader's file of line numbers
     return max(number, errors.skipped_upto), written
+
+
+def _map_only_records(mapper: Callable[..., Any], segment: Segment, errors: MapErrors, write: Callable[[str], Any],
+                      render: Callable[[Any, Any], str]) -> tuple[int, int]:
+    """A map-only last step: ``map(key, value)`` on the step before's records, each pair written as a line."""
+    number = written = 0
+    for number, (key, value) in enumerate(read_run(Path(segment.path)), 1):
+        try:
+            rendered = []
+            for new_key, new_value in mapper(key, value):  # unpacked here: a malformed output is told from a bug
+                rendered.append(render(new_key, new_value))
+        except Exception as exc:
+            errors.record_failed(segment.path, number, key, value, exc)
+            continue
+        for text in rendered:
+            write(text)
+        written += len(rendered)
+    return number, written
 
 
 def _map_only_file(mapper: Callable[..., Any], segment: Segment, errors: MapErrors, write: Callable[[str], Any],
@@ -336,6 +391,23 @@ class MapErrors:
             self.quarantine.add(self.where(segment, number, offset), reason, error, self._fields(segment, number, offset, line))
             return
         raise UserCodeError(function, self.where(segment, number, offset), exc) from exc
+
+    def record_failed(self, path: str, number: int, key: Any, value: Any, exc: Exception) -> None:
+        """Quarantine a record of the step before that the map failed on, or raise the task's error."""
+        where = f"{path} record {number} (key {shown_key(key)})"
+        if isinstance(exc, keys.InvalidKey):
+            raise keys.InvalidKey(f"{exc} (emitted by map_function for {where})") from None
+        if isinstance(exc, MrLuigiError):
+            raise exc
+        tb = exc.__traceback__
+        if tb is not None and tb.tb_next is None:
+            raise _malformed_output("map_function", where, exc) from exc
+        if isinstance(exc, self.skip):
+            reason, error = reason_of(exc, "map_function")
+            self.quarantine.add(where, reason, error, {"file": path, "record": number, "key": shown_key(key),
+                                                       **raw_fields(repr(value))})
+            return
+        raise UserCodeError("map_function", where, exc) from exc
 
     def file_failed(self, path: str, exc: Exception) -> None:
         """Quarantine a whole file a :func:`~mr_luigi.file_map` failed on (a bad record), or raise the task's error."""

@@ -19,13 +19,13 @@ from mr_luigi.engine import hooks
 from mr_luigi.engine.mapping import emits_pairs
 from mr_luigi.engine.phases.combining import shown_key
 from mr_luigi.engine.phases.shuffle import SHUFFLE_DATA
-from mr_luigi.engine.plan import JobPlan, part_name
+from mr_luigi.engine.plan import STEP_RECORDS, JobPlan, part_name
 from mr_luigi.engine.progress import Progress, counted
 from mr_luigi.engine.quarantine import BadRecord, BadRecordLimit, Quarantine, reason_of
 from mr_luigi.engine.stats import read_stats
 from mr_luigi.errors import MrLuigiError, RecordError, UserCodeError
 from mr_luigi.io.merge import group_by_key, group_lists_by_key
-from mr_luigi.io.records import BUFFER_SIZE, read_run, write_records
+from mr_luigi.io.records import BATCH_SIZE, BUFFER_SIZE, read_run, write_records
 from mr_luigi.io.textformat import render_json_line, render_line
 
 KEYS_FILE = "keys"
@@ -34,27 +34,25 @@ FINAL_HOOK_LINES = "final_hook_lines"
 
 
 def run_reduce(plan: JobPlan, partition: int, out: Path, progress: Progress | None = None) -> dict[str, Any]:
-    """Call the user's reduce once per key; write text lines and the keys in order."""
+    """Call the user's reduce once per key; write text lines and the keys in order (records, before the last step)."""
     reducer = plan.resolved.reduce_function
     pairs_of = _checked_pairs if emits_pairs(reducer) else None
     # one (key, value) record per value with a combiner or sort_values; (key, [values]) otherwise
     grouped = group_by_key if plan.resolved.combine_function or plan.config.sort_values else group_lists_by_key
-    render = line_renderer(plan)
     source = plan.reduce_input_dir(partition) / SHUFFLE_DATA
     records: Iterator[Any] = read_run(source)
     if progress is not None:
         progress.total = read_stats(plan.reduce_input_dir(partition))["shuffle_output_records"]
         progress.unit = "records reduced"
         records = counted(records, progress)
-    name = part_name(partition)
-    groups = written = 0
+    groups = 0
     skip = (BadRecord, *plan.resolved.skip_types)
     quarantine = Quarantine(plan.job_dir, "reduce", partition, BadRecordLimit.from_config(plan.config.max_bad_records))
     where = f"reduce {partition}"
     hooks.call_init(plan.resolved.reduce_init, "reduce_init", where)
-    with open(out / name, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as text, \
-            open(out / KEYS_FILE, "wb", buffering=BUFFER_SIZE) as keys_fh, closing(quarantine):
-        done: list[Any] = []
+    output = _RecordOutput(out) if plan.writes_records else _TextOutput(out, partition, line_renderer(plan))
+    with closing(output), closing(quarantine):
+        add = output.add
         for key, values in grouped(records):
             groups += 1
             try:
@@ -71,30 +69,80 @@ def run_reduce(plan: JobPlan, partition: int, out: Path, progress: Progress | No
                 quarantine.add(f"key {shown_key(key)} (partition {partition})", reason, error, {"partition": partition, "key": shown_key(key)})
                 continue
             if pairs_of is None:
-                text.write(render(key, value))
-                done.append(key)
-                written += 1
+                add(key, key, value)
             else:
                 for new_key, new_value in pairs:
-                    text.write(render(new_key, new_value))
-                    done.append(key)
-                written += len(pairs)
-            if len(done) >= 4096:
-                write_records(keys_fh, done)
-                done = []
-        write_records(keys_fh, done)
-    written += _write_final_hook_lines(plan, out, render, where)
-    return {"reduce_input_groups": groups, "output_records": written,
-            "output_bytes": (out / name).stat().st_size + _size(out / FINAL_HOOK_LINES), "bad_records": quarantine.total}
+                    add(key, new_key, new_value)
+        output.add_final(hooks.final_pairs(plan.resolved.reduce_final, "reduce_final", where))
+    return {"reduce_input_groups": groups, "output_records": output.count, "output_bytes": output.size(),
+            "bad_records": quarantine.total}
 
 
-def _write_final_hook_lines(plan: JobPlan, out: Path, render: Callable[[Any, Any], str], where: str) -> int:
-    """Write a ``reduce_final`` hook's pairs as lines of their own file; return how many."""
-    pairs = hooks.final_pairs(plan.resolved.reduce_final, "reduce_final", where)
-    if pairs:
-        with open(out / FINAL_HOOK_LINES, "w", encoding="utf-8", newline="\n") as fh:
-            fh.writelines(render(key, value) for key, value in pairs)
-    return len(pairs)
+class _TextOutput:
+    """A reduce's output lines, and beside them the input key of each line (the final step merges by it).
+
+    A ``reduce_final`` hook's lines go to a file of their own: they have no input key.
+    """
+
+    def __init__(self, out: Path, partition: int, render: Callable[[Any, Any], str]) -> None:
+        self.out, self.path, self.render = out, out / part_name(partition), render
+        self.text = open(self.path, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE)  # noqa: SIM115
+        self.keys_fh = open(out / KEYS_FILE, "wb", buffering=BUFFER_SIZE)  # noqa: SIM115
+        self.keys: list[Any] = []
+        self.count = 0
+
+    def add(self, input_key: Any, key: Any, value: Any) -> None:
+        self.text.write(self.render(key, value))
+        self.keys.append(input_key)
+        self.count += 1
+        if len(self.keys) >= 4096:
+            write_records(self.keys_fh, self.keys)
+            self.keys = []
+
+    def add_final(self, pairs: list[tuple[Any, Any]]) -> None:
+        if pairs:
+            with open(self.out / FINAL_HOOK_LINES, "w", encoding="utf-8", newline="\n") as fh:
+                fh.writelines(self.render(key, value) for key, value in pairs)
+            self.count += len(pairs)
+
+    def size(self) -> int:
+        return self.path.stat().st_size + _size(self.out / FINAL_HOOK_LINES)
+
+    def close(self) -> None:
+        try:
+            write_records(self.keys_fh, self.keys)
+        finally:
+            self.keys_fh.close()
+            self.text.close()
+
+
+class _RecordOutput:
+    """A step's reduced ``(key, value)`` records, with their Python types, for the next step's maps."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / STEP_RECORDS
+        self.fh = open(self.path, "wb", buffering=BUFFER_SIZE)  # noqa: SIM115
+        self.batch: list[tuple[Any, Any]] = []
+        self.count = 0
+
+    def add(self, input_key: Any, key: Any, value: Any) -> None:
+        self.batch.append((key, value))
+        if len(self.batch) >= BATCH_SIZE:
+            self.count += write_records(self.fh, self.batch)
+            self.batch = []
+
+    def add_final(self, pairs: list[tuple[Any, Any]]) -> None:
+        self.batch.extend(pairs)
+
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+    def close(self) -> None:
+        try:
+            self.count += write_records(self.fh, self.batch)
+            self.batch = []
+        finally:
+            self.fh.close()
 
 
 def _size(path: Path) -> int:

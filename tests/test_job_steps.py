@@ -1,0 +1,190 @@
+"""Multi-step jobs with typed records (``JobConfig(steps=[Step(...), ...])``).
+
+Each later step's map gets the records the step before reduced, with their
+Python types (the test maps raise on a count that is not an ``int``); only
+the last step writes text. Expectations are computed here from the input
+lines with ``collections.Counter`` and sorting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from mr_luigi import ConfigError, JobConfig, MapReduceScheduler, Step, load_config
+from mr_luigi.engine import plan as plan_module
+from mr_luigi.engine.plan import make_plan, plan_of_task
+from tests import jobs_for_tests as jobs
+from tests.conftest import read_tsv, reference_word_count
+
+LINES = ["the cat and the hat", "Zebra zoo zap, the END", "東京 the cat", "", "and so on and on", "zz top"]
+
+
+@pytest.fixture
+def inputs(tmp_path) -> list[Path]:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    paths = []
+    for i in range(3):
+        path = folder / f"t{i}.txt"
+        path.write_text("\n".join(LINES[(i + j) % len(LINES)] for j in range(30 + i)) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def words_by_count(paths) -> dict[int, list[str]]:
+    grouped = defaultdict(list)
+    for word, count in reference_word_count(paths).items():
+        grouped[count].append(word)
+    return {count: sorted(words) for count, words in grouped.items()}
+
+
+def two_steps(inputs, out, **fields) -> JobConfig:
+    base = dict(job_name="bycount", input_files=[str(p) for p in inputs], output_dir=str(out), num_reduce_tasks=3,
+                split_size_mb=0.0005, max_retries=0,
+                steps=[Step(map_function=jobs.count_words, combine_function=jobs.total, reduce_function=jobs.total),
+                       Step(map_function=jobs.by_count, reduce_function=jobs.sorted_words, num_reduce_tasks=2)])
+    base.update(fields)
+    return JobConfig(**base)
+
+
+def run(job: JobConfig, workers: int = 2) -> dict:
+    scheduler = MapReduceScheduler(workers)
+    assert scheduler.execute_job(job), scheduler.last_result.describe_failure()
+    return scheduler.last_result.manifest
+
+
+def test_the_second_step_reads_the_first_steps_typed_records(inputs, tmp_path):
+    manifest = run(two_steps(inputs, tmp_path / "out"))
+    out = tmp_path / "out"
+    assert dict(read_tsv(out / "final_output.txt")) == words_by_count(inputs)
+    assert sorted(p.name for p in out.glob("part-*")) == ["part-00000", "part-00001"]  # the last step's partitions
+    assert manifest["totals"]["input_records"] == sum(len(p.read_text().splitlines()) for p in inputs)
+    assert [s["job_name"] for s in manifest["steps"]] == ["bycount.step1", "bycount"]
+    assert manifest["steps"][1]["totals"]["input_records"] == len(reference_word_count(inputs))
+    assert not (out / "_work").exists()  # every step's intermediates removed
+
+
+def test_three_steps_with_a_step_without_map_and_a_pair_reducer(inputs, tmp_path):
+    job = two_steps(inputs, tmp_path / "out", steps=[
+        Step(map_function=jobs.count_words, reduce_function=jobs.total, combine_function=jobs.total),
+        Step(map_function=jobs.by_count, reduce_function=jobs.to_top, num_reduce_tasks=4),
+        Step(reduce_function=jobs.top_three, num_reduce_tasks=1),  # no map: the records pass as they are
+    ])
+    run(job)
+    counts = reference_word_count(inputs)
+    expected = sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))[:3]
+    assert read_tsv(tmp_path / "out" / "final_output.txt") == [tuple(wc) for wc in expected]
+
+
+def test_a_map_only_last_step_writes_the_records_it_maps(inputs, tmp_path):
+    job = two_steps(inputs, tmp_path / "out", steps=[
+        Step(map_function=jobs.count_words, reduce_function=jobs.total, num_reduce_tasks=2),
+        Step(map_function=jobs.by_count, num_reduce_tasks=0),
+    ])
+    run(job)
+    rows = read_tsv(tmp_path / "out" / "final_output.txt")
+    assert Counter((count, word) for count, word in rows) == Counter((c, w) for w, c in reference_word_count(inputs).items())
+
+
+def test_a_rerun_resumes_at_the_step_that_failed(inputs, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAIL_ONCE_MARKER", str(tmp_path / "failed-once"))
+    job = two_steps(inputs, tmp_path / "out", keep_intermediate=True, steps=[
+        Step(map_function=jobs.count_words, reduce_function=jobs.total),
+        Step(map_function=jobs.by_count, reduce_function=jobs.fail_once_reduce, num_reduce_tasks=1),
+    ])
+    scheduler = MapReduceScheduler(1)
+    assert not scheduler.execute_job(job)
+    assert "injected reduce failure" in scheduler.last_result.describe_failure()
+    assert not (tmp_path / "out" / "_SUCCESS").exists()
+    plan_module._plans.clear()  # a new process, as a re-run is
+    manifest = run(job, workers=1)
+    per_task = manifest["attempts"]["per_task"]
+    assert {t: n for t, n in per_task.items() if t.startswith("step1/")} and all(
+        n == 1 for t, n in per_task.items() if t.startswith("step1/")), per_task
+    assert per_task["step2/reduce-00000"] == 2
+    assert dict(read_tsv(tmp_path / "out" / "final_output.txt")) == words_by_count(inputs)
+
+
+def test_bad_records_of_a_later_step_are_published_with_the_step_in_their_name(inputs, tmp_path):
+    job = two_steps(inputs, tmp_path / "out", max_bad_records=50, steps=[
+        Step(map_function=jobs.count_words, reduce_function=jobs.total),
+        Step(map_function=jobs.by_count_rejecting_z, reduce_function=jobs.sorted_words),
+    ])
+    manifest = run(job)
+    counts = reference_word_count(inputs)
+    rejected = sorted(w for w in counts if w.startswith("z"))
+    assert rejected, "the inputs need z-words"
+    files = list((tmp_path / "out" / "_bad_records").glob("*.jsonl"))
+    assert files and all(f.name.startswith("step2-map-") for f in files)
+    bad = [json.loads(line) for f in files for line in f.read_text().splitlines()]
+    assert sorted(json.loads(b["key"].replace("'", '"')) for b in bad) == rejected
+    assert manifest["bad_records"]["total"] == len(rejected)
+    kept = defaultdict(list)
+    for word, count in counts.items():
+        if not word.startswith("z"):
+            kept[count].append(word)
+    assert dict(read_tsv(tmp_path / "out" / "final_output.txt")) == {c: sorted(ws) for c, ws in kept.items()}
+
+
+def test_a_task_of_any_step_is_planned_from_its_parameters(inputs, tmp_path):
+    last = make_plan(two_steps(inputs, tmp_path / "out"))
+    first = last.previous
+    assert first is not None and first.step == (1, 2) and last.step == (2, 2)
+    plan_module._plans.clear()
+    rebuilt = plan_of_task(first.job_id, first.spec)
+    assert rebuilt.job_id == first.job_id and rebuilt.writes_records and not rebuilt.reads_records
+    assert plan_of_task(last.job_id, last.spec).reads_records
+
+
+def test_a_later_steps_id_follows_the_steps_before(inputs, tmp_path):
+    job = two_steps(inputs, tmp_path / "out")
+    other_first = two_steps(inputs, tmp_path / "out", steps=[
+        Step(map_function=jobs.split_words, reduce_function=jobs.total),
+        Step(map_function=jobs.by_count, reduce_function=jobs.sorted_words, num_reduce_tasks=2)])
+    assert make_plan(job).job_id != make_plan(other_first).job_id
+    single = JobConfig(job_name="bycount", map_function=jobs.count_words, reduce_function=jobs.total,
+                       input_files=job.input_files, output_dir=job.output_dir, num_reduce_tasks=3, split_size_mb=0.0005)
+    assert make_plan(single).job_id != make_plan(two_steps(inputs, tmp_path / "out", steps=job.steps[:1])).job_id
+
+
+@pytest.mark.parametrize("fields, field, words", [
+    ({"map_function": "tests.jobs_for_tests:count_words"}, "map_function", "gives its functions in each step"),
+    ({"steps": [Step(reduce_function=jobs.total)]}, "steps[0].map_function", "first step"),
+    ({"steps": [Step(map_function=jobs.count_words), Step(map_function=jobs.by_count, reduce_function=jobs.total)]},
+     "steps[0].reduce_function", "every step but the last"),
+    ({"steps": [{"map_function": "tests.jobs_for_tests:count_words", "reduce_function": "tests.jobs_for_tests:total"},
+                {"mapper": "tests.jobs_for_tests:by_count"}]}, "steps[1].mapper", "did you mean 'map_function'"),
+    ({"steps": [Step(map_function=jobs.count_words, reduce_function=jobs.total),
+                Step(map_function="tests.jobs_for_tests:nothing_here", reduce_function=jobs.total)]},
+     "steps[1].map_function", "has no attribute"),
+    ({"steps": "not a list"}, "steps", "expected a list of steps"),
+])
+def test_a_wrong_step_is_a_config_error_naming_it(inputs, tmp_path, fields, field, words):
+    with pytest.raises(ConfigError, match=words) as caught:
+        make_plan(two_steps(inputs, tmp_path / "out", **fields))
+    assert caught.value.field == field
+
+
+def test_steps_in_a_toml_config(inputs, tmp_path):
+    path = tmp_path / "job.toml"
+    path.write_text(f"""
+job_name = "bycount"
+input_files = ["in/*.txt"]
+output_dir = "out"
+num_reduce_tasks = 2
+
+[[steps]]
+map_function = "tests.jobs_for_tests:count_words"
+reduce_function = "tests.jobs_for_tests:total"
+
+[[steps]]
+map_function = "tests.jobs_for_tests:by_count"
+reduce_function = "tests.jobs_for_tests:sorted_words"
+num_reduce_tasks = 1
+""")
+    run(load_config(path))
+    assert dict(read_tsv(tmp_path / "out" / "final_output.txt")) == words_by_count(inputs)
