@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import heapq
 import re
-import shutil
 from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable
@@ -127,12 +126,6 @@ class LogAnalysis(ConfigFileParams, MultiStepJob):
         stats_dir, top_dir = (Path(m["config"]["output_dir"]) for m in manifests)
         for name in STATS_OUTPUTS:
             publish_file(stats_dir / f"{name}.txt", root / f"{name}.txt")
-        bad = root / "_bad_records"
-        shutil.rmtree(bad, ignore_errors=True)
-        if (stats_dir / "_bad_records").is_dir():
-            bad.mkdir()
-            for path in sorted((stats_dir / "_bad_records").iterdir()):
-                publish_file(path, bad / path.name)
         line = (top_dir / "final_output.txt").read_text(encoding="utf-8")
         ranked = parse_output_line(line)[1] if line else []
         with atomic_file(root / "top_ips.txt") as tmp:

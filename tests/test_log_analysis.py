@@ -104,7 +104,10 @@ def test_every_result_matches_the_reference(tmp_path, log_file):
     assert {r["reason"] for r in bad} == {"unparsable_log_line"}
     manifest = json.loads((out / "_SUCCESS").read_text())
     assert manifest["counters"]["bad_records"] == {"unparsable_log_line": len(ref["bad"])}
-    assert manifest["outputs"] == ["requests_per_ip.txt", "status_codes.txt", "ip_error_rates.txt", "top_ips.txt"]
+    assert manifest["outputs"] == ["requests_per_ip.txt", "status_codes.txt", "ip_error_rates.txt", "top_ips.txt",
+                                   "_bad_records"]
+    # gathered by the multi-step job from its steps, named after the step that rejected them
+    assert all(p.name.startswith("log_analysis-stats-map-") for p in (out / "_bad_records").iterdir())
 
 
 def test_ties_in_the_top_list_are_broken_by_ip(tmp_path):

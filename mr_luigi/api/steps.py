@@ -21,6 +21,7 @@ first incomplete one.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from functools import cached_property
 from pathlib import Path
@@ -39,6 +40,10 @@ from mr_luigi.engine.phases.final import check_previous_results, run_final_step
 from mr_luigi.engine.plan import JobPlan, make_plan
 from mr_luigi.engine.tasks import last_tasks
 from mr_luigi.errors import ConfigError
+from mr_luigi.io.atomic import atomic_directory
+
+#: the folder of a job's bad records, in its output folder
+BAD_RECORDS = "_bad_records"
 
 
 class JobParameter(luigi.Parameter):
@@ -106,7 +111,9 @@ class MultiStepJob(RootTask, RetriesOfJob, luigi.Task):
 
     The job's own output is a ``_SUCCESS`` manifest in :meth:`result_dir`
     listing the steps' job ids and their summed counters; :meth:`publish`
-    may first copy the steps' results there.
+    may first copy the steps' results there. The steps' bad records are
+    gathered into ``<result_dir>/_bad_records/``, each file named after its
+    step.
     """
 
     def steps(self) -> list[JobConfig]:
@@ -167,6 +174,28 @@ class MultiStepJob(RootTask, RetriesOfJob, luigi.Task):
         manifest = report.read_manifest(self._result_dir() / "_SUCCESS")
         return manifest is not None and [s["job_id"] for s in manifest.get("steps", [])] == self._step_ids()
 
+    def _publish_bad_records(self, manifests: list[dict[str, Any]]) -> bool:
+        """Gather every step's bad records into ``<result_dir>/_bad_records/``, named after their step.
+
+        Nothing is gathered when the result folder is a step's own output
+        folder: that step's ``_bad_records/`` is already there, and the
+        other steps' files would change a folder that step published.
+        """
+        root = self._result_dir().resolve()
+        folders = [Path(m["config"]["output_dir"]).resolve() for m in manifests]
+        if root in folders:
+            return False
+        found = [(m["job_name"], path) for m, folder in zip(manifests, folders) if (folder / BAD_RECORDS).is_dir()
+                 for path in sorted((folder / BAD_RECORDS).glob("*.jsonl"))]
+        target = root / BAD_RECORDS
+        shutil.rmtree(target, ignore_errors=True)
+        if not found:
+            return False
+        with atomic_directory(target) as tmp:
+            for step, path in found:
+                shutil.copyfile(path, tmp / f"{step}-{path.name}")
+        return True
+
     def plans_so_far(self) -> Iterator[JobPlan]:
         """The plans of the steps whose inputs exist (for the interrupted line)."""
         for config in self.step_configs:
@@ -191,6 +220,8 @@ class MultiStepJob(RootTask, RetriesOfJob, luigi.Task):
             assert manifest is not None, f"step {config.job_name} has no manifest"
             manifests.append(manifest)
         outputs = self.publish(manifests)
+        if self._publish_bad_records(manifests):
+            outputs = [*outputs, BAD_RECORDS]
         report.write_manifest(self._result_dir() / "_SUCCESS", {
             "job_name": type(self).__name__,
             "status": "SUCCESS",
