@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from mr_luigi import format_output_line, parse_output_line, read_output
 from mr_luigi.errors import RecordError
-from mr_luigi.io.textformat import render, render_json_line, render_line
+from mr_luigi.io.textformat import render, render_json_line, render_line, render_text_line
 
 
 @pytest.mark.parametrize(
@@ -109,3 +109,14 @@ def test_read_output_reads_a_file(tmp_path):
     path = tmp_path / "out.txt"
     path.write_text("".join(format_output_line(k, v) for k, v in pairs), encoding="utf-8")
     assert list(read_output(path)) == [("a\tb", 1), ("1", [1, 2]), (1, None), ((2, "x"), {"k": "v"})]
+
+
+def test_a_lines_value_is_written_as_it_is():
+    assert render_text_line('{"a": 1}\t"x"  東京', key="k") == '{"a": 1}\t"x"  東京\n'
+
+
+@pytest.mark.parametrize("value, words", [("two\nlines", "holds a line break"), ("cr\r", "holds a line break"),
+                                          (3, "is a int"), (None, "is a NoneType")])
+def test_a_lines_value_that_is_not_one_line_of_text_is_refused_naming_the_key(value, words):
+    with pytest.raises(RecordError, match=f"key 'k' {words}"):
+        render_text_line(value, key="k")

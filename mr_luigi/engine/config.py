@@ -88,8 +88,9 @@ class JobConfig:
     ``params`` are settings for the user functions, read with
     :func:`mr_luigi.job_params`. With ``named_outputs``, keys are
     ``(name, key)`` pairs and each name gets its own ``<name>.txt`` file.
-    ``output_format`` is ``"tsv"`` (``key<TAB>value`` lines) or ``"jsonl"``
-    (each value as one JSON line). ``files`` are side files the user
+    ``output_format`` is ``"tsv"`` (``key<TAB>value`` lines), ``"jsonl"``
+    (each value as one JSON line) or ``"lines"`` (each value, a line of
+    text, as it is). ``files`` are side files the user
     functions read besides the inputs (a stop-word list, a model): their
     content is part of the job id, and each task reads a snapshot of them
     through :func:`mr_luigi.job_file`. ``map_init``, ``map_final``,
@@ -140,7 +141,7 @@ FUNCTION_FIELDS = ("map_function", "reduce_function", "combine_function", "parti
 _OPTIONAL_FUNCTIONS = ("reduce_function", "combine_function", "partitioner", *HOOK_FIELDS)
 _REQUIRED = ("job_name", "input_files", "output_dir")
 _PATH_FIELDS = ("output_dir", "work_dir")
-OUTPUT_FORMATS = ("tsv", "jsonl")
+OUTPUT_FORMATS = ("tsv", "jsonl", "lines")
 
 
 @dataclass(frozen=True)
@@ -389,6 +390,8 @@ def validate(config: JobConfig, record_inputs: Sequence[Path] | None = None) -> 
     _check_type("sort_values", config.sort_values, bool)
     if config.output_format not in OUTPUT_FORMATS:
         raise ConfigError("output_format", f"{config.output_format!r} is not one of {', '.join(OUTPUT_FORMATS)}")
+    if config.output_format == "lines" and config.named_outputs:
+        raise ConfigError("output_format", "\"lines\" cannot be used with named_outputs yet (use tsv or jsonl)")
 
     functions = {}
     for name in FUNCTION_FIELDS:

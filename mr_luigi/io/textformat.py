@@ -107,6 +107,15 @@ def render_json_line(value: Any, key: Any = None) -> str:
         raise RecordError(f"cannot write the value for key {_shown(key)} as JSON: {exc}") from None
 
 
+def render_text_line(value: Any, key: Any = None) -> str:
+    """A value that is a line of text already (``output_format = "lines"``), written as it is."""
+    if type(value) is not str or "\n" in value or "\r" in value:
+        what = "holds a line break" if type(value) is str else f"is a {type(value).__name__}"
+        raise RecordError(f"with output_format = \"lines\" every value must be one line of text (a str); the value for "
+                          f"key {_shown(key)} {what}: {_shown(value)}")
+    return value + "\n"
+
+
 # -- reading -----------------------------------------------------------------
 
 

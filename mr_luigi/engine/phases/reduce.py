@@ -26,7 +26,7 @@ from mr_luigi.engine.stats import read_stats
 from mr_luigi.errors import MrLuigiError, RecordError, UserCodeError
 from mr_luigi.io.merge import group_by_key, group_lists_by_key
 from mr_luigi.io.records import BATCH_SIZE, BUFFER_SIZE, read_run, write_records
-from mr_luigi.io.textformat import render_json_line, render_line
+from mr_luigi.io.textformat import render_json_line, render_line, render_text_line
 
 KEYS_FILE = "keys"
 #: the lines of a ``reduce_final`` hook's pairs, after the partition's own
@@ -171,10 +171,12 @@ def line_renderer(plan: JobPlan) -> Callable[[Any, Any], str]:
     """How one reduced key and value become an output line, per the config.
 
     ``tsv`` writes ``key<TAB>value``; ``jsonl`` writes the value as one JSON
-    line. With ``named_outputs`` the key's first item names the output file
+    line; ``lines`` writes the value, a line of text, as it is. With ``named_outputs`` the key's first item names the output file
     and is left out of the line.
     """
     value_only = plan.config.output_format == "jsonl"
+    if plan.config.output_format == "lines":
+        return render_text_line_of
     if not plan.config.named_outputs:
         return render_json_line_of if value_only else render_line
 
@@ -193,3 +195,7 @@ def line_renderer(plan: JobPlan) -> Callable[[Any, Any], str]:
 
 def render_json_line_of(key: Any, value: Any) -> str:
     return render_json_line(value, key)
+
+
+def render_text_line_of(key: Any, value: Any) -> str:
+    return render_text_line(value, key)
