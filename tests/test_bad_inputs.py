@@ -253,6 +253,26 @@ def test_invalid_utf8_with_replace_counts_each_line(tmp_path):
     assert "2 input line(s) held bytes that are not valid utf-8" in (tmp_path / "out" / "_report.html").read_text()
 
 
+def test_invalid_utf8_with_latin1_fallback_reads_those_lines_as_latin1(tmp_path):
+    """decode_errors = "latin-1" (mrjob's way): a line that is not UTF-8 is read as Latin-1, other lines as UTF-8."""
+    data = "café naïve\n".encode("latin-1") + "crème brûlée\n".encode("utf-8") + "ok \xe9t\xe9\n".encode("latin-1")
+    (tmp_path / "mixed.txt").write_bytes(data)
+    proc = run_job(tmp_path, job_toml('["mixed.txt"]', extra='decode_errors = "latin-1"\nmax_bad_records = 0\n'))
+    lines = [line.decode("utf-8") if _is_utf8(line) else line.decode("latin-1") for line in data.splitlines()]
+    assert_succeeded(proc, tmp_path, Counter(w for line in lines for w in reference_words(line)))
+    manifest = json.loads((tmp_path / "out" / "_SUCCESS").read_text())
+    assert manifest["counters"]["mr_luigi"]["decode_errors"] == 2
+    assert "were read as Latin-1" in proc.stdout + proc.stderr
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-32"])
 def test_utf16_input_is_read_when_its_encoding_is_set_and_refused_otherwise(tmp_path, codec):
     text = "Ünïcode wörds\r\nsecond line café\n" + "".join(f"line {n} ünï\n" for n in range(3000))

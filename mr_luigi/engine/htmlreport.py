@@ -130,7 +130,7 @@ def decode_note(manifest: dict[str, Any]) -> str:
     if not errors.get("lines"):
         return ""
     return (f'<p class="warning decode">Decoding: {errors["lines"]:,} input line(s) held bytes that are not valid '
-            f'{_e(errors["encoding"])} and were replaced by U+FFFD; the first at <code>{_e(str(errors["first"]))}</code>. '
+            f'{_e(errors["encoding"])} and were {"read as Latin-1" if errors.get("mode") == "latin-1" else "replaced by U+FFFD"}; the first at <code>{_e(str(errors["first"]))}</code>. '
             'Set the input&#x27;s <code>encoding</code>, or <code>decode_errors = "strict"</code> to skip such lines '
             "as bad records.</p>")
 

@@ -92,7 +92,8 @@ def _decode_errors(plan: JobPlan, tasks: list[dict[str, Any]]) -> dict[str, Any]
     """Lines whose undecodable bytes were replaced (``decode_errors = "replace"``), and the first of them."""
     lines = sum(t.get("decode_errors", 0) for t in tasks)
     first = next((t["first_decode_error"] for t in tasks if t.get("first_decode_error")), None)
-    return {"lines": lines, "first": first, "encoding": plan.resolved.decoding.encoding} if lines else {}
+    decoding = plan.resolved.decoding
+    return {"lines": lines, "first": first, "encoding": decoding.encoding, "mode": decoding.errors} if lines else {}
 
 
 def _config_summary(plan: JobPlan) -> dict[str, Any]:
@@ -169,7 +170,14 @@ def decode_warning(manifest: dict[str, Any]) -> str:
     if not errors.get("lines"):
         return ""
     return (f"WARNING: {errors['lines']:,} input line(s) held bytes that are not valid {errors['encoding']} and were "
-            f"replaced by U+FFFD (decode_errors = \"replace\"); the first at {errors['first']}\n")
+            f"{decode_action(errors)}; the first at {errors['first']}\n")
+
+
+def decode_action(errors: dict[str, Any]) -> str:
+    """What was done with the lines that did not decode, in words."""
+    if errors.get("mode") == "latin-1":
+        return 'read as Latin-1 (decode_errors = "latin-1")'
+    return 'replaced by U+FFFD (decode_errors = "replace")'
 
 
 #: Unsuccessful attempts listed in the summary; the manifest has them all.

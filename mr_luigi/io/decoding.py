@@ -12,7 +12,9 @@ that do not decode is the job's ``decode_errors``:
   ``undecodable`` (quarantined, and counted against ``max_bad_records``), so
   a file in another encoding fails the job instead of being counted wrong;
 - ``"replace"``: undecodable bytes become U+FFFD; every line where that
-  happened is counted (``mr_luigi/decode_errors``) and the summary warns.
+  happened is counted (``mr_luigi/decode_errors``) and the summary warns;
+- ``"latin-1"``: a line that does not decode is read as Latin-1 instead
+  (every byte is a character: what mrjob does), counted and warned the same.
 
 A file that looks like UTF-16 or UTF-32 (a byte-order mark, or NUL bytes
 between characters) when the encoding is a byte-oriented one fails the map
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 
 from mr_luigi.errors import ConfigError
 
-DECODE_ERRORS = ("strict", "replace")
+DECODE_ERRORS = ("strict", "replace", "latin-1")
 UNDECODABLE = "undecodable"
 _UTF8_BOM = codecs.BOM_UTF8
 _WIDE_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),

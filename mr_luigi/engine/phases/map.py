@@ -437,11 +437,13 @@ class MapErrors:
                                 self._fields(segment, number, offset, text))
             return None
 
+        latin1 = self.decoding.errors == "latin-1"
+
         def replace(number: int, offset: int, raw: bytes) -> str:
             self.replaced += 1
             if self.first_replaced is None:
                 self.first_replaced = self.where(segment, number, offset)
-            return raw.decode(encoding, "replace")
+            return raw.decode("latin-1") if latin1 else raw.decode(encoding, "replace")
 
         return skip if self.decoding.strict else replace
 
