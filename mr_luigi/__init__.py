@@ -8,6 +8,7 @@ functions, inputs, outputs), then run it with ``luigi --module`` through a
 
 from mr_luigi.api.config_params import ConfigFileJob, ConfigFileParams  # noqa: E402
 from mr_luigi.api.job import JobOutput, MapReduceJob  # noqa: E402
+from mr_luigi.api.mrjob.runner import MRJobTask  # noqa: E402
 from mr_luigi.api.runner import JobResult, MapReduceScheduler  # noqa: E402
 from mr_luigi.api.sample_data import create_sample_data  # noqa: E402
 from mr_luigi.api.steps import MultiStepJob  # noqa: E402
@@ -57,6 +58,7 @@ __all__ = [
     "JobFailed",
     "JobOutput",
     "JobResult",
+    "MRJobTask",
     "MapReduceJob",
     "MapReduceScheduler",
     "MultiStepJob",

@@ -130,7 +130,7 @@ def test_the_console_script_is_installed():
     assert shown.stdout.startswith("usage: mr-luigi [-h] [--version] COMMAND ...\n")
     # the commands README's "The mr-luigi command" shows, in its order, each with a line of help
     listed = re.findall(r"^    (\w+) +(\S.*)$", shown.stdout, re.MULTILINE)
-    assert [name for name, _ in listed] == ["run", "validate", "report", "clean"]
+    assert [name for name, _ in listed] == ["run", "validate", "mrjob", "report", "clean"]
     assert all(len(text.split()) >= 4 for _, text in listed), listed
     for name, _ in listed:
         sub = subprocess.run([str(script), name, "--help"], capture_output=True, text=True, timeout=60)

@@ -171,7 +171,7 @@ def test_a_wrong_step_is_a_config_error_naming_it(inputs, tmp_path, fields, fiel
 
 def test_steps_in_a_toml_config(inputs, tmp_path):
     path = tmp_path / "job.toml"
-    path.write_text(f"""
+    path.write_text("""
 job_name = "bycount"
 input_files = ["in/*.txt"]
 output_dir = "out"

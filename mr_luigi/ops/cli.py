@@ -2,6 +2,7 @@
 
     mr-luigi run CONFIG [--workers N] [--local-scheduler | --scheduler-url URL] [--set key=value ...]
     mr-luigi validate CONFIG [--set key=value ...]
+    mr-luigi mrjob MR_JOB.PY [JOB OPTIONS] INPUT... --output-dir DIR [--workers N] [--scheduler-url URL]
     mr-luigi report OUTPUT_DIR [--html]
     mr-luigi clean OUTPUT_DIR | --work-dir DIR
 
@@ -88,6 +89,17 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field (a TOML value)")
     validate.set_defaults(command=cmd_validate)
 
+    mrjob = sub.add_parser(
+        "mrjob", help="run an mrjob job file unchanged", epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run an mrjob job file on mr_luigi, without editing it: its `mrjob` imports are answered by "
+                    "mr_luigi, and its steps run as Luigi map, shuffle and reduce tasks. After the file come its "
+                    "own options and inputs, mrjob-style, and --output-dir DIR (required), --workers N, "
+                    "--scheduler-url URL, --work-dir DIR, --num-reducers N.")
+    mrjob.add_argument("script", help="the mrjob job file (mr_word_count.py)")
+    mrjob.add_argument("job_args", nargs=argparse.REMAINDER, metavar="ARGS",
+                       help="the job's options and input paths, and --output-dir DIR")
+    mrjob.set_defaults(command=cmd_mrjob)
+
     rep = sub.add_parser("report", help="print the summary of a finished job")
     rep.add_argument("output_dir", type=Path, help="a finished job's output folder (holding its _SUCCESS)")
     rep.add_argument("--html", action="store_true", help="also write _report.html again")
@@ -154,14 +166,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    return run_plan(make_plan(load(args.config, args.set)), args.workers, args.scheduler_url, args.force)
+
+
+def run_plan(plan: JobPlan, workers: int | None, scheduler_url: str | None, force: bool = False) -> int:
+    """Run a planned job with progress on stderr and its summary (or why it failed) at the end; return the exit code."""
     from mr_luigi.api.job import Job
     from mr_luigi.api.runner import build_job, job_result
 
-    plan = make_plan(load(args.config, args.set))
-    root = Job.of(plan, force=args.force)
-    env: dict[str, Any] = {"workers": args.workers or _cpus(), "log_level": "WARNING"}
-    if args.scheduler_url:
-        env["scheduler_url"] = args.scheduler_url
+    root = Job.of(plan, force=force)
+    env: dict[str, Any] = {"workers": workers or _cpus(), "log_level": "WARNING"}
+    if scheduler_url:
+        env["scheduler_url"] = scheduler_url
     else:
         env["local_scheduler"] = True
     watcher = ProgressWatcher(plan, sys.stderr)
@@ -171,7 +187,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = build_job(root, **env)
     except KeyboardInterrupt:
         watcher.stop()  # its last line first, then why the run stopped
-        print(f"mr-luigi: {interrupts.interrupted_line([plan], clean=not args.scheduler_url)}", file=sys.stderr)
+        print(f"mr-luigi: {interrupts.interrupted_line([plan], clean=not scheduler_url)}", file=sys.stderr)
         return interrupts.EXIT_INTERRUPTED
     finally:
         watcher.stop()
@@ -183,6 +199,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     why = f"{reason[0]}: {reason[1]}" if reason else outcome.status
     print(f"mr-luigi: job {plan.name} failed: {why}", file=sys.stderr)
     return EXIT_FAILED
+
+
+def cmd_mrjob(args: argparse.Namespace) -> int:
+    """Run an mrjob job file unchanged: as a script whose ``MRJob.run()`` runs it on mr_luigi."""
+    import runpy
+
+    from mr_luigi.api.mrjob import runner as mrjob_runner
+    from mr_luigi.api.mrjob import shim
+
+    script = str(Path(args.script).resolve())
+    if not Path(script).is_file():
+        raise ConfigError("mrjob", f"the job file {args.script!r} does not exist")
+
+    def launch(config: JobConfig, options: argparse.Namespace) -> int:
+        return run_plan(make_plan(config), options.workers, options.scheduler_url)
+
+    mrjob_runner.set_launcher(launch)
+    mrjob_runner.set_script(script)
+    saved_argv = sys.argv
+    sys.argv = [script, *args.job_args]
+    sys.path.insert(0, str(Path(script).parent))  # as `python mr_job.py` has it
+    try:
+        with shim.mrjob_modules():
+            runpy.run_path(script, run_name="__main__")  # its MRJob.run() runs the job and exits
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_FAILED)
+    finally:
+        sys.argv = saved_argv
+        mrjob_runner.set_launcher(None)
+        mrjob_runner.set_script(None)
+    cls = shim.job_class(script)  # a file that does not call run(): its only job
+    return mrjob_runner.run_from_command_line(cls, args.job_args, script, launch)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
