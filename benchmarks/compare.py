@@ -4,6 +4,7 @@
     python benchmarks/compare.py no-combiner --size-mb 500 --peer-repeat 1
     python benchmarks/compare.py high-cardinality --size-mb 1000
     python benchmarks/compare.py small-files --size-mb 100
+    python benchmarks/compare.py mrjob --size-mb 200 --peer-repeat 1
     python benchmarks/compare.py combiner --input /path/to/books/
 
 Workloads (every one a word count with the tokenizer ``[a-z0-9']+`` on the
@@ -19,6 +20,9 @@ compared byte for byte; on other text given with ``--input`` they may not):
 - ``high-cardinality``: random tokens, tens of millions of distinct keys;
   shows peak memory against ``map_memory_mb``.
 - ``small-files``: text in 10,000 files, against the same bytes in 8 files.
+- ``mrjob``: mrjob's own example ``mr_word_freq_count.py`` (from the
+  installed mrjob package, unedited), run by mrjob's local runner and by
+  ``mr-luigi mrjob`` with 2 workers.
 
 The baseline is a hand-written 2-process ``multiprocessing`` + ``Counter``
 word count over byte ranges, the practical limit of pure Python on 2 cores.
@@ -119,6 +123,10 @@ def contenders(workload: str, inputs: list[Path], same_bytes: list[Path] | None,
     elif workload == "high-cardinality":
         rows.append(Contender("mr_luigi --workers 2 (256 MB budget)", mr_luigi(inputs, combiner=True, memory_mb=256), luigi_result))
         rows.append(Contender("mr_luigi --workers 2 (64 MB budget)", mr_luigi(inputs, combiner=True, memory_mb=64), luigi_result))
+    elif workload == "mrjob":
+        example = str(Path(__import__("mrjob").__file__).parent / "examples" / "mr_word_freq_count.py")
+        rows.append(Contender("mr-luigi mrjob mr_word_freq_count", _mr_luigi_mrjob(example, inputs), mrjob_result))
+        rows.append(Contender("mrjob -r local mr_word_freq_count", _mrjob_example(example, inputs), mrjob_result, slow=True))
     elif workload == "small-files":
         rows.append(Contender(f"mr_luigi --workers 2, {len(inputs)} files", mr_luigi(inputs, combiner=True), luigi_result))
         assert same_bytes is not None
@@ -130,6 +138,22 @@ def _mrjob(inputs: list[Path], variant: str) -> Callable[[Path], list[str]]:
     def command(out: Path) -> list[str]:
         return [sys.executable, str(SCRIPTS / "mrjob_wc.py"), "--variant", variant, "-r", "local", "--num-cores", "2",
                 "--output-dir", str(out / "mrjob"), "--no-cat-output", *map(str, inputs)]
+
+    return command
+
+
+def _mr_luigi_mrjob(example: str, inputs: list[Path]) -> Callable[[Path], list[str]]:
+    def command(out: Path) -> list[str]:
+        return [str(Path(sys.executable).parent / "mr-luigi"), "mrjob", example, *map(str, inputs),
+                "--output-dir", str(out / "mrjob"), "--workers", "2"]
+
+    return command
+
+
+def _mrjob_example(example: str, inputs: list[Path]) -> Callable[[Path], list[str]]:
+    def command(out: Path) -> list[str]:
+        return [sys.executable, example, "-r", "local", "--num-cores", "2", "--output-dir", str(out / "mrjob"),
+                "--no-cat-output", *map(str, inputs)]
 
     return command
 
@@ -240,7 +264,7 @@ def make_data(workload: str, size_mb: float, data: Path, given: Path | None) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workload", choices=["combiner", "no-combiner", "high-cardinality", "small-files"])
+    parser.add_argument("workload", choices=["combiner", "no-combiner", "high-cardinality", "small-files", "mrjob"])
     parser.add_argument("--size-mb", type=float, default=100, help="size of generated data")
     parser.add_argument("--input", type=Path, help="a file or folder to use instead of generated data")
     parser.add_argument("--repeat", type=int, default=3, help="runs of mr_luigi and the Counter baselines")

@@ -20,11 +20,13 @@ from __future__ import annotations
 import bz2
 import gzip
 import json
+import json.encoder
 import os
 import shutil
 import subprocess
 import threading
 from functools import cached_property
+from itertools import chain
 from typing import Any, Callable, Iterable, Iterator
 
 from mr_luigi.api.mrjob import shim
@@ -41,7 +43,11 @@ _INPUT_FILE_VARIABLES = ("mapreduce_map_input_file", "map_input_file")
 
 
 class JSONCodec:
-    """Records of the default JSON internal protocol: the key's JSON text, and the value as JSON reads it back."""
+    """Records of the default JSON internal protocol: the key's JSON text, and the value as JSON reads it back.
+
+    A ``str`` key is quoted by json's own C function (what ``json.dumps``
+    calls for it, without its per-call setup): this is once per pair.
+    """
 
     def __init__(self, sort_values: bool) -> None:
         self.sort_values = sort_values
@@ -52,13 +58,27 @@ class JSONCodec:
             return json.dumps(key), (text, json.loads(text))
         if value.__class__ not in _SCALARS:
             value = json.loads(json.dumps(value))
-        return json.dumps(key), value
+        return _quote(key) if key.__class__ is str else json.dumps(key), value
+
+    def pack_all(self, pairs: Iterable[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+        if self.sort_values:
+            return [self.pack(k, v) for k, v in pairs]
+        return [(_quote(k) if k.__class__ is str else _dumps(k), v if v.__class__ in _SCALARS else _round_trip(v))
+                for k, v in pairs]
 
     def key(self, packed_key: str, first: Any) -> Any:
         return json.loads(packed_key)
 
     def value(self, packed: Any) -> Any:
         return packed[1] if self.sort_values else packed
+
+
+_quote = json.encoder.encode_basestring_ascii  # json.dumps(a str), in C
+_dumps = json.dumps
+
+
+def _round_trip(value: Any) -> Any:
+    return json.loads(json.dumps(value))
 
 
 class ProtocolCodec:
@@ -72,6 +92,9 @@ class ProtocolCodec:
         raw_key, _, raw_value = line.partition(b"\t")
         read_key, read_value = self.protocol.read(line)
         return raw_key, (raw_value, read_key, read_value)
+
+    def pack_all(self, pairs: Iterable[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+        return [self.pack(k, v) for k, v in pairs]
 
     def key(self, packed_key: bytes, first: Any) -> Any:
         return first[1]
@@ -110,18 +133,14 @@ class _Task:
     def map_only(self) -> bool:
         return self.last and not self.step.has("reducer")
 
-    def emit(self, pairs: Iterable[tuple[Any, Any]] | None) -> Iterator[tuple[Any, Any]]:
+    def emit(self, pairs: Iterable[tuple[Any, Any]] | None) -> list[tuple[Any, Any]]:
         """The pairs a mapper or reducer yields, as records for the next step, or as output lines of the last step."""
         if pairs is None:
-            return
+            return []
         if self.last_output:
             write = self.output_protocol.write
-            for key, value in pairs:
-                yield None, _line(write(key, value))
-        else:
-            pack = self.codec.pack
-            for key, value in pairs:
-                yield pack(key, value)
+            return [(None, _line(write(key, value))) for key, value in pairs]
+        return self.codec.pack_all(pairs)
 
     last_output = False
     #: the input file whose lines the mapper is given (as ``mapreduce_map_input_file`` says)
@@ -185,11 +204,11 @@ class StepFunctions:
         task = _start(_map, self.index, "mapper_init")
         task.last_output = task.map_only
 
-    def map_final(self) -> Iterator[tuple[Any, Any]]:
+    def map_final(self) -> Iterable[tuple[Any, Any]]:
         return _final(_map, "mapper_final")
 
     @map_with_record
-    def text_mapper(self, line: str, record: Record) -> Iterator[tuple[Any, Any]]:
+    def text_mapper(self, line: str, record: Record) -> Iterable[tuple[Any, Any]]:
         """The first step's mapper on one input line (the file it came from in ``mapreduce_map_input_file``)."""
         task = _map.task
         assert task is not None
@@ -203,7 +222,7 @@ class StepFunctions:
         return task.emit([(key, value)] if mapper is None else mapper(key, value))
 
     @file_map
-    def raw_mapper(self, path: str) -> Iterator[tuple[Any, Any]]:
+    def raw_mapper(self, path: str) -> Iterable[tuple[Any, Any]]:
         """A whole input file: ``mapper_raw(path, uri)``, or the file piped through ``mapper_cmd`` or ``mapper_pre_filter``."""
         task = _map.task
         assert task is not None
@@ -225,7 +244,7 @@ class StepFunctions:
             pairs = (pair for key, value in pairs for pair in (mapper(key, value) or ()))
         return task.emit(pairs)
 
-    def step_mapper(self, packed_key: Any, packed_value: Any) -> Iterator[tuple[Any, Any]]:
+    def step_mapper(self, packed_key: Any, packed_value: Any) -> Iterable[tuple[Any, Any]]:
         """A later step's mapper on one record of the step before."""
         task = _map.task
         assert task is not None
@@ -243,12 +262,9 @@ class StepFunctions:
         """The job's combiner on part of a key's values; it must yield that key once (mr_luigi's combiners return one value)."""
         task = _combine.task
         assert task is not None
-        codec = task.codec
-        first = next(packed_values)
-        key = codec.key(packed_key, first)
-        values = _chain_first(codec.value(first), map(codec.value, packed_values))
+        key, values = _key_and_values(task.codec, packed_key, packed_values)
         pairs = list(task.step["combiner"](key, values) or ())
-        packed = [codec.pack(k, v) for k, v in pairs]
+        packed = task.codec.pack_all(pairs)
         if len(packed) != 1 or packed[0][0] != packed_key:
             raise RecordError(f"the combiner yielded {len(pairs)} pair(s) for key {key!r} "
                               f"({', '.join(repr(k) for k, _ in pairs[:3]) or 'none'}): mr_luigi runs combiners that "
@@ -261,20 +277,17 @@ class StepFunctions:
         task = _start(_reduce, self.index, "reducer_init")
         task.last_output = task.last
 
-    def reduce_final(self) -> Iterator[tuple[Any, Any]]:
+    def reduce_final(self) -> Iterable[tuple[Any, Any]]:
         return _final(_reduce, "reducer_final")
 
     @pair_reducer
-    def reducer(self, packed_key: Any, packed_values: Iterator[Any]) -> Iterator[tuple[Any, Any]]:
+    def reducer(self, packed_key: Any, packed_values: Iterator[Any]) -> Iterable[tuple[Any, Any]]:
         task = _reduce.task
         assert task is not None
-        codec = task.codec
-        first = next(packed_values)
-        key = codec.key(packed_key, first)
-        values = _chain_first(codec.value(first), map(codec.value, packed_values))
         reducer = task.step.get("reducer")
         if reducer is None:  # a mapper-only step before another: its records go on as they are
-            return ((packed_key, packed) for packed in _chain_first(first, packed_values))
+            return ((packed_key, packed) for packed in packed_values)
+        key, values = _key_and_values(task.codec, packed_key, packed_values)
         return task.emit(reducer(key, values))
 
 
@@ -287,7 +300,7 @@ def _start(role: _Role, index: int, hook: str) -> _Task:
     return task
 
 
-def _final(role: _Role, hook: str) -> Iterator[tuple[Any, Any]]:
+def _final(role: _Role, hook: str) -> Iterable[tuple[Any, Any]]:
     """The pairs of the job's final hook for the task of ``role`` (none without one)."""
     task = role.task
     assert task is not None
@@ -295,9 +308,13 @@ def _final(role: _Role, hook: str) -> Iterator[tuple[Any, Any]]:
     return task.emit(final()) if final is not None else iter(())
 
 
-def _chain_first(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    yield first
-    yield from rest
+def _key_and_values(codec: JSONCodec | ProtocolCodec, packed_key: Any, packed_values: Iterator[Any]) -> tuple[Any, Iterator[Any]]:
+    """A key and its values as the job's methods see them, from the records of one key."""
+    first = next(packed_values)
+    values = chain((first,), packed_values)
+    if type(codec) is JSONCodec and not codec.sort_values:  # values are stored as they are read
+        return json.loads(packed_key), values
+    return codec.key(packed_key, first), map(codec.value, values)
 
 
 def _piped(path: str, command: str, check: bool = True) -> Iterator[bytes]:
