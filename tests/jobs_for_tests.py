@@ -586,3 +586,25 @@ def by_count_rejecting_z(word, count):
     if word.startswith("z"):
         raise mr_luigi.BadRecord("a z-word")
     yield count, word
+
+
+# The same map three ways (per line, with its record, a batch): each line counted, a line with BAD a bad record.
+def _tagged(line):
+    if "BAD" in line:
+        raise mr_luigi.BadRecord("tagged_bad", "the line says BAD")
+    mr_luigi.increment_counter("tagged", "lines")
+    return [(word, 1) for word in line.split()]
+
+
+def tagged_words(line):
+    return _tagged(line)
+
+
+@mr_luigi.map_with_record
+def tagged_words_with_record(line, record):
+    return _tagged(line)
+
+
+@batch_map
+def tagged_words_batch(lines):
+    return [pair for line in lines for pair in _tagged(line)]

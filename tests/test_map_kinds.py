@@ -1,0 +1,111 @@
+"""The map loops of every kind of map (per line, with its record, a batch), with a reduce and map-only.
+
+Each kind runs the same map on the same messy inputs: splits that start
+mid-file, a line that is not UTF-8, lines that are bad records, a hot key
+(longer than the in-mapper combiner's fold), CRLF and an empty file. The
+expected pairs, line counts and bad lines are computed here from the input
+bytes; the statistics in the manifest must say exactly what happened.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mr_luigi import JobConfig, MapReduceScheduler, read_output
+from tests import jobs_for_tests as jobs
+
+KINDS = {"line": jobs.tagged_words, "record": jobs.tagged_words_with_record, "batch": jobs.tagged_words_batch}
+
+
+@pytest.fixture
+def inputs(tmp_path) -> list[Path]:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    big = b"".join((f"hot hot hot w{n % 13} line{n}" + (" BAD" if n % 97 == 5 else "") + ("\r\n" if n % 4 else "\n")).encode()
+                   for n in range(3000))
+    (folder / "a.txt").write_bytes(big)
+    (folder / "b.txt").write_bytes(b"caf\xe9 latin\nok line\n" + "naïve hot\n".encode())
+    (folder / "c.txt").write_bytes(b"")
+    return sorted(folder.iterdir())
+
+
+def expected(inputs: list[Path]) -> tuple[list[tuple[str, int]], list[str], list[str], int]:
+    """The pairs in input order, the bad lines (file:line) by BAD, the undecodable ones, and the line count."""
+    pairs, bad, undecodable, lines = [], [], [], 0
+    for path in inputs:
+        for number, raw in enumerate(path.read_bytes().splitlines(), 1):
+            lines += 1
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                undecodable.append(f"{path}:{number}")
+                continue
+            if "BAD" in line:
+                bad.append(f"{path}:{number}")
+            else:
+                pairs += [(word, 1) for word in line.split()]
+    return pairs, bad, undecodable, lines
+
+
+def run(inputs, out, kind, **changes) -> dict:
+    values = dict(job_name=f"kinds-{kind}", map_function=KINDS[kind], input_files=[str(p) for p in inputs],
+                  output_dir=str(out), num_reduce_tasks=0, split_size_mb=0.01, max_retries=0, max_bad_records=1000)
+    values.update(changes)
+    scheduler = MapReduceScheduler(2)
+    assert scheduler.execute_job(JobConfig(**values)), scheduler.last_result.describe_failure()
+    return scheduler.last_result.manifest
+
+
+def bad_records(out: Path) -> list[dict]:
+    return [json.loads(line) for f in sorted((out / "_bad_records").glob("*.jsonl")) for line in f.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_map_only_job_of_each_kind_counts_exactly_what_it_did(kind, inputs, tmp_path):
+    pairs, bad, undecodable, lines = expected(inputs)
+    manifest = run(inputs, tmp_path / "out", kind)
+    assert manifest["task_counts"]["map"] > 2, "the big file is cut into splits that start mid-file"
+    assert list(read_output(tmp_path / "out" / "final_output.txt")) == pairs
+    totals = manifest["totals"]
+    assert totals["input_records"] == lines
+    assert totals["map_output_records"] == totals["output_records"] == len(pairs)
+    assert totals["bad_records"] == len(bad) + len(undecodable)
+    records = bad_records(tmp_path / "out")
+    assert sorted(r["where"] if "where" in r else f"{r['file']}:{r['line']}" for r in records) == sorted(bad + undecodable)
+    assert manifest["counters"]["tagged"]["lines"] == lines - len(bad) - len(undecodable)  # each good line once
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_map_only_job_reads_undecodable_lines_when_told(kind, inputs, tmp_path):
+    manifest = run(inputs, tmp_path / "out", kind, decode_errors="replace")
+    pairs, bad, undecodable, lines = expected(inputs)
+    assert manifest["totals"]["bad_records"] == len(bad)
+    assert manifest["decode_errors"]["lines"] == len(undecodable) == 1
+    got = list(read_output(tmp_path / "out" / "final_output.txt"))
+    assert ("caf\ufffd", 1) in got and len(got) == len(pairs) + 2
+
+
+@pytest.mark.parametrize("combine", [True, False])
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_map_of_each_kind_before_a_reduce_counts_its_pairs_and_folds(kind, combine, inputs, tmp_path):
+    pairs, bad, undecodable, lines = expected(inputs)
+    manifest = run(inputs, tmp_path / "out", kind, num_reduce_tasks=2, reduce_function=jobs.total,
+                   combine_function=jobs.total if combine else None)
+    counts = Counter()
+    for word, one in pairs:
+        counts[word] += one
+    assert dict(read_output(tmp_path / "out" / "final_output.txt")) == dict(counts)
+    totals = manifest["totals"]
+    assert totals["input_records"] == lines
+    assert totals["map_output_records"] == len(pairs)
+    assert totals["bad_records"] == len(bad) + len(undecodable)
+    if combine:
+        assert totals["combine_input_records"] == len(pairs)
+        # each map folds its keys to one record per key (one spill each here)
+        maps = manifest["task_counts"]["map"]
+        assert len(counts) <= totals["combine_output_records"] <= min(len(counts) * maps, len(pairs) - counts["hot"] + maps)
+    assert manifest["counters"]["tagged"]["lines"] == lines - len(bad) - len(undecodable)
