@@ -42,8 +42,8 @@ def test_reports_are_throttled_to_one_a_second(monkeypatch):
         now[0] += 1 / 32
     report(1000, final=True)  # the last always does
     assert task.percentages == [0, 32, 64, 96, 100]
-    assert task.messages[1] == "job map 0/1: 320 of 1,000 records"
-    assert task.messages[-1] == "job map 0/1: 1,000 of 1,000 records"
+    assert task.messages[1] == "32% · 320 of 1,000 records\njob map 0/1"  # a short first line: the popup's title
+    assert task.messages[-1] == "100% · 1,000 of 1,000 records\njob map 0/1"
 
 
 def test_a_map_reports_bytes_lines_and_spills_as_it_goes(tmp_path, monkeypatch):
@@ -72,4 +72,5 @@ def test_every_task_ends_done_at_100_percent_with_a_summary(tmp_path):
     assert len(phase_tasks) == len([p for p in tasks if "Task_" in p and "Barrier" not in p]) > 4
     for tid, t in phase_tasks.items():
         assert t["progress_percentage"] == 100, tid
-        assert re.match(r"ui (map|shuffle|reduce) \d+/\d+: done in [\d.]+s; ", t["status_message"]), t["status_message"]
+        assert re.fullmatch(r"done in [\d.]+s\nui (map|shuffle|reduce) \d+/\d+\n[\d,]+ \w.*", t["status_message"]), \
+            t["status_message"]

@@ -44,12 +44,17 @@ class Progress:
         if self._percentage is not None:
             self._percentage(share)
         if self._message is not None:
-            self._message(f"{self.label}: {self.describe(done)}{', ' + detail if detail else ''}")
+            self._message(status_message(f"{share}% · {self.describe(done)}", self.label, detail))
 
     def describe(self, done: int) -> str:
         if self.unit == "MB":
             return f"{done / 1e6:,.1f} of {self.total / 1e6:,.1f} MB read"
         return f"{done:,} of {self.total:,} {self.unit}"
+
+
+def status_message(headline: str, label: str, detail: str = "") -> str:
+    """A status for Luigi's web UI: a short first line (what its task list shows), then the task and the details."""
+    return "\n".join(part for part in (headline, label, detail) if part)
 
 
 def counted(records: Iterable[Any], report: Callable[[int], None]) -> Iterator[Any]:

@@ -33,7 +33,7 @@ from mr_luigi.engine.phases import map as map_phase
 from mr_luigi.engine.phases import reduce as reduce_phase
 from mr_luigi.engine.phases import shuffle as shuffle_phase
 from mr_luigi.engine.plan import JobPlan, plan_of_task
-from mr_luigi.engine.progress import Progress
+from mr_luigi.engine.progress import Progress, status_message
 from mr_luigi.engine.stats import check_bad_records, read_stats, write_stats
 from mr_luigi.errors import StorageError
 from mr_luigi.io import atomic
@@ -142,7 +142,7 @@ class PhaseTask(JobTask):
         message = getattr(self, "set_status_message", None)
         if percentage is not None and message is not None:
             percentage(100)
-            message(f"{self.label}: done in {seconds:.1f}s; {shown}")
+            message(status_message(f"done in {seconds:.1f}s", self.label, shown))
 
 
 class MapTask(PhaseTask):
