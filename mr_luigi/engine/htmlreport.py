@@ -2,15 +2,18 @@
 
 Built from the ``_SUCCESS`` manifest alone, with inline SVG and CSS (no
 script, no network): a timeline with a bar per task, one row per worker
-slot and a colour per phase; bar charts of records and bytes per reduce
-partition, with a warning when the largest partition is more than twice the
-median (skew); phase durations; the counters; and the job's config.
+slot and a colour per phase, and a time axis; bar charts of records and
+bytes per reduce partition, each bar with its value, with a warning when the
+largest partition is more than twice the median (skew); a link to the bad
+records when there are any; phase durations; the counters; and the job's
+config.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import math
 import statistics
 from typing import Any, Iterable
 
@@ -30,6 +33,7 @@ def render_report(manifest: dict[str, Any]) -> str:
         f"<code>{_e(manifest.get('job_id', ''))}</code> &middot; {len(manifest.get('inputs', []))} input file(s), "
         f"{sum(i['bytes'] for i in manifest.get('inputs', [])):,} bytes</p>",
         decode_note(manifest),
+        bad_records_note(manifest),
         "<h2>Timeline</h2>",
         timeline_svg(tasks, manifest),
         "<h2>Reduce partitions</h2>",
@@ -86,10 +90,31 @@ def timeline_svg(tasks: list[dict[str, Any]], manifest: dict[str, Any]) -> str:
             f'<title>{_e(t["task"])}: {t["duration_s"]:.2f} s (pid {t.get("pid", "?")})</title></rect>'
         )
     labels = [f'<text x="0" y="{5 + i * _ROW + 12}">worker {i + 1}</text>' for i in range(max(slots, default=-1) + 1)]
-    axis = f'<text x="70" y="{height - 5}">0 s</text><text x="{_WIDTH - 10}" y="{height - 5}" text-anchor="end">{span:.2f} s</text>'
+    axis = time_axis(span, height)
     legend = " ".join(f'<span class=key style="background:{c}"></span>{p}' for p, c in PHASE_COLOURS.items())
     return (f'<svg class="timeline" width="{_WIDTH}" height="{height}" role="img" aria-label="task timeline">'
             f'{"".join(labels)}{"".join(bars)}{axis}</svg><p class=legend>{legend}</p>')
+
+
+def time_axis(span: float, height: int) -> str:
+    """Ticks along the timeline every 1, 2 or 5 times a power of ten seconds (at most 10 of them), with their times."""
+    step = tick_step(span)
+    marks = []
+    for i in range(int(span / step + 1e-9) + 1):
+        seconds = i * step
+        x = 70 + seconds / span * (_WIDTH - 80)
+        marks.append(f'<line class="tick" x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{height - 18}" stroke="#ddd"/>'
+                     f'<text class="tick" x="{x:.1f}" y="{height - 5}" text-anchor="middle">{seconds:g} s</text>')
+    return "".join(marks)
+
+
+def tick_step(span: float) -> float:
+    """The tick interval for a timeline of ``span`` seconds: the smallest of 1, 2 or 5 times a power of ten giving at most 10 ticks."""
+    power = 10.0 ** math.floor(math.log10(span)) if span > 0 else 1.0
+    for factor in (0.1, 0.2, 0.5, 1, 2, 5, 10):
+        if span / (power * factor) <= 10 + 1e-9:
+            return float(f"{power * factor:.10g}")
+    return power * 10
 
 
 def worker_slots(tasks: list[dict[str, Any]]) -> list[int]:
@@ -110,7 +135,7 @@ def worker_slots(tasks: list[dict[str, Any]]) -> list[int]:
 def bar_chart_svg(title: str, values: list[int], unit: str) -> str:
     """Vertical bars, one per partition, with the value on each."""
     top = max(values, default=0) or 1
-    width = max(40, min(60, (_WIDTH - 40) // max(1, len(values))))
+    width = max(40, min(60, (_WIDTH - 40) // max(1, len(values))))  # wide enough for the value above each bar
     bars = []
     for i, value in enumerate(values):
         h = value / top * 120
@@ -118,6 +143,7 @@ def bar_chart_svg(title: str, values: list[int], unit: str) -> str:
         bars.append(
             f'<rect class="partition" data-partition="{i}" x="{x}" y="{140 - h:.1f}" width="{width - 8}" height="{h:.1f}" fill="#76b7b2">'
             f"<title>partition {i}: {value:,} {unit}</title></rect>"
+            f'<text class="value" x="{x + (width - 8) / 2}" y="{136 - h:.1f}" text-anchor="middle">{short_number(value, unit)}</text>'
             f'<text x="{x + (width - 8) / 2}" y="158" text-anchor="middle">{i}</text>'
         )
     return (f'<figure><figcaption>{_e(title)}</figcaption><svg class="bars" width="{30 + width * max(1, len(values))}" '
@@ -135,6 +161,15 @@ def decode_note(manifest: dict[str, Any]) -> str:
             "as bad records.</p>")
 
 
+def bad_records_note(manifest: dict[str, Any]) -> str:
+    """How many records were set aside as bad, with a link to them ("" if none)."""
+    total = manifest.get("bad_records", {}).get("total", 0)
+    if not total:
+        return ""
+    return (f'<p class="warning bad-records">{total:,} bad record(s) were set aside: see '
+            f'<a href="_bad_records/">_bad_records/</a> (a JSON line each: file, line, reason, error, text).</p>')
+
+
 def skew_note(shuffles: list[dict[str, Any]]) -> str:
     """A warning when the largest partition holds more than twice the median's records."""
     sizes = [t.get("shuffle_output_records", 0) for t in _by_partition(shuffles)]
@@ -146,6 +181,19 @@ def skew_note(shuffles: list[dict[str, Any]]) -> str:
     return (f'<p class="warning skew">Skew: partition {sizes.index(largest)} holds {largest:,} records, more than '
             f"{SKEW_FACTOR:g}x the median ({median:,.0f}). A few keys may dominate; a custom partitioner or a combiner "
             "can spread them.</p>")
+
+
+def short_number(value: int, unit: str) -> str:
+    """A bar's value in a few characters: ``950``, ``12.3k``, ``4.5M`` records; ``812 B``, ``3.1 MB`` for bytes."""
+    if unit == "bytes":
+        for size, suffix in ((1e9, " GB"), (1e6, " MB"), (1e3, " kB")):
+            if value >= size:
+                return f"{value / size:.3g}{suffix}"
+        return f"{value} B"
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:.3g}{suffix}"
+    return str(value)
 
 
 def _by_partition(shuffles: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
