@@ -14,6 +14,7 @@ as a character), and gives the input file's absolute path where mrjob gives
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import os
 import subprocess
@@ -129,6 +130,26 @@ def test_the_text_classifier_with_its_documents(tmp_path):
     proc = run_mr_luigi(script, ["--min-df", "2", *docs], tmp_path / "out", tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert decoded(output_lines(tmp_path / "out")) == decoded(expected)
+
+
+def test_phone_to_url_over_a_wet_file(tmp_path):
+    """mapper_raw over a Common Crawl WET file (written here with warcio, which the example reads it with)."""
+    from warcio.warcwriter import WARCWriter
+
+    pages = [("http://a.example.com/contact", "Call us at (415) 555-1234 or 415.555.9876 today"),
+             ("http://a.example.com/about", "Our number: +1 415 555 1234."),
+             ("http://b.example.org/", "Reach 212-555-0000, also 1-800-555-0199"), ("http://c.example.net/", "no phone")]
+    with open(tmp_path / "crawl.wet", "wb") as fh:
+        writer = WARCWriter(fh, gzip=False)
+        for url, text in pages:
+            writer.write_record(writer.create_warc_record(url, "conversion", payload=io.BytesIO(text.encode()),
+                                                          warc_content_type="text/plain"))
+    script = EXAMPLES / "mr_phone_to_url.py"
+    expected = run_mrjob(script, ["crawl.wet"], tmp_path)
+    proc = run_mr_luigi(script, ["crawl.wet"], tmp_path / "out", tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = decoded(output_lines(tmp_path / "out"))
+    assert got == decoded(expected) and ("+14155559876", "http://a.example.com/contact") in got
 
 
 def test_count_lines_by_file_names_each_file_by_its_absolute_path(inputs, tmp_path):
