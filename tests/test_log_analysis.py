@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import json
+import logging
 import random
 import re
 from collections import Counter
@@ -81,11 +82,31 @@ def log_file(tmp_path) -> tuple[Path, list[str]]:
     return path, lines
 
 
+class Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 def test_every_result_matches_the_reference(tmp_path, log_file):
     path, lines = log_file
     config = tmp_path / "job.toml"
     config.write_text("split_size_mb = 0.05\nmax_bad_records = 0.05\n[params]\ntop_n = 4\n")
-    run(str(path), tmp_path / "out", config)
+    logger, seen = logging.getLogger("luigi-interface.mr_luigi"), Lines()
+    logger.addHandler(seen)
+    level, logger.level = logger.level, logging.INFO
+    try:
+        run(str(path), tmp_path / "out", config, workers=1)  # the job's last task logs in this process
+    finally:
+        logger.removeHandler(seen)
+        logger.setLevel(level)
+    last = [line for line in seen.lines if "succeeded" in line][-1]
+    assert re.fullmatch(rf"Job LogAnalysis succeeded in [\d.]+s \(2 steps\): {len(lines):,} input records -> "
+                        rf"{re.escape(str(tmp_path / 'out'))}: requests_per_ip.txt, status_codes.txt, ip_error_rates.txt, "
+                        rf"top_ips.txt; \d+ bad records skipped \(see .*_bad_records\)", last), last
     ref, out = reference(lines), tmp_path / "out"
 
     assert read_tsv(out / "requests_per_ip.txt") == [(ip, ref["per_ip"][ip]) for ip in sorted(ref["per_ip"])]
@@ -105,7 +126,14 @@ def test_every_result_matches_the_reference(tmp_path, log_file):
     manifest = json.loads((out / "_SUCCESS").read_text())
     assert manifest["counters"]["bad_records"] == {"unparsable_log_line": len(ref["bad"])}
     assert manifest["outputs"] == ["requests_per_ip.txt", "status_codes.txt", "ip_error_rates.txt", "top_ips.txt",
-                                   "_bad_records"]
+                                   "_bad_records", "_report.html"]
+    # one report for the whole job: a bar for every task of both steps
+    page = (out / "_report.html").read_text(encoding="utf-8")
+    tasks = [t["task"] for step in ("stats", "top_ips") for t in
+             json.loads((out / "_steps" / step / "_SUCCESS").read_text())["tasks"]]
+    assert sorted(re.findall(r'data-task="([^"]+)"', page)) == sorted(tasks)
+    assert {t.split()[0] for t in tasks} == {"log_analysis-stats", "log_analysis-top_ips"}
+    assert f'{len(ref["bad"])} bad record(s) were set aside' in page
     # gathered by the multi-step job from its steps, named after the step that rejected them
     assert all(p.name.startswith("log_analysis-stats-map-") for p in (out / "_bad_records").iterdir())
 

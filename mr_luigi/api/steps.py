@@ -20,6 +20,7 @@ first incomplete one.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -34,13 +35,14 @@ from mr_luigi.api.job import JobOutput
 from mr_luigi.engine import failures, interrupts, luigi_command, report
 from mr_luigi.engine.attempts import RetriesOfJob
 from mr_luigi.engine.config import JobConfig, finished_job_manifest
-from mr_luigi.engine.counters import sum_counters
 from mr_luigi.engine.luigi_setup import RootTask
 from mr_luigi.engine.phases.final import check_previous_results, run_final_step
 from mr_luigi.engine.plan import JobPlan, make_plan
 from mr_luigi.engine.tasks import last_tasks
 from mr_luigi.errors import ConfigError
 from mr_luigi.io.atomic import atomic_directory
+
+logger = logging.getLogger("luigi-interface.mr_luigi")
 
 #: the folder of a job's bad records, in its output folder
 BAD_RECORDS = "_bad_records"
@@ -222,13 +224,20 @@ class MultiStepJob(RootTask, RetriesOfJob, luigi.Task):
         outputs = self.publish(manifests)
         if self._publish_bad_records(manifests):
             outputs = [*outputs, BAD_RECORDS]
-        report.write_manifest(self._result_dir() / "_SUCCESS", {
+        root = self._result_dir()
+        combined = report.combined_manifest(type(self).__name__, manifests, root)
+        report.write_html_report(root / report.HTML_REPORT, combined)
+        manifest = {
             "job_name": type(self).__name__,
             "status": "SUCCESS",
             "steps": [{"job_name": m["job_name"], "job_id": m["job_id"], "output_dir": m["config"]["output_dir"],
                        "duration_s": m["duration_s"]} for m in manifests],
-            "outputs": outputs,
-            "counters": sum_counters(m.get("counters", {}) for m in manifests),
-            "bad_records": {"total": sum(m.get("bad_records", {}).get("total", 0) for m in manifests)},
+            "outputs": [*outputs, report.HTML_REPORT],
+            "counters": combined["counters"],
+            "bad_records": combined["bad_records"],
+            "input_records": manifests[0].get("totals", {}).get("input_records", 0),
+            "duration_s": round(time.time() - combined["start_time"], 3),
             "publish_duration_s": round(time.time() - started, 3),
-        })
+        }
+        report.write_manifest(root / "_SUCCESS", manifest)
+        logger.info(report.steps_summary_line(manifest, root))

@@ -117,6 +117,51 @@ def _config_summary(plan: JobPlan) -> dict[str, Any]:
     }
 
 
+def combined_manifest(job_name: str, manifests: list[dict[str, Any]], result_dir: Path) -> dict[str, Any]:
+    """The steps of a multi-step job as one manifest-shaped record: what its ``_report.html`` shows.
+
+    Tasks keep their own names (each starts with its step's job name), the
+    phases span every step's tasks of that phase, counters are summed.
+    """
+    start = min(m["start_time"] for m in manifests)
+    end = max(m["end_time"] for m in manifests)
+    phases: dict[str, dict[str, float]] = {}
+    for m in manifests:
+        for name, span in m.get("phases", {}).items():
+            merged = phases.setdefault(name, {"start": span["start"], "end": span["end"]})
+            merged["start"], merged["end"] = min(merged["start"], span["start"]), max(merged["end"], span["end"])
+    for span in phases.values():
+        span["duration_s"] = round(span["end"] - span["start"], 3)
+    return {
+        "job_name": job_name,
+        "job_id": ", ".join(m["job_id"] for m in manifests),
+        "status": "SUCCESS",
+        "start_time": start,
+        "end_time": end,
+        "duration_s": round(end - start, 3),
+        "inputs": manifests[0].get("inputs", []),
+        "tasks": [t for m in manifests for t in m.get("tasks", [])],
+        "phases": phases,
+        "counters": sum_counters(m.get("counters", {}) for m in manifests),
+        "bad_records": {"total": sum(m.get("bad_records", {}).get("total", 0) for m in manifests),
+                        "folder": str(quarantine.folder_of(result_dir))},
+        "attempts": {"per_task": {f"{m['job_name']}/{t}": n for m in manifests
+                                  for t, n in m.get("attempts", {}).get("per_task", {}).items()},
+                     "unsuccessful": [{**f, "task": f"{m['job_name']}/{f['task']}"} for m in manifests
+                                      for f in m.get("attempts", {}).get("unsuccessful", [])]},
+        "config": {"steps": [m.get("config", {}) for m in manifests]},
+    }
+
+
+def steps_summary_line(manifest: dict[str, Any], result_dir: Path) -> str:
+    """The last line of a multi-step job: how long, what it read, and where its results are."""
+    outputs = [name for name in manifest.get("outputs") or [] if not name.startswith("_")]
+    bad = manifest.get("bad_records", {}).get("total", 0)
+    return (f"Job {manifest['job_name']} succeeded in {manifest['duration_s']:.2f}s ({len(manifest['steps'])} steps): "
+            f"{manifest['input_records']:,} input records -> {result_dir}: {', '.join(outputs) or '(no files of its own)'}"
+            + (f"; {bad:,} bad records skipped (see {quarantine.folder_of(result_dir)})" if bad else ""))
+
+
 def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
     with atomic_file(path) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
