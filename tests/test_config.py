@@ -329,3 +329,11 @@ def test_a_pair_reducer_with_named_outputs_is_refused(tmp_path):
                        input_files=[str(tmp_path / "in.txt")], output_dir=str(tmp_path / "out"), named_outputs=True)
     with pytest.raises(ConfigError, match="^reduce_function: a pair_reducer cannot write named outputs yet"):
         validate(config)
+
+
+@pytest.mark.parametrize("raw, value", [("3", 3), ("0.5", 0.5), ("true", True), ('["a.txt", "b.txt"]', ["a.txt", "b.txt"]),
+                                        ('"quoted"', "quoted"), ("plain text", "plain text"), ("out/dir", "out/dir")])
+def test_a_set_value_is_read_as_toml_or_else_as_text(raw, value):
+    from mr_luigi.engine.config import parse_toml_value
+
+    assert parse_toml_value(raw) == value and type(parse_toml_value(raw)) is type(value)

@@ -123,3 +123,29 @@ def test_a_map_cannot_be_a_file_map_and_take_lines_in_another_way(tmp_path):
     for mark in (batch_map, map_with_record):
         with pytest.raises(ConfigError, match="cannot be both a"):
             make_plan(config(paths, tmp_path / "out", map_function=file_map(mark(both))))
+
+
+def test_a_map_only_file_map_counts_files_and_sets_a_failing_file_aside(tmp_path):
+    paths, _ = write_documents(tmp_path / "in", 5)
+    paths[3].write_text("{not json")
+    job = config(paths, tmp_path / "out", reduce_function=None, combine_function=None, num_reduce_tasks=0,
+                 skip_exceptions=["json.JSONDecodeError"], max_bad_records=1)
+    manifest = run(job)
+    good = [p for p in paths if p != paths[3]]
+    expected = [tag for p in good for tag in json.loads(p.read_text())["tags"]]
+    rows = read_tsv(tmp_path / "out" / "final_output.txt")
+    assert [key for key, _ in rows] == expected  # files in order, each file's pairs in the order yielded
+    totals = manifest["totals"]
+    assert totals["input_records"] == len(paths) and totals["bad_records"] == 1
+    assert totals["map_output_records"] == totals["output_records"] == len(expected)
+    bad = [json.loads(line) for f in (tmp_path / "out" / "_bad_records").glob("*.jsonl") for line in f.read_text().splitlines()]
+    assert [(b["file"], b["reason"]) for b in bad] == [(str(paths[3]), "map_function raised JSONDecodeError")]
+
+
+def test_a_map_only_file_map_that_gives_no_pairs_fails_naming_the_file(tmp_path):
+    paths, _ = write_documents(tmp_path / "in", 1)
+    scheduler = MapReduceScheduler(1)
+    assert not scheduler.execute_job(config(paths, tmp_path / "out", map_function=jobs.file_map_not_pairs,
+                                            reduce_function=None, combine_function=None, num_reduce_tasks=0))
+    failure = scheduler.last_result.describe_failure()
+    assert f"map_function must return or yield (key, value) pairs ({paths[0]})" in failure, failure

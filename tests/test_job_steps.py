@@ -9,6 +9,7 @@ lines with ``collections.Counter`` and sorting.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 from mr_luigi import ConfigError, JobConfig, MapReduceScheduler, Step, load_config
 from mr_luigi.engine import plan as plan_module
 from mr_luigi.engine.plan import make_plan, plan_of_task
+from mr_luigi.io.records import read_run
 from tests import jobs_for_tests as jobs
 from tests.conftest import read_tsv, reference_word_count
 
@@ -188,3 +190,25 @@ num_reduce_tasks = 1
 """)
     run(load_config(path))
     assert dict(read_tsv(tmp_path / "out" / "final_output.txt")) == words_by_count(inputs)
+
+
+def test_a_map_only_last_step_counts_and_quarantines_the_records_it_reads(inputs, tmp_path):
+    job = two_steps(inputs, tmp_path / "out", max_bad_records=50, keep_intermediate=True, steps=[
+        Step(map_function=jobs.count_words, reduce_function=jobs.total, num_reduce_tasks=2),
+        Step(map_function=jobs.by_count_rejecting_z, num_reduce_tasks=0),
+    ])
+    manifest = run(job)
+    counts = reference_word_count(inputs)
+    kept = [(c, w) for w, c in counts.items() if not w.startswith("z")]
+    rows = read_tsv(tmp_path / "out" / "final_output.txt")
+    assert sorted(rows) == sorted(kept)
+    last = manifest["steps"][1]["totals"]
+    assert last["input_records"] == len(counts) and last["map_output_records"] == len(kept)
+    assert last["bad_records"] == len(counts) - len(kept) > 0
+    bad = [json.loads(line) for f in (tmp_path / "out" / "_bad_records").glob("step2-map-*.jsonl")
+           for line in f.read_text().splitlines()]
+    assert sorted(b["key"] for b in bad) == sorted(repr(w) for w, _ in counts.items() if w.startswith("z"))
+    for b in bad:  # the step before's records file, the record's number in it (from 1), its key
+        assert re.fullmatch(r".*/reduce_output/part-\d{5}/records", b["file"]), b
+        records = list(read_run(Path(b["file"])))
+        assert repr(records[b["record"] - 1][0]) == b["key"], b

@@ -74,3 +74,29 @@ def test_unorderable_keys_are_named_in_pairs_or_in_general():
         "keys cannot be ordered against each other; every key of a job must be mutually comparable")
     assert str(unorderable_keys_error([(1, "a"), (2, 3), (1, "b")])) == (
         "keys cannot be ordered against each other; every key of a job must be mutually comparable")
+
+
+def test_sorting_by_value_names_the_key_whose_values_cannot_be_compared():
+    records = [("a", 1), ("b", 2), ("b", "two"), ("c", 3)]
+    with pytest.raises(RecordError) as caught:
+        sort_records(records, by_value=True)
+    assert str(caught.value) == ("with sort_values = true the values of a key must be comparable with each other "
+                                 "(key 'b'): '<' not supported between instances of 'str' and 'int'")
+
+
+def test_sorting_by_value_still_names_two_keys_that_cannot_be_compared():
+    with pytest.raises(RecordError, match=r"^keys 'a' \(str\) and 1 \(int\) cannot be ordered against each other"):
+        sort_records([("a", 1), (1, 2)], by_value=True)
+
+
+def test_merging_by_value_records_whose_values_cannot_be_compared_says_so():
+    streams = [[("k", 1), ("k", 5)], [("k", "x")]]
+    with pytest.raises(RecordError) as caught:
+        list(checked_merge(streams, lambda: ["k", "k"], by_value=True))
+    assert str(caught.value).startswith("with sort_values = true the values of a key must be comparable with each other: ")
+    assert "not supported between instances of" in str(caught.value)
+
+
+def test_merging_by_value_orders_each_keys_values():
+    streams = [[("a", 3), ("b", 1)], [("a", 1), ("a", 2), ("b", 0)]]
+    assert list(checked_merge(streams, lambda: [], by_value=True)) == [("a", 1), ("a", 2), ("a", 3), ("b", 0), ("b", 1)]

@@ -225,3 +225,9 @@ def test_blocks_of_several_lines_give_each_line_its_own_position_and_count_every
     assert len(blocks) > 2 and all(len(block.lines) > 1 for block in blocks[:-1])
     assert [(p, line) for b in blocks for p, line in zip(b.positions(), b.lines, strict=True)] == expected
     assert blocks[-1].last_number == 60
+    for block in blocks:  # each block's own first and last line numbers (the map counts its input by them)
+        assert (block.number, block.offset) == block.positions()[0]
+        assert block.last_number == block.positions()[-1][0]
+    if codec != "utf-8":  # a wide file's blocks are cut by characters, once they hold block_size of them
+        chars = [sum(len(line) + 1 for line in b.lines) for b in blocks]
+        assert all(size >= 64 and size - len(b.lines[-1]) - 1 < 64 for size, b in zip(chars[:-1], blocks)), chars
