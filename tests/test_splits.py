@@ -231,3 +231,22 @@ def test_blocks_of_several_lines_give_each_line_its_own_position_and_count_every
     if codec != "utf-8":  # a wide file's blocks are cut by characters, once they hold block_size of them
         chars = [sum(len(line) + 1 for line in b.lines) for b in blocks]
         assert all(size >= 64 and size - len(b.lines[-1]) - 1 < 64 for size, b in zip(chars[:-1], blocks)), chars
+
+
+def test_a_file_a_little_over_the_split_size_is_not_cut(tmp_path):
+    """Eight nearly equal files, each a few bytes over a split: eight maps, not sixteen halves. A quarter over is cut."""
+    from mr_luigi.io.splits import plan_splits
+
+    sizes = {"a.txt": 1200, "b.txt": 1250, "c.txt": 1260, "d.txt": 2600}
+    paths = []
+    for name, size in sizes.items():
+        (tmp_path / name).write_bytes(b"x" * (size - 1) + b"\n")
+        paths.append(tmp_path / name)
+    splits = plan_splits(paths, 1000)
+    pieces = {Path(s.path).name: [] for split in splits for s in split.segments}
+    for split in splits:
+        for s in split.segments:
+            pieces[Path(s.path).name].append((s.start, s.end))
+    assert pieces["a.txt"] == [(0, 1200)] and pieces["b.txt"] == [(0, 1250)]
+    assert len(pieces["c.txt"]) == 2 and len(pieces["d.txt"]) == 3
+    assert all(sum(e - s for s, e in pieces[n]) == size for n, size in sizes.items())
