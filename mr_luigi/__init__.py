@@ -16,6 +16,7 @@ from mr_luigi.engine.config import JobConfig, Step, load_config  # noqa: E402
 from mr_luigi.engine.context import job_file, job_params  # noqa: E402
 from mr_luigi.engine.counters import increment_counter  # noqa: E402
 from mr_luigi.engine.mapping import (  # noqa: E402
+    KeyCounts,
     Record,
     batch_map,
     file_map,
@@ -57,6 +58,7 @@ __all__ = [
     "JobChanged",
     "JobFailed",
     "JobOutput",
+    "KeyCounts",
     "JobResult",
     "MRJobTask",
     "MapReduceJob",

@@ -608,3 +608,26 @@ def tagged_words_with_record(line, record):
 @batch_map
 def tagged_words_batch(lines):
     return [pair for line in lines for pair in _tagged(line)]
+
+
+# Batch maps whose results the named "sum" aggregation adds up without a call per value.
+@batch_map
+def key_counts_words(lines):
+    """Each word of the batch once per occurrence (KeyCounts); a batch holding 'boom' fails (then each line alone)."""
+    if any("boom" in line for line in lines):
+        raise ValueError("boom in batch")
+    return mr_luigi.KeyCounts(words("\n".join(lines).lower()))
+
+
+@batch_map
+def word_lengths_mapping(lines):
+    """A mapping of subtotals: each word's summed length in the batch."""
+    totals = {}
+    for word in words("\n".join(lines).lower()):
+        totals[word] = totals.get(word, 0) + len(word)
+    return totals
+
+
+@batch_map
+def nan_key_counts(lines):
+    return mr_luigi.KeyCounts([float("nan")] + lines)

@@ -27,6 +27,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+from mr_luigi.engine import aggregations
 from mr_luigi.engine.hooks import HOOK_FIELDS
 from mr_luigi.engine.mapping import emits_pairs, is_batch_map, is_file_map, takes_record
 from mr_luigi.errors import ConfigError
@@ -319,11 +320,19 @@ def _as_step(value: Any, index: int) -> Step:
 
 
 def resolve_function(ref: FunctionRef, field_name: str) -> Callable[..., Any]:
-    """Import a ``"module:function"`` reference, or check a callable."""
+    """Import a ``"module:function"`` reference, or check a callable.
+
+    A combiner or reducer may also be named by what it does (``"sum"``: see
+    :mod:`mr_luigi.engine.aggregations`).
+    """
     if callable(ref):
         return ref
+    if field_name in ("combine_function", "reduce_function") and ref in aggregations.NAMED:
+        return aggregations.NAMED[ref]
     if not isinstance(ref, str) or ":" not in ref:
-        raise ConfigError(field_name, f"expected a function or 'module:function', got {ref!r}")
+        named = f", or one of {', '.join(repr(n) for n in aggregations.NAMED)}" \
+            if field_name in ("combine_function", "reduce_function") else ""
+        raise ConfigError(field_name, f"expected a function or 'module:function'{named}, got {ref!r}")
     module_name, _, attr_path = ref.partition(":")
     try:
         obj: Any = importlib.import_module(module_name)

@@ -8,6 +8,12 @@ can run in C over many lines at once (one regex over the joined text, a
 grouped and combined like any others. If it raises on a batch, each line of
 the batch is passed to it alone, so only the lines that fail are bad records.
 
+A batch map may also return a mapping of keys to partial values (a
+``Counter`` of the block), or :class:`KeyCounts` (keys that count one each:
+the words of the block). With ``combine_function = "sum"`` the map then adds
+them up without a Python call per value (see
+:mod:`mr_luigi.engine.aggregations`); otherwise they are pairs like any others.
+
 A function marked with :func:`map_with_record` is called with each line and
 its :class:`Record`: the input file's path, the line's number in that file
 and its byte offset. It is for maps that need to know where a line came
@@ -50,6 +56,21 @@ class Record(NamedTuple):
     path: str
     line: int
     offset: int
+
+
+class KeyCounts:
+    """A batch map's result: each key of ``keys`` (a list, repeats included) counts once, as ``(key, 1)``."""
+
+    __slots__ = ("counted",)
+
+    def __init__(self, keys: Iterable[Any]) -> None:
+        self.counted = keys if isinstance(keys, list) else list(keys)
+
+    def __iter__(self) -> Iterable[tuple[Any, int]]:
+        return ((key, 1) for key in self.counted)
+
+    def __repr__(self) -> str:
+        return f"KeyCounts({len(self.counted)} keys)"
 
 
 def batch_map(fn: F) -> F:

@@ -8,11 +8,12 @@ rather than one loop with branches.
 from __future__ import annotations
 
 import zlib
+from collections import _count_elements  # type: ignore[attr-defined]  # Counter.update's C loop
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
-from mr_luigi.engine import counters, hooks
-from mr_luigi.engine.mapping import Record, is_batch_map, is_file_map, takes_record
+from mr_luigi.engine import aggregations, counters, hooks
+from mr_luigi.engine.mapping import KeyCounts, Record, is_batch_map, is_file_map, takes_record
 from mr_luigi.engine.phases.combining import combiner_of, shown_key
 from mr_luigi.engine.phases.reduce import line_renderer
 from mr_luigi.engine.plan import JobPlan, describe_change, file_identity, part_name
@@ -94,6 +95,7 @@ def run_map(plan: JobPlan, index: int, out: Path, progress: Progress | None = No
         errors.quarantine.close()
     stats["bad_records"] = errors.quarantine.total
     stats.update(errors.decode_stats())
+    run.fold_sums()
     output.spill(run.buffer)
     stats["map_output_records"] += output.spilled_values
     if combiner:
@@ -112,7 +114,7 @@ class MapRun:
     partition is computed once per distinct key, when a run is written.
     """
 
-    __slots__ = ("buffer", "combiner", "errors", "mapper", "output", "stats")
+    __slots__ = ("buffer", "combiner", "errors", "mapper", "output", "stats", "summing", "sums", "summed")
 
     def __init__(self, plan: JobPlan, combiner: Callable[[Any, Any], Any] | None, stats: dict[str, Any], output: MapOutput,
                  errors: MapErrors) -> None:
@@ -122,6 +124,32 @@ class MapRun:
         self.stats = stats
         self.output = output
         self.errors = errors
+        #: the combiner is the named "sum": a batch map's subtotals are added up in ``sums`` (see _sum_batch)
+        self.summing = aggregations.name_of(plan.resolved.combine_function) == "sum"
+        #: key -> subtotal of what batches gave since the last fold into ``buffer``, and how many values that was
+        self.sums: dict[Any, Any] = {}
+        self.summed = 0
+
+    def fold_sums(self) -> None:
+        """Move the subtotals into the buffer (before its size is checked or it is spilled)."""
+        if not self.sums:
+            return
+        buffer, check_key = self.buffer, self.errors.check_key
+        try:
+            for key, total in self.sums.items():
+                values = buffer.get(key)
+                if values is None:
+                    if key.__class__ is not str:
+                        check_key(key)
+                    buffer[key] = [total]
+                else:
+                    values.append(total)
+        except keys.InvalidKey as exc:
+            raise keys.InvalidKey(f"{exc} (emitted by map_function, a batch_map summed by combine_function = \"sum\")") from None
+        # the spill counts each subtotal as one value; it stood for ``summed`` values in all
+        self.stats["map_output_records"] += self.summed - len(self.sums)
+        self.sums = {}
+        self.summed = 0
 
 
 def _add_pairs(run: MapRun, pairs: Any, function: str, where: str) -> None:
@@ -314,7 +342,7 @@ def _map_only_batches(mapper: Callable[..., Any], segment: Segment, errors: MapE
         saved = counters.snapshot()
         rendered = []
         try:
-            for key, value in mapper(block.lines):
+            for key, value in pairs_of(mapper(block.lines)):
                 rendered.append(render(key, value))
         except MrLuigiError:
             raise
@@ -323,7 +351,7 @@ def _map_only_batches(mapper: Callable[..., Any], segment: Segment, errors: MapE
             rendered = []
             for (number, offset), line in zip(block.positions(), block.lines):
                 try:
-                    for key, value in mapper([line]):
+                    for key, value in pairs_of(mapper([line])):
                         rendered.append(render(key, value))
                 except Exception as exc:
                     errors.line_failed(segment, number, offset, line, exc)
@@ -610,11 +638,39 @@ def _map_segment_batches(run: MapRun, segment: Segment) -> None:
             _map_batch(run, segment, block)
             records = max(records, block.last_number, errors.skipped_upto)
             if records >= check_at:
+                run.fold_sums()
                 check_at = output.check(run.buffer, base + records, block.offset + len(block.raw) - segment.start) - base
     finally:
         records = max(records, errors.skipped_upto)
         run.stats["input_records"] += records
         output.lines += records
+
+
+def pairs_of(result: Any) -> Any:
+    """A batch map's pairs: a mapping (key -> partial aggregate) gives its items, KeyCounts ``(key, 1)`` each."""
+    return result.items() if isinstance(result, Mapping) else result
+
+
+def _sum_batch(run: MapRun, result: Any, segment: Segment, block: Block) -> None:
+    """Add a batch map's :class:`~mr_luigi.KeyCounts` or mapping of subtotals into ``run.sums`` (``combine_function = "sum"``).
+
+    Keys are counted in C (``collections``' own counting loop); a mapping is
+    added once per distinct key. Keys are checked when the sums are folded
+    into the buffer (see :meth:`MapRun.fold_sums`).
+    """
+    sums = run.sums
+    try:
+        if isinstance(result, KeyCounts):
+            _count_elements(sums, result.counted)
+            run.summed += len(result.counted)
+        else:
+            get = sums.get
+            for key, value in result.items():
+                sums[key] = get(key, 0) + value
+            run.summed += len(result)
+    except TypeError as exc:
+        raise RecordError(f"map_function (a batch_map with combine_function = \"sum\") gave a key or value that cannot "
+                          f"be summed: {exc} (lines from {segment.path} at byte {block.offset})") from exc
 
 
 def _map_batch(run: MapRun, segment: Segment, block: Block) -> None:
@@ -627,7 +683,8 @@ def _map_batch(run: MapRun, segment: Segment, block: Block) -> None:
     mapper, buffer, errors = run.mapper, run.buffer, run.errors
     saved = counters.snapshot()
     try:
-        pairs = list(mapper(block.lines))
+        result = mapper(block.lines)
+        pairs: Any = result if isinstance(result, (Mapping, KeyCounts)) else list(result)
     except MrLuigiError:
         raise
     except Exception:
@@ -635,9 +692,13 @@ def _map_batch(run: MapRun, segment: Segment, block: Block) -> None:
         pairs = []
         for (number, offset), line in zip(block.positions(), block.lines):
             try:
-                pairs.extend(mapper([line]))
+                pairs.extend(pairs_of(mapper([line])))
             except Exception as exc:
                 errors.line_failed(segment, number, offset, line, exc)
+    if run.summing and isinstance(pairs, (Mapping, KeyCounts)):
+        _sum_batch(run, pairs, segment, block)
+        return
+    pairs = pairs_of(pairs)
     combiner = run.combiner
     check_key = errors.check_key
     get = buffer.get
