@@ -41,3 +41,28 @@ def test_writing_your_own_job_runs_as_written(tmp_path):
             longest[word[0].lower()] = max(longest.get(word[0].lower(), 0), len(word))
     rows = [line.split("\t") for line in (tmp_path / "out" / "final_output.txt").read_text().splitlines()]
     assert {k: int(v) for k, v in rows} == longest
+
+
+def test_running_an_mrjob_file_unchanged_works_as_written(tmp_path):
+    """The README's first `mr-luigi mrjob` line, on mrjob's own example file (read from the installed mrjob)."""
+    import importlib.util
+    import json
+    from collections import Counter
+
+    command = _block_after("<!-- mrjob-command -->", "bash").splitlines()[0]
+    assert command.startswith("mr-luigi mrjob mr_word_freq_count.py ")
+    spec = importlib.util.find_spec("mrjob")
+    assert spec is not None and spec.origin
+    example = Path(spec.origin).parent / "examples" / "mr_word_freq_count.py"
+    (tmp_path / "mr_word_freq_count.py").write_text(example.read_text())
+    (tmp_path / "books").mkdir()
+    texts = ["It was the best of times,\nit was the worst of times\n", "The end. THE END\n"]
+    for i, text in enumerate(texts):
+        (tmp_path / "books" / f"b{i}.txt").write_text(text)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    ran = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    got = {json.loads(k): json.loads(v) for k, v in (line.split("\t") for part in sorted((tmp_path / "out").glob("part-*"))
+                                                         for line in part.read_text().splitlines())}
+    assert got == Counter(w.lower() for text in texts for w in re.findall(r"[\w']+", text))
