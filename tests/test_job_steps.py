@@ -212,3 +212,19 @@ def test_a_map_only_last_step_counts_and_quarantines_the_records_it_reads(inputs
         assert re.fullmatch(r".*/reduce_output/part-\d{5}/records", b["file"]), b
         records = list(read_run(Path(b["file"])))
         assert repr(records[b["record"] - 1][0]) == b["key"], b
+
+
+def test_a_later_step_reads_empty_partitions_of_the_step_before(tmp_path):
+    """Two distinct words over eight partitions: most of step 2's maps read an empty file, and count 0 records."""
+    path = tmp_path / "in.txt"
+    path.write_text("alpha beta alpha\n" * 50)
+    job = JobConfig(job_name="sparse", input_files=[str(path)], output_dir=str(tmp_path / "out"), max_retries=0, steps=[
+        Step(map_function=jobs.count_words, reduce_function=jobs.total, num_reduce_tasks=8),
+        Step(map_function=jobs.by_count, reduce_function=jobs.sorted_words, num_reduce_tasks=8)])
+    manifest = run(job)
+    assert dict(read_tsv(tmp_path / "out" / "final_output.txt")) == {100: ["alpha"], 50: ["beta"]}
+    step2 = manifest["steps"][1]
+    assert step2["task_counts"]["map"] == 8 and step2["totals"]["input_records"] == 2
+    maps = [t for t in manifest["tasks"] if t["task"].startswith("sparse map ")]
+    assert sorted(t["input_records"] for t in maps) == [0] * 6 + [1, 1]
+    assert sum(t["map_output_records"] for t in maps) == 2
