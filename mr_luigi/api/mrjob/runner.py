@@ -99,8 +99,6 @@ def _check_steps(steps: Sequence[Any]) -> None:
         if number and any(step.has(k) for k in ("mapper_raw", "mapper_cmd", "mapper_pre_filter")):
             raise NotSupported(f"step {number}'s mapper_raw/mapper_cmd/mapper_pre_filter",
                                "only a first step reads files; a later step reads the step before's records")
-        if step.has("jobconf"):
-            pass  # Hadoop settings: nothing to apply
 
 
 def _step(index: int, step: MRStep, last: bool, sort_values: bool, reducers: int | None) -> Step:
@@ -213,11 +211,18 @@ class MRJobTask(MapReduceJob):
     output_dir: str = luigi.Parameter(description="where the output goes")
 
     def job_config(self) -> JobConfig:
-        path, _, name = str(self.job).partition(":") if str(self.job).count(":") == 1 and not os.path.exists(self.job) \
-            else (str(self.job), "", "")
-        cls = shim.job_class(path, name or None)
+        path, name = _script_and_class(str(self.job))
+        cls = shim.job_class(path, name)
         inputs = [] if parse_job(cls, list(self.job_args)).options.args else _input_paths(self.input())
         return job_config(cls, list(self.job_args), script=path, input_files=inputs, output_dir=self.output_dir)
+
+
+def _script_and_class(job: str) -> tuple[str, str | None]:
+    """``path/to/mr_job.py`` or ``path/to/mr_job.py:ClassName`` (a path that exists as given is a path)."""
+    if os.path.exists(job) or ":" not in job:
+        return job, None
+    path, _, name = job.rpartition(":")
+    return path, name
 
 
 def _input_paths(targets: Any) -> list[str]:
