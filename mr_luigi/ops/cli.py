@@ -207,6 +207,7 @@ def cmd_mrjob(args: argparse.Namespace) -> int:
 
     from mr_luigi.api.mrjob import runner as mrjob_runner
     from mr_luigi.api.mrjob import shim
+    from mr_luigi.api.mrjob.job import RunRequested
 
     script = str(Path(args.script).resolve())
     if not Path(script).is_file():
@@ -215,20 +216,16 @@ def cmd_mrjob(args: argparse.Namespace) -> int:
     def launch(config: JobConfig, options: argparse.Namespace) -> int:
         return run_plan(make_plan(config), options.workers, options.scheduler_url)
 
-    mrjob_runner.set_launcher(launch)
-    mrjob_runner.set_script(script)
     saved_argv = sys.argv
     sys.argv = [script, *args.job_args]
     sys.path.insert(0, str(Path(script).parent))  # as `python mr_job.py` has it
     try:
         with shim.mrjob_modules():
-            runpy.run_path(script, run_name="__main__")  # its MRJob.run() runs the job and exits
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_FAILED)
+            runpy.run_path(script, run_name="__main__")  # its `MRJob.run()` raises RunRequested
+    except RunRequested as request:
+        return mrjob_runner.run_from_command_line(request.job_class, request.argv, script, launch)
     finally:
         sys.argv = saved_argv
-        mrjob_runner.set_launcher(None)
-        mrjob_runner.set_script(None)
     cls = shim.job_class(script)  # a file that does not call run(): its only job
     return mrjob_runner.run_from_command_line(cls, args.job_args, script, launch)
 

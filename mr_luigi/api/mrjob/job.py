@@ -4,8 +4,8 @@ A job defines ``mapper``, ``combiner``, ``reducer`` (and their ``*_init`` and
 ``*_final`` hooks, ``mapper_raw``, ``mapper_cmd``, ``mapper_pre_filter``) or
 ``steps()``; options with ``configure_args`` (``add_passthru_arg``,
 ``add_file_arg``), read as ``self.options``; protocols, ``FILES`` and
-``SORT_VALUES`` as class attributes. ``MRJob.run()`` runs the job through
-mr_luigi (see :mod:`.runner`). Each task makes its own instance, as each
+``SORT_VALUES`` as class attributes. ``MRJob.run()`` hands the job to the
+``mr-luigi mrjob`` command that loaded the file (see :mod:`.runner`). Each task makes its own instance, as each
 mrjob task process does, so state kept on ``self`` is per task.
 """
 
@@ -29,6 +29,19 @@ _COMMAND_METHODS = ("mapper_cmd", "mapper_pre_filter", "combiner_cmd", "combiner
                     "reducer_pre_filter")
 #: runners mr_luigi stands in for
 LOCAL_RUNNERS = ("local", "inline", None)
+
+
+class RunRequested(BaseException):
+    """``MRJob.run()`` was called: the ``mr-luigi mrjob`` command that runs the file as a script catches it.
+
+    A ``BaseException``, so that a job file's own ``except Exception`` cannot
+    swallow it on its way out.
+    """
+
+    def __init__(self, job_class: type[MRJob], argv: list[str]) -> None:
+        super().__init__(f"{job_class.__name__}.run(): run this file with `mr-luigi mrjob FILE [ARGS...]`")
+        self.job_class = job_class
+        self.argv = argv
 
 
 class MRJob:
@@ -185,12 +198,10 @@ class MRJob:
 
     @classmethod
     def run(cls) -> None:
-        """Run the job through mr_luigi with the command line's arguments, and exit with its status."""
+        """Hand the job and the command line to ``mr-luigi mrjob``, which loaded this file and runs it."""
         import sys
 
-        from mr_luigi.api.mrjob.runner import run_from_command_line
-
-        sys.exit(run_from_command_line(cls, sys.argv[1:]))
+        raise RunRequested(cls, sys.argv[1:])
 
     def make_runner(self) -> Any:
         raise NotSupported("make_runner()", "run the job with `mr-luigi mrjob FILE INPUT...`, or as a Luigi task "

@@ -160,37 +160,21 @@ def task_args(args: Sequence[str]) -> list[str]:
 
 # -- running -------------------------------------------------------------------
 
-#: runs a job config for ``MRJob.run()``: set by the ``mr-luigi mrjob`` command (which shows progress)
+#: runs a job's config and returns the exit code (``mr-luigi mrjob`` shows progress on the way)
 Launcher = Callable[[JobConfig, argparse.Namespace], int]
-_launcher: Launcher | None = None
-
-
-def set_launcher(launcher: Launcher | None) -> None:
-    global _launcher
-    _launcher = launcher
-
-
-_script: str | None = None
-
-
-def set_script(script: str | None) -> None:
-    """The job file being run as a script (its classes live in ``__main__``)."""
-    global _script
-    _script = script
 
 
 def run_from_command_line(cls: type[MRJob], argv: Sequence[str], script: str | None = None,
                           launcher: Launcher | None = None) -> int:
-    """``MRJob.run()``: run the job with its command line; return the exit code."""
+    """Run an mrjob job class with its command line; return the exit code (2 for a bad command line or job)."""
     from mr_luigi.api.runner import MapReduceScheduler
 
     try:
-        config = job_config(cls, argv, script=script or _script)
+        config = job_config(cls, argv, script=script)
         options = parse_job(cls, argv).options
     except ConfigError as exc:
         print(f"mr-luigi: ConfigError: {exc}", file=sys.stderr)
         return 2
-    launcher = launcher or _launcher
     if launcher is not None:
         return launcher(config, options)
     scheduler = MapReduceScheduler(options.workers)
