@@ -10,6 +10,7 @@ bytes; the statistics in the manifest must say exactly what happened.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -77,6 +78,13 @@ def test_a_map_only_job_of_each_kind_counts_exactly_what_it_did(kind, inputs, tm
     records = bad_records(tmp_path / "out")
     assert sorted(r["where"] if "where" in r else f"{r['file']}:{r['line']}" for r in records) == sorted(bad + undecodable)
     assert manifest["counters"]["tagged"]["lines"] == lines - len(bad) - len(undecodable)  # each good line once
+    assert totals["input_bytes"] == sum(p.stat().st_size for p in inputs)
+    names = sorted(f.name for f in (tmp_path / "out" / "_bad_records").iterdir())
+    assert names and all(re.fullmatch(r"map-\d{5}\.jsonl", name) for name in names), names
+    for task in manifest["tasks"]:  # each map's bad records in its own file, as many as it counted
+        index = int(task["task"].split()[-1].split("/")[0])
+        kept = tmp_path / "out" / "_bad_records" / f"map-{index:05d}.jsonl"
+        assert task["bad_records"] == (len(kept.read_text().splitlines()) if kept.exists() else 0), task["task"]
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
