@@ -631,3 +631,13 @@ def word_lengths_mapping(lines):
 @batch_map
 def nan_key_counts(lines):
     return mr_luigi.KeyCounts([float("nan")] + lines)
+
+
+@mr_luigi.pair_reducer
+def word_total_pairs(word, counts):
+    yield word, sum(counts)
+
+
+def by_count_named(word, count):
+    """(odd|even, count) -> word: a named output per parity of the count."""
+    yield ("odd" if count % 2 else "even", count), word

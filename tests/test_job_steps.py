@@ -153,22 +153,62 @@ def test_a_later_steps_id_follows_the_steps_before(inputs, tmp_path):
     assert make_plan(single).job_id != make_plan(two_steps(inputs, tmp_path / "out", steps=job.steps[:1])).job_id
 
 
-@pytest.mark.parametrize("fields, field, words", [
-    ({"map_function": "tests.jobs_for_tests:count_words"}, "map_function", "gives its functions in each step"),
-    ({"steps": [Step(reduce_function=jobs.total)]}, "steps[0].map_function", "first step"),
+COUNT = "tests.jobs_for_tests:count_words"
+TOTAL = "tests.jobs_for_tests:total"
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"map_function": COUNT}, "map_function: a job with steps gives its functions in each step: move it into a step"),
+    ({"steps": [Step(reduce_function=jobs.total)]},
+     "steps[0].map_function: missing: the first step's map reads the input lines"),
     ({"steps": [Step(map_function=jobs.count_words), Step(map_function=jobs.by_count, reduce_function=jobs.total)]},
-     "steps[0].reduce_function", "every step but the last"),
-    ({"steps": [{"map_function": "tests.jobs_for_tests:count_words", "reduce_function": "tests.jobs_for_tests:total"},
-                {"mapper": "tests.jobs_for_tests:by_count"}]}, "steps[1].mapper", "did you mean 'map_function'"),
-    ({"steps": [Step(map_function=jobs.count_words, reduce_function=jobs.total),
-                Step(map_function="tests.jobs_for_tests:nothing_here", reduce_function=jobs.total)]},
-     "steps[1].map_function", "has no attribute"),
-    ({"steps": "not a list"}, "steps", "expected a list of steps"),
+     "steps[0].reduce_function: missing: every step but the last needs one (its reduced records are the next step's input)"),
+    ({"steps": [{"map_function": COUNT, "reduce_function": TOTAL}, {"mapper": "tests.jobs_for_tests:by_count"}]},
+     "steps[1].mapper: unknown step field (did you mean 'map_function'?)"),
+    ({"steps": [{"map_function": COUNT, "reducers": TOTAL}]},
+     "steps[0].reducers: unknown step field (did you mean 'reduce_init'?)"),  # difflib's nearest
+    ({"steps": [{"map_function": COUNT, "zzz": 1}]},
+     "steps[0].zzz: unknown step field; a step has: map_function, reduce_function, combine_function, partitioner, "
+     "num_reduce_tasks, sort_values, map_init, map_final, combine_init, reduce_init, reduce_final"),
+    ({"steps": [Step(map_function=jobs.count_words, reduce_function=jobs.total), 7]},
+     "steps[1]: expected a Step or a table of step fields, got 7"),
+    ({"steps": "not a list"}, "steps: expected a list of steps, got 'not a list'"),
+    ({"steps": []}, "map_function: missing: every job needs it (or steps, each with its map)"),
 ])
-def test_a_wrong_step_is_a_config_error_naming_it(inputs, tmp_path, fields, field, words):
-    with pytest.raises(ConfigError, match=words) as caught:
+def test_a_wrong_step_is_a_config_error_naming_it(inputs, tmp_path, fields, message):
+    with pytest.raises(ConfigError) as caught:
         make_plan(two_steps(inputs, tmp_path / "out", **fields))
-    assert caught.value.field == field
+    assert str(caught.value) == message
+    assert caught.value.field == message.split(":")[0]
+
+
+def test_a_step_function_that_cannot_be_imported_is_named_with_its_step(inputs, tmp_path):
+    job = two_steps(inputs, tmp_path / "out", steps=[Step(map_function=jobs.count_words, reduce_function=jobs.total),
+                                                    Step(map_function="tests.jobs_for_tests:nothing_here")])
+    with pytest.raises(ConfigError, match=r"^steps\[1\]\.map_function: module 'tests.jobs_for_tests' has no attribute"):
+        make_plan(job)
+
+
+def test_a_last_step_without_a_reduce_is_map_only_by_itself(inputs, tmp_path):
+    """num_reduce_tasks left out: the job's count is for steps that reduce; a last step without a reduce has none."""
+    last = make_plan(two_steps(inputs, tmp_path / "out", steps=[
+        Step(map_function=jobs.count_words, reduce_function=jobs.total), Step(map_function=jobs.by_count)]))
+    assert last.map_only and last.previous.num_partitions == 3
+
+
+def test_named_outputs_and_the_output_format_are_the_last_steps(inputs, tmp_path):
+    """A first step with a pair reducer (refused with named outputs) and a last step writing (name, key) keys."""
+    job = two_steps(inputs, tmp_path / "out", named_outputs=True, steps=[
+        Step(map_function=jobs.count_words, reduce_function=jobs.word_total_pairs),
+        Step(map_function=jobs.by_count_named, reduce_function=jobs.sorted_words, num_reduce_tasks=1)])
+    run(job)
+    counts = reference_word_count(inputs)
+    expected = defaultdict(list)
+    for word, count in counts.items():
+        expected[count].append(word)
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.txt")) == ["even.txt", "odd.txt"]
+    odd = dict(read_tsv(tmp_path / "out" / "odd.txt"))
+    assert odd == {c: sorted(ws) for c, ws in expected.items() if c % 2}
 
 
 def test_steps_in_a_toml_config(inputs, tmp_path):
