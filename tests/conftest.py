@@ -49,6 +49,13 @@ def pytest_configure(config) -> None:
     config._mr_luigi_hypothesis_seed = seed
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    if os.environ.get("MUTANT_UNDER_TEST"):  # mutmut is testing a mutant: see tests/mutation_support.py
+        from tests.mutation_support import fastest_first
+
+        fastest_first(items)
+
+
 def pytest_report_header(config) -> str:
     seed = getattr(config, "_mr_luigi_hypothesis_seed", None)
     return f"hypothesis seed: {seed} (reproduce with --hypothesis-seed={seed}); CI: {UNDER_CI}"

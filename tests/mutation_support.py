@@ -64,3 +64,20 @@ class ForkedCalls:
 
     def pytest_unconfigure(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def fastest_first(items: list) -> None:
+    """Order the tests run against a mutant by the time each took while calls were recorded.
+
+    mutmut stops at the first failing test (``-x``) but passes the tests of a
+    mutated function in no particular order, so a mutant of a function every
+    test reaches can wait minutes for the one quick unit test that kills it.
+    Unknown tests go last; the order of tests with equal times is kept.
+    """
+    stats = Path("mutmut-stats.json")  # mutmut runs the tests from its mutants/ folder
+    if not stats.exists():
+        return
+    import json
+
+    durations = json.loads(stats.read_text()).get("duration_by_test", {})
+    items.sort(key=lambda item: durations.get(item.nodeid, float("inf")))
