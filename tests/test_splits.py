@@ -106,10 +106,22 @@ def test_large_file_is_cut_into_ranges(tmp_path):
     path = tmp_path / "big.txt"
     path.write_bytes(b"0123456789\n" * 1000)
     splits = plan_splits([path], 2000)
-    assert len(splits) == 6
+    assert len(splits) == 5  # the fewest pieces of at most 1.25 x 2000 bytes: 11000 / 2500 = 4.4
     ranges = [(s.start, s.end) for split in splits for s in split.segments]
     assert ranges[0][0] == 0 and ranges[-1][1] == 11000
     assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    assert max(end - start for start, end in ranges) <= 2500
+
+
+@pytest.mark.parametrize("size, pieces", [(4001, 2), (5000, 2), (5001, 3), (2501, 2), (2500, 1)])
+def test_a_file_a_few_bytes_over_whole_splits_is_not_cut_into_a_sliver(tmp_path, size, pieces):
+    """Eight 50 MB files with a 25 MB split size are 16 maps, not 16 and some slivers of a few bytes."""
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"x" * (size - 1) + b"\n")
+    ranges = [(s.start, s.end) for split in plan_splits([path], 2000) for s in split.segments]
+    assert len(ranges) == pieces
+    assert max(end - start for start, end in ranges) <= 2500
+    assert min(end - start for start, end in ranges) >= size // pieces
 
 
 @pytest.mark.parametrize("opener, suffix", [(gzip.open, ".gz"), (bz2.open, ".bz2")])

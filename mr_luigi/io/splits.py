@@ -80,7 +80,10 @@ CUT_ABOVE = 1.25
 
 
 def plan_splits(paths: Sequence[Path], split_size: int, splittable: bool = True) -> list[Split]:
-    """Cut files into splits of about ``split_size`` bytes each (a file up to ``CUT_ABOVE`` times that is one split).
+    """Cut files into splits of about ``split_size`` bytes each, none over ``CUT_ABOVE`` times that.
+
+    A file two split sizes and a few bytes long is two splits, not two and a
+    sliver of a third.
 
     Compressed files, and every file when the encoding is not byte-oriented
     (``splittable`` false, see :mod:`mr_luigi.io.decoding`), are one segment each.
@@ -91,7 +94,7 @@ def plan_splits(paths: Sequence[Path], split_size: int, splittable: bool = True)
         if size == 0 or not splittable or str(path).endswith(COMPRESSED_SUFFIXES) or size <= split_size * CUT_ABOVE:
             pieces.append(Segment(str(path), 0, size, size))
             continue
-        count = math.ceil(size / split_size)
+        count = math.ceil(size / (split_size * CUT_ABOVE))  # pieces of at most CUT_ABOVE split sizes, as above
         step = math.ceil(size / count)
         pieces.extend(Segment(str(path), s, min(s + step, size), size) for s in range(0, size, step))
     return _pack(pieces, split_size)
