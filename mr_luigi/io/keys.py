@@ -55,6 +55,8 @@ def _problem(key: Any, placeable: bool) -> str | None:
                     "(None, or a string) before emitting it")
     elif isinstance(key, tuple):
         for part in key:
+            if part.__class__ is str:  # the common part, with nothing to check
+                continue
             problem = _problem(part, placeable)
             if problem:
                 return problem

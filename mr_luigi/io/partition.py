@@ -25,8 +25,9 @@ def key_bytes(key: Any) -> bytes:
         return key
     if isinstance(key, (int, float)) and key == key and key not in (float("inf"), float("-inf")) and key == int(key):
         return repr(int(key)).encode()
-    if isinstance(key, tuple):
-        return b"\x1f".join(key_bytes(part) for part in key)
+    if isinstance(key, tuple):  # strings encoded in place: keys like ("requests_per_ip", ip) are common
+        return b"\x1f".join([part.encode("utf-8", "surrogatepass") if part.__class__ is str else key_bytes(part)
+                              for part in key])
     return repr(key).encode("utf-8", "surrogatepass")
 
 
