@@ -641,3 +641,30 @@ def word_total_pairs(word, counts):
 def by_count_named(word, count):
     """(odd|even, count) -> word: a named output per parity of the count."""
     yield ("odd" if count % 2 else "even", count), word
+
+
+@batch_map
+def word_count_and_length(lines):
+    """Each word of the batch -> (occurrences, summed length): a tuple that "sum" adds element by element."""
+    totals = {}
+    for word in words("\n".join(lines).lower()):
+        n, size = totals.get(word, (0, 0))
+        totals[word] = (n + 1, size + len(word))
+    return totals
+
+
+def word_count_and_length_per_line(line):
+    return [(word, (1, len(word))) for word in words(line.lower())]
+
+
+def add_pairs(key, values):
+    """The Python spelling of "sum" over (count, length) tuples."""
+    n = size = 0
+    for a, b in values:
+        n += a
+        size += b
+    return n, size
+
+
+def mixed_tuple_lengths(line):
+    return [("k", (1, 2) if len(line) % 2 else (1, 2, 3))]

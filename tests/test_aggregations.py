@@ -98,3 +98,29 @@ def test_sum_is_a_name_only_for_combiners_and_reducers(tmp_path):
         make_plan(JobConfig(**base, reduce_function="average"))
     named = make_plan(JobConfig(**base, reduce_function="sum"))
     assert named.identity["functions"]["reduce_function"][0] == "mr_luigi.engine.aggregations:sum_values"
+
+
+@pytest.mark.parametrize("map_function", [jobs.word_count_and_length, jobs.word_count_and_length_per_line],
+                         ids=["batch mapping", "per-line pairs"])
+@pytest.mark.parametrize("combiner", ["sum", jobs.add_pairs], ids=["by name", "python"])
+def test_tuples_are_summed_element_by_element(tmp_path, map_function, combiner):
+    """(count, length) per word through a small budget (many spills, merged back): what the Python function gives."""
+    path = tmp_path / "in.txt"
+    path.write_text("".join(f"w{i % 5000} Common café w{(i * 7) % 5000}\n" for i in range(30_000)), encoding="utf-8")
+    manifest = run([path], tmp_path / "out", map_function=map_function, combine_function=combiner,
+                   reduce_function=combiner, map_memory_mb=0.05, split_size_mb=0.3)
+    counts = reference_word_count([path])
+    assert dict(read_output(tmp_path / "out" / "final_output.txt")) == {w: [n, n * len(w)] for w, n in counts.items()}
+    assert manifest["totals"]["spills"] > manifest["task_counts"]["map"]
+
+
+def test_tuples_of_different_lengths_under_one_key_fail_the_job_naming_them(tmp_path):
+    (tmp_path / "in.txt").write_text("a\nbb\n" * 40)
+    scheduler = MapReduceScheduler(1)
+    config = JobConfig(job_name="mixed", map_function=jobs.mixed_tuple_lengths, reduce_function="sum",
+                       combine_function="sum", input_files=[str(tmp_path / "in.txt")], output_dir=str(tmp_path / "out"),
+                       max_retries=0)
+    assert not scheduler.execute_job(config)
+    assert '"sum" adds tuples of one length element by element; got 2-tuples, 3-tuples' in \
+        scheduler.last_result.describe_failure()
+    assert not (tmp_path / "out" / "final_output.txt").exists()

@@ -8,6 +8,7 @@ rather than one loop with branches.
 from __future__ import annotations
 
 import zlib
+from operator import add
 from collections import _count_elements  # type: ignore[attr-defined]  # Counter.update's C loop
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -666,7 +667,16 @@ def _sum_batch(run: MapRun, result: Any, segment: Segment, block: Block) -> None
         else:
             get = sums.get
             for key, value in result.items():
-                sums[key] = get(key, 0) + value
+                if value.__class__ is tuple:
+                    old = get(key)
+                    if old is None:
+                        sums[key] = value
+                    elif old.__class__ is tuple and len(old) == len(value):
+                        sums[key] = tuple(map(add, old, value))
+                    else:
+                        sums[key] = aggregations.sum_tuples([old, value])  # raises, naming what was mixed
+                else:
+                    sums[key] = get(key, 0) + value
             run.summed += len(result)
     except TypeError as exc:
         raise RecordError(f"map_function (a batch_map with combine_function = \"sum\") gave a key or value that cannot "
