@@ -16,6 +16,7 @@ from mr_luigi.engine.config import JobConfig, Step, load_config  # noqa: E402
 from mr_luigi.engine.context import job_file, job_params  # noqa: E402
 from mr_luigi.engine.counters import increment_counter  # noqa: E402
 from mr_luigi.engine.mapping import (  # noqa: E402
+    BatchResult,
     KeyCounts,
     Record,
     batch_map,
@@ -49,6 +50,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BadRecord",
+    "BatchResult",
     "ConfigError",
     "ConfigFileJob",
     "ConfigFileParams",

@@ -668,3 +668,24 @@ def add_pairs(key, values):
 
 def mixed_tuple_lengths(line):
     return [("k", (1, 2) if len(line) % 2 else (1, 2, 3))]
+
+
+@batch_map
+def words_rejecting_digits(lines):
+    """Word counts of the batch; a line holding a digit is named as a bad line (or as a ValueError, with 'raise')."""
+    counted, bad = [], {}
+    for index, line in enumerate(lines):
+        mr_luigi.increment_counter("calls", "lines seen")
+        if any(ch.isdigit() for ch in line):
+            bad[index] = (ValueError(f"digit in {line!r}") if "raise" in line else
+                          mr_luigi.BadRecord("has_digit", f"a digit in line {index} of the batch"))
+            continue
+        counted.extend(words(line.lower()))
+    if len(lines) == 1:
+        mr_luigi.increment_counter("calls", "single lines")
+    return mr_luigi.BatchResult(mr_luigi.KeyCounts(counted), bad)
+
+
+@batch_map
+def bad_line_out_of_range(lines):
+    return mr_luigi.BatchResult([], {len(lines): mr_luigi.BadRecord("x", "y")})

@@ -211,3 +211,60 @@ def test_a_map_cannot_be_both_a_batch_map_and_a_map_with_record(tmp_path):
                        output_dir=str(tmp_path / "out"))
     with pytest.raises(ConfigError, match="^map_function: a function cannot be both a batch_map and a map_with_record"):
         validate(config)
+
+
+# -- BatchResult: a batch map names its bad lines and keeps the rest ---------------------------------------------
+
+
+def _lines_at(path: Path) -> dict[int, int]:
+    """Independently: each line's number -> its byte offset in the file."""
+    offsets, offset = {}, 0
+    for number, raw in enumerate(path.read_bytes().split(b"\n")[:-1], 1):
+        offsets[number] = offset
+        offset += len(raw) + 1
+    return offsets
+
+
+def test_bad_lines_named_in_a_batch_result_are_quarantined_where_they_are_and_the_batch_counts(tmp_path):
+    path = tmp_path / "in.txt"
+    lines = [f"alpha beta {'x' * (i % 50)}" if i % 97 else f"bad {i} line" for i in range(1, 6001)]
+    path.write_text("\n".join(lines) + "\n")
+    ok, result = run([path], tmp_path / "out", map_function=jobs.words_rejecting_digits, combine_function="sum",
+                     reduce_function="sum", max_bad_records=100, split_size_mb=0.05)
+    assert ok, result.failures
+    assert result.manifest["task_counts"]["map"] > 2  # splits that start mid-file among them
+    good = [line for line in lines if not any(ch.isdigit() for ch in line)]
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == Counter(w for line in good for w in reference_words(line))
+    bad = [json.loads(line) for p in (tmp_path / "out" / "_bad_records").glob("*.jsonl") for line in p.read_text().splitlines()]
+    offsets = _lines_at(path)
+    assert sorted((r["line"], r["offset"], r["raw"]) for r in bad) == [
+        (n, offsets[n], lines[n - 1]) for n in range(1, 6001) if n % 97 == 0]
+    assert {r["reason"] for r in bad} == {"has_digit"}
+    counters = result.manifest["counters"]
+    assert counters["calls"]["lines seen"] == 6000  # each line once: no batch was mapped again line by line
+    assert "single lines" not in counters["calls"]
+    assert counters["mr_luigi"]["input_records"] == 6000
+    assert result.manifest["totals"]["bad_records"] == 6000 // 97
+
+
+def test_an_exception_named_in_a_batch_result_fails_the_task_unless_skipped(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("one two\nraise 7 here\nthree\n")
+    ok, result = run([path], tmp_path / "out", map_function=jobs.words_rejecting_digits, combine_function=None)
+    assert not ok
+    failure = result.describe_failure()
+    assert "ValueError: digit in 'raise 7 here'" in failure and f"{path}:2" in failure, failure
+    ok, result = run([path], tmp_path / "out2", map_function=jobs.words_rejecting_digits, combine_function=None,
+                     skip_exceptions=["ValueError"], max_bad_records=1)
+    assert ok, result.failures
+    assert counts_from_output(tmp_path / "out2" / "final_output.txt") == Counter({"one": 1, "two": 1, "three": 1})
+
+
+def test_a_batch_result_naming_a_line_the_batch_does_not_have_is_a_clear_error(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("a\nb\n")
+    ok, result = run([path], tmp_path / "out", map_function=jobs.bad_line_out_of_range, combine_function=None)
+    assert not ok
+    assert re.search(r"returned a BatchResult whose bad_lines maps 2 to .*: expected a line's index in the batch "
+                     rf"\(0 to 1\) and an exception such as BadRecord \(lines from {re.escape(str(path))} at byte 0\)",
+                     result.describe_failure()), result.describe_failure()

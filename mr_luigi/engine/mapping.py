@@ -13,6 +13,8 @@ A batch map may also return a mapping of keys to partial values (a
 the words of the block). With ``combine_function = "sum"`` the map then adds
 them up without a Python call per value (see
 :mod:`mr_luigi.engine.aggregations`); otherwise they are pairs like any others.
+It may wrap any of these in :class:`BatchResult` to name the lines it
+rejected, so that a few bad lines do not cost the batch its single call.
 
 A function marked with :func:`map_with_record` is called with each line and
 its :class:`Record`: the input file's path, the line's number in that file
@@ -71,6 +73,28 @@ class KeyCounts:
 
     def __repr__(self) -> str:
         return f"KeyCounts({len(self.counted)} keys)"
+
+
+class BatchResult:
+    """A batch map's result together with the lines of the batch it rejected.
+
+    ``result`` is what the batch map would otherwise return (pairs, a
+    mapping, :class:`KeyCounts`). ``bad_lines`` maps the index of a line in
+    the batch to the exception that line stands for, usually a
+    :class:`~mr_luigi.BadRecord`: each is handled exactly as if a per-line map
+    had raised it on that line (quarantined, or failing the task), and the
+    rest of the batch counts. Without it, a batch map that meets one bad line
+    must raise, and the whole batch is mapped again line by line.
+    """
+
+    __slots__ = ("bad_lines", "result")
+
+    def __init__(self, result: Any, bad_lines: dict[int, BaseException] | None = None) -> None:
+        self.result = result
+        self.bad_lines = bad_lines or {}
+
+    def __repr__(self) -> str:
+        return f"BatchResult({self.result!r}, {len(self.bad_lines)} bad lines)"
 
 
 def batch_map(fn: F) -> F:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from mr_luigi.engine import aggregations, counters, hooks
-from mr_luigi.engine.mapping import KeyCounts, Record, is_batch_map, is_file_map, takes_record
+from mr_luigi.engine.mapping import BatchResult, KeyCounts, Record, is_batch_map, is_file_map, takes_record
 from mr_luigi.engine.phases.combining import combiner_of, shown_key
 from mr_luigi.engine.phases.reduce import line_renderer
 from mr_luigi.engine.plan import JobPlan, describe_change, file_identity, part_name
@@ -51,6 +51,11 @@ from mr_luigi.io.splits import (
 
 #: In-mapper combining folds a key's buffered values once this many are held.
 COMBINE_EVERY = 64
+#: Bytes of input a batch map gets per call. Larger blocks would merge fewer subtotals (a key repeated in
+#: a block is merged once), but measured they are slower: a map's CPU for 25 MB of word count was 1.97 s
+#: with 64 KiB blocks, 2.48 s with 256 KiB and 2.47 s with 1 MiB; of log analysis 0.80, 0.93 and 0.99 s.
+#: A 64 KiB block and the structures built from it stay in the CPU's cache.
+BATCH_BYTES = 1 << 16
 
 
 def run_map(plan: JobPlan, index: int, out: Path, progress: Progress | None = None) -> dict[str, Any]:
@@ -635,7 +640,7 @@ def _map_segment_batches(run: MapRun, segment: Segment) -> None:
     base = output.lines
     check_at = output.check_at - base
     try:
-        for block in read_blocks(segment, errors.decoding, errors.undecodable(segment)):
+        for block in read_blocks(segment, errors.decoding, errors.undecodable(segment), BATCH_BYTES):
             _map_batch(run, segment, block)
             records = max(records, block.last_number, errors.skipped_upto)
             if records >= check_at:
@@ -683,6 +688,19 @@ def _sum_batch(run: MapRun, result: Any, segment: Segment, block: Block) -> None
                           f"be summed: {exc} (lines from {segment.path} at byte {block.offset})") from exc
 
 
+def _reject_lines(errors: MapErrors, segment: Segment, block: Block, rejected: Any) -> None:
+    """The lines a batch map named in its :class:`~mr_luigi.BatchResult`, each handled as if it had raised alone."""
+    lines = block.lines
+    for index, exc in rejected.items():
+        if index.__class__ is not int or not 0 <= index < len(lines) or not isinstance(exc, Exception):
+            raise RecordError(f"map_function (a batch_map) returned a BatchResult whose bad_lines maps {index!r} to "
+                              f"{exc!r}: expected a line's index in the batch (0 to {len(lines) - 1}) and an "
+                              f"exception such as BadRecord (lines from {segment.path} at byte {block.offset})")
+    indexes = sorted(rejected)
+    for index, (number, offset) in zip(indexes, block.positions_of(indexes)):
+        errors.line_failed(segment, number, offset, lines[index], rejected[index])
+
+
 def _map_batch(run: MapRun, segment: Segment, block: Block) -> None:
     """Map one block of lines into the buffer; if the function fails, call it on each line alone.
 
@@ -692,19 +710,30 @@ def _map_batch(run: MapRun, segment: Segment, block: Block) -> None:
     """
     mapper, buffer, errors = run.mapper, run.buffer, run.errors
     saved = counters.snapshot()
+    rejected = None
     try:
         result = mapper(block.lines)
+        if result.__class__ is BatchResult:
+            result, rejected = result.result, result.bad_lines
         pairs: Any = result if isinstance(result, (Mapping, KeyCounts)) else list(result)
     except MrLuigiError:
         raise
     except Exception:
         counters.restore(saved)
+        rejected = None
         pairs = []
         for (number, offset), line in zip(block.positions(), block.lines):
             try:
-                pairs.extend(pairs_of(mapper([line])))
+                result = mapper([line])
+                if result.__class__ is BatchResult:
+                    if result.bad_lines:
+                        _reject_lines(errors, segment, Block(number, offset, line.encode(), [line], 1), result.bad_lines)
+                    result = result.result
+                pairs.extend(pairs_of(result))
             except Exception as exc:
                 errors.line_failed(segment, number, offset, line, exc)
+    if rejected:
+        _reject_lines(errors, segment, block, rejected)
     if run.summing and isinstance(pairs, (Mapping, KeyCounts)):
         _sum_batch(run, pairs, segment, block)
         return
