@@ -21,16 +21,19 @@ from __future__ import annotations
 
 import heapq
 import re
+from collections import Counter
 from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable
 
-from mr_luigi import (BadRecord, ConfigError, ConfigFileParams, JobConfig, MultiStepJob, atomic_file, format_output_line,
-                      job_params, parse_output_line, publish_file)
+from mr_luigi import (BadRecord, BatchResult, ConfigError, ConfigFileParams, JobConfig, MultiStepJob, atomic_file, format_output_line,
+                      batch_map, job_params, parse_output_line, publish_file)
 
 # host ident authuser [date] "request" status bytes ["referer" "user-agent"]
-# A quoted field may hold backslash-escaped quotes.
-_QUOTED = r'"(?:[^"\\]|\\.)*"'
+# A quoted field may hold backslash-escaped quotes. Written as runs of plain characters between escapes
+# ("unrolled"), which matches the same strings as "(?:[^"\\]|\\.)*" in a third of the time: the regex engine
+# then loops over a character class instead of trying an alternation at every character of a user agent.
+_QUOTED = r'"[^"\\]*(?:\\.[^"\\]*)*"'
 LOG_LINE = re.compile(rf"(\S+) \S+ \S+ \[[^\]]+\] {_QUOTED} (\d{{3}}) (\d+|-)(?: {_QUOTED} {_QUOTED})?\s*")
 
 STATS_OUTPUTS = ("requests_per_ip", "status_codes", "ip_error_rates")
@@ -53,6 +56,43 @@ def log_stats_map(line: str) -> list[tuple[tuple[str, Any], Any]]:
         (("status_codes", status), 1),
         (("ip_error_rates", ip), (1, 1 if status >= 400 else 0, size)),
     ]
+
+
+@batch_map
+def log_stats_batch_map(lines: list[str]) -> BatchResult:
+    """:func:`log_stats_map` for a block of lines at once, its pairs already summed per key.
+
+    With ``combine_function = "sum"`` the framework adds these subtotals up
+    per distinct key, without a Python call per value; the per-IP triple is
+    a tuple, which "sum" adds element by element. Lines that do not parse are
+    named in the result and become bad records, as in the per-line map.
+    """
+    match = LOG_LINE.fullmatch
+    ips: list[str] = []
+    statuses: list[str] = []
+    sizes: dict[str, int] = {}
+    bad: dict[int, Exception] = {}
+    for index, line in enumerate(lines):
+        found = match(line)
+        if found is None:
+            bad[index] = BadRecord("unparsable_log_line", "not an Apache common or combined log line")
+            continue
+        ip, status, size = found.groups()
+        ips.append(ip)
+        statuses.append(status)
+        if size != "-":
+            sizes[ip] = sizes.get(ip, 0) + int(size)
+    codes = {status: int(status) for status in set(statuses)}  # \d matches any Unicode digit: compare the numbers
+    failed = {status for status, code in codes.items() if code >= 400}
+    errors = Counter([ip for ip, status in zip(ips, statuses) if status in failed]) if failed else Counter()
+    sums: dict[tuple[str, Any], Any] = {}
+    for status, count in Counter(statuses).items():
+        key = ("status_codes", codes[status])
+        sums[key] = sums.get(key, 0) + count
+    for ip, count in Counter(ips).items():
+        sums[("requests_per_ip", ip)] = count
+        sums[("ip_error_rates", ip)] = (count, errors[ip], sizes.get(ip, 0))
+    return BatchResult(sums, bad)
 
 
 def log_stats_combine(key: tuple[str, Any], values: Iterable[Any]) -> Any:
@@ -91,9 +131,9 @@ class LogAnalysis(ConfigFileParams, MultiStepJob):
 
     defaults = {
         "job_name": "log_analysis",
-        "map_function": log_stats_map,
+        "map_function": log_stats_batch_map,  # log_stats_map does the same a line at a time, with log_stats_combine
         "reduce_function": log_stats_reduce,
-        "combine_function": log_stats_combine,
+        "combine_function": "sum",
         "params": {"top_n": 10},
     }
     default_config_file = Path(__file__).resolve().parent.parent / "configs" / "log_analysis.toml"

@@ -29,6 +29,9 @@ TRUNCATED = [  # the shapes of the real log's broken lines
 ]
 
 
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
 def make_log(rng: random.Random, lines: int = 3000) -> list[str]:
     ips = ["10.0.0.1", "10.0.0.2", "10.0.0.10", "192.168.1.5", "8.8.8.8", "1.2.3.4"] + [f"172.16.{i}.{i}" for i in range(40)]
     out = []
@@ -40,6 +43,8 @@ def make_log(rng: random.Random, lines: int = 3000) -> list[str]:
         # the boundaries of "an error" (4xx and 5xx) each appear: 399 is not one, 400 and 599 are
         status = rng.choice([200, 200, 200, 304, 404, 500, 301, 403, 399, 400, 499, 599, 100])
         size = "-" if status in (304, 301) or rng.random() < 0.05 else str(rng.randint(0, 99999))
+        if rng.random() < 0.02:  # digits of another script: the status is still the number they spell
+            status = str(status).translate(ARABIC_INDIC)
         request = rng.choice(['GET / HTTP/1.1', 'GET /a\\"b HTTP/1.1', 'POST /login HTTP/1.0'])
         stamp = "[17/May/2015:10:05:03 +0000]"
         if rng.random() < 0.3:  # common format: no referer or agent
@@ -91,10 +96,14 @@ class Lines(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def test_every_result_matches_the_reference(tmp_path, log_file):
+PER_LINE = 'map_function = "pipelines.log_analysis:log_stats_map"\ncombine_function = "pipelines.log_analysis:log_stats_combine"\n'
+
+
+@pytest.mark.parametrize("functions", ["", PER_LINE], ids=["batch map, summed by name", "per-line map and combiner"])
+def test_every_result_matches_the_reference(tmp_path, log_file, functions):
     path, lines = log_file
     config = tmp_path / "job.toml"
-    config.write_text("split_size_mb = 0.05\nmax_bad_records = 0.05\n[params]\ntop_n = 4\n")
+    config.write_text(f"split_size_mb = 0.05\nmax_bad_records = 0.05\n{functions}[params]\ntop_n = 4\n")
     logger, seen = logging.getLogger("luigi-interface.mr_luigi"), Lines()
     logger.addHandler(seen)
     level, logger.level = logger.level, logging.INFO
@@ -124,6 +133,8 @@ def test_every_result_matches_the_reference(tmp_path, log_file):
     assert sorted(r["line"] for r in bad) == ref["bad"]
     assert {r["reason"] for r in bad} == {"unparsable_log_line"}
     manifest = json.loads((out / "_SUCCESS").read_text())
+    stats_config = json.loads((out / "_steps" / "stats" / "_SUCCESS").read_text())["config"]
+    assert stats_config["map_function"].endswith("log_stats_map" if functions else "log_stats_batch_map")
     assert manifest["counters"]["bad_records"] == {"unparsable_log_line": len(ref["bad"])}
     assert manifest["outputs"] == ["requests_per_ip.txt", "status_codes.txt", "ip_error_rates.txt", "top_ips.txt",
                                    "_bad_records", "_report.html"]
