@@ -689,3 +689,24 @@ def words_rejecting_digits(lines):
 @batch_map
 def bad_line_out_of_range(lines):
     return mr_luigi.BatchResult([], {len(lines): mr_luigi.BadRecord("x", "y")})
+
+
+# A later step's map that fails on the record of a word starting with "z", each in its own way.
+def by_count_value_error_for_z(word, count):
+    if word.startswith("z"):
+        raise ValueError(f"no z please: {word}")
+    return [(count, word)]
+
+
+def by_count_nan_for_z(word, count):
+    return [(float("nan") if word.startswith("z") else count, word)]
+
+
+def by_count_not_pairs_for_z(word, count):
+    return [count] if word.startswith("z") else [(count, word)]
+
+
+def by_count_config_error_for_z(word, count):
+    if word.startswith("z"):
+        raise mr_luigi.ConfigError("params.z", "told to stop")
+    return [(count, word)]

@@ -268,3 +268,76 @@ def test_a_later_step_reads_empty_partitions_of_the_step_before(tmp_path):
     maps = [t for t in manifest["tasks"] if t["task"].startswith("sparse map ")]
     assert sorted(t["input_records"] for t in maps) == [0] * 6 + [1, 1]
     assert sum(t["map_output_records"] for t in maps) == 2
+
+
+# -- a later step's map failing on a record of the step before: each way, word for word -------------------------
+
+
+def _step1_record(tmp_path: Path, key) -> tuple[str, int, object]:
+    """Independently: the step-1 records file holding ``key``, its number there (from 1) and its value."""
+    for path in sorted(tmp_path.rglob("part-*/records")):
+        for number, (k, value) in enumerate(read_run(path), 1):
+            if k == key:
+                return str(path), number, value
+    raise AssertionError(f"{key!r} is in no records file")
+
+
+def _failing_second_step(tmp_path: Path, map_function, **fields) -> JobConfig:
+    path = tmp_path / "in.txt"
+    path.write_text("alpha beta zulu alpha\ngamma alpha beta\n")
+    return JobConfig(job_name="zstep", input_files=[str(path)], output_dir=str(tmp_path / "out"), max_retries=0,
+                     num_reduce_tasks=2, keep_intermediate=True,
+                     steps=[Step(map_function=jobs.count_words, reduce_function=jobs.total),
+                            Step(map_function=map_function, reduce_function=jobs.sorted_words)], **fields)
+
+
+@pytest.mark.parametrize("map_function, skip, reason, error", [
+    (jobs.by_count_rejecting_z, [], "a z-word", ""),
+    (jobs.by_count_value_error_for_z, ["ValueError"], "map_function raised ValueError", "no z please: zulu"),
+])
+def test_a_record_a_later_map_rejects_is_kept_with_where_it_was(tmp_path, map_function, skip, reason, error):
+    run(_failing_second_step(tmp_path, map_function, skip_exceptions=skip, max_bad_records=1))
+    assert dict(read_tsv(tmp_path / "out" / "final_output.txt")) == {3: ["alpha"], 2: ["beta"], 1: ["gamma"]}
+    bad = [json.loads(line) for f in (tmp_path / "out" / "_bad_records").glob("*.jsonl") for line in f.read_text().splitlines()]
+    path, number, value = _step1_record(tmp_path, "zulu")
+    assert bad == [{"file": path, "record": number, "key": "'zulu'", "raw": repr(value), "raw_truncated": False,
+                    "reason": reason, "error": error}]
+
+
+def _failure(tmp_path: Path, map_function, **fields) -> str:
+    scheduler = MapReduceScheduler(1)
+    assert not scheduler.execute_job(_failing_second_step(tmp_path, map_function, **fields))
+    assert not (tmp_path / "out" / "final_output.txt").exists()
+    return scheduler.last_result.describe_failure()
+
+
+def test_a_record_rejected_under_max_bad_records_0_fails_naming_the_record(tmp_path):
+    failure = _failure(tmp_path, jobs.by_count_rejecting_z, max_bad_records=0)
+    path, number, _ = _step1_record(tmp_path, "zulu")
+    assert f"bad record at {path} record {number} (key 'zulu'): a z-word (max_bad_records = 0 fails on " \
+           "the first one; raise it to skip bad records)" in failure, failure
+
+
+def test_an_exception_of_a_later_map_fails_the_job_naming_the_record(tmp_path):
+    failure = _failure(tmp_path, jobs.by_count_value_error_for_z)
+    path, number, _ = _step1_record(tmp_path, "zulu")
+    assert f"map_function raised ValueError: no z please: zulu ({path} record {number} (key 'zulu'))" in failure, failure
+
+
+def test_a_nan_key_from_a_later_map_fails_naming_the_record(tmp_path):
+    failure = _failure(tmp_path, jobs.by_count_nan_for_z)
+    path, number, _ = _step1_record(tmp_path, "zulu")
+    assert re.search(r"key nan: NaN is not equal to itself.*" + re.escape(f" (emitted by map_function for {path} record "
+                                                                           f"{number} (key 'zulu'))"), failure), failure
+
+
+def test_a_later_map_giving_no_pairs_fails_naming_the_record(tmp_path):
+    failure = _failure(tmp_path, jobs.by_count_not_pairs_for_z)
+    path, number, _ = _step1_record(tmp_path, "zulu")
+    assert re.search(re.escape(f"map_function failed on {path} record {number} (key 'zulu'): TypeError: ") + r".*"
+                     + re.escape("(map_function must return or yield (key, value) pairs)"), failure), failure
+
+
+def test_an_error_of_mr_luigis_own_raised_in_a_later_map_is_passed_on_as_it_is(tmp_path):
+    failure = _failure(tmp_path, jobs.by_count_config_error_for_z)
+    assert "params.z: told to stop" in failure and "map_function raised" not in failure, failure
