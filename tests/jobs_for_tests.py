@@ -710,3 +710,27 @@ def by_count_config_error_for_z(word, count):
     if word.startswith("z"):
         raise mr_luigi.ConfigError("params.z", "told to stop")
     return [(count, word)]
+
+
+@mr_luigi.file_map
+def json_tags_rejecting_empty(path):
+    """Each document's tags; a document without tags is a bad record (a BadRecord naming why)."""
+    import json
+
+    with open(path, encoding="utf-8") as fh:
+        tags = json.load(fh)["tags"]
+    if not tags:
+        raise mr_luigi.BadRecord("no_tags", f"{len(tags)} tags")
+    return [(tag, 1) for tag in tags]
+
+
+@mr_luigi.file_map
+def file_map_not_iterable(path):
+    return 5
+
+
+@mr_luigi.file_map
+def file_map_many_keys(path):
+    """2,000 distinct keys per file (some shared between files): a map of many files must spill."""
+    number = int(path.rsplit("doc", 1)[1].split(".")[0])
+    return [(f"key{number * 1000 + i}", 1) for i in range(2000)]

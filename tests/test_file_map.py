@@ -149,3 +149,60 @@ def test_a_map_only_file_map_that_gives_no_pairs_fails_naming_the_file(tmp_path)
                                             reduce_function=None, combine_function=None, num_reduce_tasks=0))
     failure = scheduler.last_result.describe_failure()
     assert f"map_function must return or yield (key, value) pairs ({paths[0]})" in failure, failure
+
+
+def _bad(out: Path) -> list[dict]:
+    return [json.loads(line) for f in sorted((out / "_bad_records").glob("*.jsonl")) for line in f.read_text().splitlines()]
+
+
+def test_a_file_a_file_map_rejects_is_one_bad_record_and_every_file_is_one_input_record(tmp_path):
+    paths, _ = write_documents(tmp_path / "in", 6)
+    paths[4].write_text(json.dumps({"id": 4, "tags": []}))
+    manifest = run(config(paths, tmp_path / "out", map_function=jobs.json_tags_rejecting_empty, max_bad_records=1))
+    assert _bad(tmp_path / "out") == [{"file": str(paths[4]), "reason": "no_tags", "error": "0 tags"}]
+    expected = Counter(tag for p in paths for tag in json.loads(p.read_text())["tags"])
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == expected
+    totals = manifest["totals"]
+    assert totals["input_records"] == 6 and totals["bad_records"] == 1
+    assert totals["map_output_records"] == sum(expected.values())
+
+
+def _failure(job: JobConfig) -> str:
+    scheduler = MapReduceScheduler(1)
+    assert not scheduler.execute_job(job)
+    return scheduler.last_result.describe_failure()
+
+
+def test_a_file_rejected_under_max_bad_records_0_fails_naming_it(tmp_path):
+    paths, _ = write_documents(tmp_path / "in", 2)
+    paths[1].write_text(json.dumps({"id": 1, "tags": []}))
+    failure = _failure(config(paths, tmp_path / "out", map_function=jobs.json_tags_rejecting_empty, max_bad_records=0))
+    assert f"bad record at {paths[1]}: no_tags: 0 tags (max_bad_records = 0 fails on the first one; raise it to skip " \
+           "bad records)" in failure, failure
+
+
+def test_a_file_maps_exception_fails_the_job_naming_the_file_in_its_words(tmp_path):
+    paths, _ = write_documents(tmp_path / "in", 2)
+    paths[1].write_text("{not json")
+    failure = _failure(config(paths, tmp_path / "out"))
+    assert f"map_function raised JSONDecodeError: Expecting property name enclosed in double quotes: line 1 column 2 " \
+           f"(char 1) ({paths[1]})" in failure, failure
+
+
+def test_a_file_map_returning_a_number_fails_naming_the_file(tmp_path):
+    paths, _ = write_documents(tmp_path / "in", 1)
+    failure = _failure(config(paths, tmp_path / "out", map_function=jobs.file_map_not_iterable))
+    assert f"map_function failed on {paths[0]}: TypeError: 'int' object is not iterable (map_function must return or " \
+           "yield (key, value) pairs)" in failure, failure
+
+
+def test_a_map_of_many_files_spills_within_its_budget(tmp_path):
+    paths, _ = write_documents(tmp_path / "in", 12)
+    manifest = run(config(paths, tmp_path / "out", map_function=jobs.file_map_many_keys, split_size_mb=1,
+                          map_memory_mb=0.1))
+    expected = Counter(f"key{n * 1000 + i}" for n in range(12) for i in range(2000))
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == expected
+    assert manifest["task_counts"]["map"] == 1
+    maps = [t for t in manifest["tasks"] if t["phase"] == "map"]
+    assert maps[0]["input_records"] == 12
+    assert maps[0]["spills"] >= 4, maps[0]  # 24,000 keys in 0.1 MB: the buffer was checked as files were mapped

@@ -78,7 +78,7 @@ class MapOutput:
         #: runs of one ``(key, value)`` record per value, sorted by key and value (see :mod:`mr_luigi.io.merge`)
         self.sort_values = sort_values
 
-    def check(self, buffer: dict[Any, list[Any]], lines: int, segment_bytes: int = 0) -> int:
+    def check(self, buffer: dict[Any, list[Any]], lines: int, segment_bytes: int = 0, estimate: bool = False) -> int:
         """Report progress, spill the buffer if it is over budget; return the line count of the next check.
 
         The buffer's size is estimated when it should reach the budget at the
@@ -86,11 +86,12 @@ class MapOutput:
         quadrupled), so a map whose lines each emit thousands of values is
         checked every line or two, and an ordinary one a handful of times per
         spill. With a progress callback, checks also come every
-        :data:`EVERY_LINES` lines.
+        :data:`EVERY_LINES` lines. ``estimate`` forces an estimate now: a
+        whole-file map's record is a file, which may emit any number of pairs.
         """
         if self.report is not None:
             self.report(lines, self.bytes_done + segment_bytes)
-        if lines >= self._estimate_at:
+        if estimate or lines >= self._estimate_at:
             self._estimate_at = lines + max(1, int(self._next_estimate(buffer, lines)))
         self.check_at = self._estimate_at if self.report is None else min(self._estimate_at, lines + EVERY_LINES)
         return self.check_at
