@@ -610,6 +610,18 @@ def tagged_words_batch(lines):
     return [pair for line in lines for pair in _tagged(line)]
 
 
+@batch_map
+def tagged_words_batch_result(lines):
+    """The batch map that names its bad lines in a BatchResult instead of raising (and being mapped line by line)."""
+    pairs, bad = [], {}
+    for index, line in enumerate(lines):
+        try:
+            pairs.extend(_tagged(line))
+        except mr_luigi.BadRecord as exc:
+            bad[index] = exc
+    return mr_luigi.BatchResult(pairs, bad)
+
+
 # Batch maps whose results the named "sum" aggregation adds up without a call per value.
 @batch_map
 def key_counts_words(lines):

@@ -19,7 +19,8 @@ import pytest
 from mr_luigi import JobConfig, MapReduceScheduler, read_output
 from tests import jobs_for_tests as jobs
 
-KINDS = {"line": jobs.tagged_words, "record": jobs.tagged_words_with_record, "batch": jobs.tagged_words_batch}
+KINDS = {"line": jobs.tagged_words, "record": jobs.tagged_words_with_record, "batch": jobs.tagged_words_batch,
+         "batch-result": jobs.tagged_words_batch_result}
 
 
 @pytest.fixture

@@ -347,20 +347,27 @@ def _map_only_batches(mapper: Callable[..., Any], segment: Segment, errors: MapE
     for block in read_blocks(segment, errors.decoding, errors.undecodable(segment)):
         saved = counters.snapshot()
         rendered = []
+        rejected = None
         try:
-            for key, value in pairs_of(mapper(block.lines)):
+            result = mapper(block.lines)
+            if result.__class__ is BatchResult:
+                result, rejected = result.result, result.bad_lines
+            for key, value in pairs_of(result):
                 rendered.append(render(key, value))
         except MrLuigiError:
             raise
         except Exception:
             counters.restore(saved)
             rendered = []
+            rejected = None
             for (number, offset), line in zip(block.positions(), block.lines):
                 try:
-                    for key, value in pairs_of(mapper([line])):
+                    for key, value in pairs_of(_one_line(mapper, errors, segment, number, offset, line)):
                         rendered.append(render(key, value))
                 except Exception as exc:
                     errors.line_failed(segment, number, offset, line, exc)
+        if rejected:
+            _reject_lines(errors, segment, block, rejected)
         for text in rendered:
             write(text)
         written += len(rendered)
@@ -688,6 +695,16 @@ def _sum_batch(run: MapRun, result: Any, segment: Segment, block: Block) -> None
                           f"be summed: {exc} (lines from {segment.path} at byte {block.offset})") from exc
 
 
+def _one_line(mapper: Callable[..., Any], errors: MapErrors, segment: Segment, number: int, offset: int, line: str) -> Any:
+    """A batch map called on one line (its batch failed): its result, the line handled if it rejected it."""
+    result = mapper([line])
+    if result.__class__ is BatchResult:
+        if result.bad_lines:
+            _reject_lines(errors, segment, Block(number, offset, b"", [line], 1), result.bad_lines)
+        result = result.result
+    return result
+
+
 def _reject_lines(errors: MapErrors, segment: Segment, block: Block, rejected: Any) -> None:
     """The lines a batch map named in its :class:`~mr_luigi.BatchResult`, each handled as if it had raised alone."""
     lines = block.lines
@@ -724,12 +741,7 @@ def _map_batch(run: MapRun, segment: Segment, block: Block) -> None:
         pairs = []
         for (number, offset), line in zip(block.positions(), block.lines):
             try:
-                result = mapper([line])
-                if result.__class__ is BatchResult:
-                    if result.bad_lines:
-                        _reject_lines(errors, segment, Block(number, offset, line.encode(), [line], 1), result.bad_lines)
-                    result = result.result
-                pairs.extend(pairs_of(result))
+                pairs.extend(pairs_of(_one_line(mapper, errors, segment, number, offset, line)))
             except Exception as exc:
                 errors.line_failed(segment, number, offset, line, exc)
     if rejected:
