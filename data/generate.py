@@ -31,6 +31,10 @@ SYLLABLES = "ka lo mi ne ru sa ti vo we ya ze bo cu da fe gi ha ji".split()
 
 
 def vocabulary(size: int, rng: random.Random) -> list[str]:
+    """``size`` distinct words of one to four syllables (at most 111,150 exist), a few real ones among them."""
+    possible = sum(len(SYLLABLES) ** n for n in range(1, 5))
+    if size > possible - 1000:  # drawing the last few of them at random would take forever
+        raise ValueError(f"a vocabulary of {size:,} words: at most {possible - 1000:,} can be drawn from the syllables")
     words = {"the", "of", "and", "a", "to", "in", "whale's", "don't", "2024"}
     while len(words) < size:
         words.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 4))))
