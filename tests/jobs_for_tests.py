@@ -592,6 +592,8 @@ def by_count_rejecting_z(word, count):
 def _tagged(line):
     if "BAD" in line:
         raise mr_luigi.BadRecord("tagged_bad", "the line says BAD")
+    if "NAN" in line:
+        return [(float("nan"), 1)]
     mr_luigi.increment_counter("tagged", "lines")
     return [(word, 1) for word in line.split()]
 
@@ -746,3 +748,10 @@ def file_map_many_keys(path):
     """2,000 distinct keys per file (some shared between files): a map of many files must spill."""
     number = int(path.rsplit("doc", 1)[1].split(".")[0])
     return [(f"key{number * 1000 + i}", 1) for i in range(2000)]
+
+
+def keyed_total(key, values):
+    """A sum that needs the key it is called with (a combiner called with another key fails)."""
+    if not isinstance(key, str):
+        raise TypeError(f"called with the key {key!r}")
+    return sum(values)

@@ -118,3 +118,44 @@ def test_a_map_of_each_kind_before_a_reduce_counts_its_pairs_and_folds(kind, com
         maps = manifest["task_counts"]["map"]
         assert len(counts) <= totals["combine_output_records"] <= min(len(counts) * maps, len(pairs) - counts["hot"] + maps)
     assert manifest["counters"]["tagged"]["lines"] == lines - len(bad) - len(undecodable)
+
+
+@pytest.mark.parametrize("combine", [True, False])
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_map_of_each_kind_spills_within_a_small_budget_and_keeps_its_bad_lines_where_they_are(kind, combine, inputs,
+                                                                                                  tmp_path):
+    pairs, bad, undecodable, lines = expected(inputs)
+    combiner = jobs.keyed_total if combine else None
+    manifest = run(inputs, tmp_path / "out", kind, num_reduce_tasks=2, reduce_function=jobs.keyed_total,
+                   combine_function=combiner, map_memory_mb=0.02, split_size_mb=0.05)
+    counts = Counter()
+    for word, one in pairs:
+        counts[word] += one
+    assert dict(read_output(tmp_path / "out" / "final_output.txt")) == dict(counts)
+    totals = manifest["totals"]
+    if not kind.startswith("batch"):  # a batch map's buffer is checked once per 64 KiB block: these splits are one
+        assert totals["spills"] > 2 * manifest["task_counts"]["map"], totals  # 3,000 distinct words in 20 KB
+    assert totals["input_records"] == lines and totals["map_output_records"] == len(pairs)
+    records = bad_records(tmp_path / "out")
+    assert sorted(f"{r['file']}:{r['line']}" for r in records) == sorted(bad + undecodable)
+    offsets = {}
+    for path in inputs:
+        offset = 0
+        for number, raw in enumerate(path.read_bytes().split(b"\n"), 1):
+            offsets[f"{path}:{number}"] = offset
+            offset += len(raw) + 1
+    assert all(r["offset"] == offsets[f"{r['file']}:{r['line']}"] for r in records), records
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_nan_key_from_a_map_of_each_kind_fails_the_job_naming_where(kind, inputs, tmp_path):
+    path = inputs[0].parent / "d.txt"
+    path.write_text("fine words\nthen NAN here\n")
+    scheduler = MapReduceScheduler(1)
+    config = JobConfig(job_name=f"nan-{kind}", map_function=KINDS[kind], reduce_function=jobs.total,
+                       input_files=[str(path)], output_dir=str(tmp_path / "out"), max_retries=0)
+    assert not scheduler.execute_job(config)
+    failure = scheduler.last_result.describe_failure()
+    where = f"lines from {path} at byte 0" if kind.startswith("batch") else f"{path}:2"
+    assert re.search(r"key nan: NaN is not equal to itself.*" + re.escape(f"(emitted by map_function for {where})"),
+                     failure), failure
