@@ -140,3 +140,47 @@ def test_a_filesystem_without_locks_publishes_unlocked_with_a_warning(tmp_path, 
         inside = True
     assert inside and not (tmp_path / "out" / LOCK_NAME).exists()
     assert "cannot lock" in caplog.text and "would not be detected" in caplog.text
+
+
+@pytest.mark.parametrize("point", ["parts", "middle", "writing", "commit"])
+def test_a_map_only_publish_interrupted_at_each_point_is_undone_and_the_rerun_is_identical(tmp_path, monkeypatch, point):
+    src = tmp_path / "in.txt"
+    src.write_text("".join(f"alpha beta w{i}\n" for i in range(4000)))
+    clean = tmp_path / "clean"
+    job = dict(map_function=jobs.count_words, reduce_function=None, combine_function=None, num_reduce_tasks=0,
+               split_size_mb=0.02)
+    assert MapReduceScheduler(2).execute_job(config([src], clean, **job))
+    parts = sorted(p.name for p in clean.glob("part-*"))
+    assert len(parts) > 2
+    out = tmp_path / "out"
+    monkeypatch.setenv(ENV, f"final:0:1:raise:{point}")
+    assert not MapReduceScheduler(2).execute_job(config([src], out, **job))
+    assert not (out / "_SUCCESS").exists() and (out / JOURNAL_NAME).exists()
+    published = sorted(p.name for p in out.iterdir() if p.name != "_work")
+    assert not any("tmp" in name for name in published), published  # nothing half-written under any name
+    if point == "parts":
+        assert published == [JOURNAL_NAME, "part-00000"]
+    elif point in ("middle", "writing"):
+        assert published == sorted([JOURNAL_NAME, *parts])
+    monkeypatch.delenv(ENV)
+    assert MapReduceScheduler(2).execute_job(config([src], out, **job))
+    for name in [*parts, "final_output.txt"]:
+        assert (out / name).read_bytes() == (clean / name).read_bytes(), name
+    assert not (out / JOURNAL_NAME).exists()
+
+
+def test_a_kept_work_folder_loses_only_what_killed_attempts_left(tmp_path, monkeypatch):
+    src = tmp_path / "in.txt"
+    src.write_text("alpha beta\nbeta gamma\n" * 50)
+    out = tmp_path / "out"
+    monkeypatch.setenv(ENV, "final:0:1:raise:start")  # every task but the final step done, the work folder kept
+    job = config([src], out, keep_intermediate=True)
+    assert not MapReduceScheduler(1).execute_job(job)
+    monkeypatch.delenv(ENV)
+    work = next(p for p in (out / "_work").iterdir() if p.is_dir())
+    kept = sorted(p.relative_to(work) for p in work.rglob("*"))
+    (work / "map_output" / "part-luigi-tmp-1234").write_text("half a file")
+    (work / "map-luigi-tmp-99").mkdir()
+    (work / "map-luigi-tmp-99" / "inside").write_text("a killed attempt's folder")
+    assert MapReduceScheduler(1).execute_job(job)
+    assert sorted(p.relative_to(work) for p in work.rglob("*")) == kept
