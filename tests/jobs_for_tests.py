@@ -755,3 +755,19 @@ def keyed_total(key, values):
     if not isinstance(key, str):
         raise TypeError(f"called with the key {key!r}")
     return sum(values)
+
+
+def failing_final():
+    raise RuntimeError("could not flush the totals")
+    yield  # a generator, as final hooks are
+
+
+class HashNotAnInt:
+    """A key whose __hash__ gives a string: Python refuses it in C, in the map loop's own frame."""
+
+    def __hash__(self):
+        return "not an int"
+
+
+def key_with_a_bad_hash(line):
+    return [(HashNotAnInt(), 1)]

@@ -134,7 +134,7 @@ def test_a_map_only_file_map_counts_files_and_sets_a_failing_file_aside(tmp_path
     good = [p for p in paths if p != paths[3]]
     expected = [tag for p in good for tag in json.loads(p.read_text())["tags"]]
     rows = read_tsv(tmp_path / "out" / "final_output.txt")
-    assert [key for key, _ in rows] == expected  # files in order, each file's pairs in the order yielded
+    assert rows == [(tag, 1) for tag in expected]  # files in order, each file's pairs in the order yielded
     totals = manifest["totals"]
     assert totals["input_records"] == len(paths) and totals["bad_records"] == 1
     assert totals["map_output_records"] == totals["output_records"] == len(expected)
@@ -148,7 +148,8 @@ def test_a_map_only_file_map_that_gives_no_pairs_fails_naming_the_file(tmp_path)
     assert not scheduler.execute_job(config(paths, tmp_path / "out", map_function=jobs.file_map_not_pairs,
                                             reduce_function=None, combine_function=None, num_reduce_tasks=0))
     failure = scheduler.last_result.describe_failure()
-    assert f"map_function must return or yield (key, value) pairs ({paths[0]})" in failure, failure
+    assert f"map_function must return or yield (key, value) pairs ({paths[0]}): ValueError: too many values to unpack " \
+           "(expected 2)" in failure, failure
 
 
 def _bad(out: Path) -> list[dict]:

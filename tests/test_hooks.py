@@ -135,3 +135,14 @@ def test_a_hook_is_part_of_the_job_id(inputs, tmp_path):
     hooked = make_plan(config(inputs, tmp_path, map_init=jobs.in_mapper_init))
     assert plain.job_id != hooked.job_id
     assert "map_init" in hooked.identity["functions"]
+
+
+@pytest.mark.parametrize("hook", ["map_init", "map_final"])
+def test_a_failing_hook_of_a_map_only_job_fails_it_naming_the_hook_and_the_map(inputs, tmp_path, hook):
+    failing = {"map_init": jobs.failing_init, "map_final": jobs.failing_final}[hook]
+    scheduler = MapReduceScheduler(1)
+    job = config(inputs, tmp_path, reduce_function=None, num_reduce_tasks=0, **{hook: failing})
+    assert not scheduler.execute_job(job)
+    error = {"map_init": "RuntimeError: model file missing", "map_final": "RuntimeError: could not flush the totals"}[hook]
+    assert f"{hook} raised {error} (map 0)" in scheduler.last_result.describe_failure()
+    assert not (tmp_path / "out" / "_SUCCESS").exists()

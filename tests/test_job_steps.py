@@ -251,7 +251,7 @@ def test_a_map_only_last_step_counts_and_quarantines_the_records_it_reads(inputs
     for b in bad:  # the step before's records file, the record's number in it (from 1), its key
         assert re.fullmatch(r".*/reduce_output/part-\d{5}/records", b["file"]), b
         records = list(read_run(Path(b["file"])))
-        assert repr(records[b["record"] - 1][0]) == b["key"], b
+        assert repr(records[b["record"] - 1][0]) == b["key"] and repr(records[b["record"] - 1][1]) == b["raw"], b
 
 
 def test_a_later_step_reads_empty_partitions_of_the_step_before(tmp_path):

@@ -159,3 +159,49 @@ def test_a_nan_key_from_a_map_of_each_kind_fails_the_job_naming_where(kind, inpu
     where = f"lines from {path} at byte 0" if kind.startswith("batch") else f"{path}:2"
     assert re.search(r"key nan: NaN is not equal to itself.*" + re.escape(f"(emitted by map_function for {where})"),
                      failure), failure
+
+
+def test_a_map_only_map_reports_its_progress_after_each_file_of_its_split(tmp_path):
+    from mr_luigi.engine.phases.map import run_map_only
+    from mr_luigi.engine.plan import make_plan
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(4):  # small files, packed into one split
+        (folder / f"f{i}.txt").write_text("".join(f"w{n} BAD\n" if n == i else f"w{n}\n" for n in range(10 + i)))
+    plan = make_plan(JobConfig(job_name="progress", map_function=jobs.tagged_words, input_files=[str(folder)],
+                               output_dir=str(tmp_path / "out"), num_reduce_tasks=0, max_bad_records=10))
+    assert plan.num_maps == 1
+    reports = []
+    out = tmp_path / "map"
+    out.mkdir()
+    stats = run_map_only(plan, 0, out, progress=lambda done, detail: reports.append((done, detail)))
+    expected, done, lines = [], 0, 0
+    for i, path in enumerate(sorted(folder.iterdir())):
+        done += path.stat().st_size
+        lines += 10 + i
+        expected.append((done, f"{lines:,} lines, {i + 1:,} bad records"))
+    assert reports == expected
+    assert stats["input_records"] == lines and stats["bad_records"] == 4
+
+
+def test_a_corrupt_compressed_input_of_a_map_only_job_is_named(tmp_path):
+    path = tmp_path / "in.txt.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00 this is not deflate data at all")
+    scheduler = MapReduceScheduler(1)
+    job = JobConfig(job_name="corrupt", map_function=jobs.tagged_words, input_files=[str(path)],
+                    output_dir=str(tmp_path / "out"), num_reduce_tasks=0, max_retries=0)
+    assert not scheduler.execute_job(job)
+    assert f"cannot read input {str(path)!r}: " in scheduler.last_result.describe_failure()
+
+
+def test_a_key_python_cannot_hash_fails_naming_the_line_without_a_hint(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("one\n")
+    scheduler = MapReduceScheduler(1)
+    job = JobConfig(job_name="hash", map_function=jobs.key_with_a_bad_hash, reduce_function=jobs.total,
+                    input_files=[str(path)], output_dir=str(tmp_path / "out"), max_retries=0)
+    assert not scheduler.execute_job(job)
+    failure = scheduler.last_result.describe_failure()
+    assert re.search(re.escape(f"map_function failed on {path}:1: TypeError: __hash__ method should return an integer")
+                     + r"$", failure, re.MULTILINE), failure

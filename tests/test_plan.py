@@ -79,3 +79,16 @@ def test_fields_on_one_side_only_are_differences_too():
     assert identity_difference({"format": 3}, {"format": 3}) == ""
     assert identity_difference({"format": 3}, {"format": 3, "inputs": [["/a", 1, 2, 3, 4]]}) == \
         "other inputs (1 added, 0 gone, e.g. '/a')"
+
+
+def test_inputs_and_splits_are_named_only_when_nothing_else_differs():
+    reordered = identity(inputs=list(reversed(identity()["inputs"])), job_name="k")
+    assert identity_difference(identity(), reordered) == "job_name"
+    assert identity_difference(identity(), identity(splits=[[["/in/a.txt", 0, 500]]], steps=[["s"]])) == "steps"
+
+
+def test_a_table_on_one_side_only_is_named_and_a_table_names_only_its_changed_entries():
+    assert identity_difference(identity(code={"m": "a"}), identity()) == "code"
+    assert identity_difference(identity(), identity(code={"m": "a"})) == "code"
+    assert identity_difference(identity(code={"a": "1", "b": "2"}), identity(code={"a": "1", "b": "3"})) == \
+        "code: b (source edited)"
