@@ -771,3 +771,8 @@ class HashNotAnInt:
 
 def key_with_a_bad_hash(line):
     return [(HashNotAnInt(), 1)]
+
+
+def parity_of_count(word, count):
+    """A later step's map with two hot keys: each word of the step before under the parity of its count."""
+    return [("odd" if count % 2 else "even", 1)]

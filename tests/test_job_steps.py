@@ -341,3 +341,19 @@ def test_a_later_map_giving_no_pairs_fails_naming_the_record(tmp_path):
 def test_an_error_of_mr_luigis_own_raised_in_a_later_map_is_passed_on_as_it_is(tmp_path):
     failure = _failure(tmp_path, jobs.by_count_config_error_for_z)
     assert "params.z: told to stop" in failure and "map_function raised" not in failure, failure
+
+
+def test_a_later_step_folds_its_hot_keys_with_the_combiner_called_with_each_key(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("".join(f"w{i} " * (1 + i % 3) + "\n" for i in range(900)))
+    job = JobConfig(job_name="parity", input_files=[str(path)], output_dir=str(tmp_path / "out"), max_retries=0,
+                    steps=[Step(map_function=jobs.count_words, reduce_function=jobs.total, num_reduce_tasks=2),
+                           Step(map_function=jobs.parity_of_count, combine_function=jobs.keyed_total,
+                                reduce_function=jobs.keyed_total, num_reduce_tasks=1)])
+    manifest = run(job)
+    counts = reference_word_count([path])
+    parity = Counter("odd" if n % 2 else "even" for n in counts.values())
+    assert dict(read_tsv(tmp_path / "out" / "final_output.txt")) == dict(parity)
+    step2 = manifest["steps"][1]["totals"]
+    assert step2["map_output_records"] == step2["combine_input_records"] == len(counts)
+    assert step2["combine_output_records"] <= 2 * manifest["steps"][1]["task_counts"]["map"]

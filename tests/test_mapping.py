@@ -268,3 +268,23 @@ def test_a_batch_result_naming_a_line_the_batch_does_not_have_is_a_clear_error(t
     assert re.search(r"returned a BatchResult whose bad_lines maps 2 to .*: expected a line's index in the batch "
                      rf"\(0 to 1\) and an exception such as BadRecord \(lines from {re.escape(str(path))} at byte 0\)",
                      result.describe_failure()), result.describe_failure()
+
+
+def test_a_map_only_batch_map_is_called_once_per_block_and_its_bad_lines_are_kept(tmp_path):
+    path = tmp_path / "in.txt"
+    lines = [f"alpha beta {'x' * (i % 50)}" if i % 97 else f"bad {i} line" for i in range(1, 6001)]
+    path.write_text("\n".join(lines) + "\n")  # about 200 KB in one split: several 64 KiB blocks
+    ok, result = run([path], tmp_path / "out", map_function=jobs.words_rejecting_digits, combine_function=None,
+                     reduce_function=None, num_reduce_tasks=0, max_bad_records=100, split_size_mb=1)
+    assert ok, result.failures
+    good = [line for line in lines if not any(ch.isdigit() for ch in line)]
+    expected = [(w, 1) for line in good for w in reference_words(line)]
+    assert list(read_output(tmp_path / "out" / "final_output.txt")) == expected
+    counters = result.manifest["counters"]
+    assert counters["calls"]["lines seen"] == 6000 and "single lines" not in counters["calls"]
+    totals = result.manifest["totals"]
+    assert totals["map_output_records"] == totals["output_records"] == len(expected)
+    assert totals["input_records"] == 6000 and totals["bad_records"] == 6000 // 97
+    bad = [json.loads(line) for p in (tmp_path / "out" / "_bad_records").glob("*.jsonl") for line in p.read_text().splitlines()]
+    offsets = _lines_at(path)
+    assert sorted((r["line"], r["offset"]) for r in bad) == [(n, offsets[n]) for n in range(1, 6001) if n % 97 == 0]
