@@ -77,6 +77,10 @@ class MapOutput:
         self.report = report
         #: runs of one ``(key, value)`` record per value, sorted by key and value (see :mod:`mr_luigi.io.merge`)
         self.sort_values = sort_values
+        #: held outside the buffer, counted against the budget: a dict of running totals (see MapRun in the map phase)
+        self.totals: dict[Any, Any] | None = None
+        #: what spills when over budget, instead of :meth:`spill` of the buffer (set along with ``totals``)
+        self.spiller: Callable[[], None] | None = None
 
     def check(self, buffer: dict[Any, list[Any]], lines: int, segment_bytes: int = 0, estimate: bool = False) -> int:
         """Report progress, spill the buffer if it is over budget; return the line count of the next check.
@@ -101,10 +105,15 @@ class MapOutput:
         # sorting values spills a (key, value) tuple per value (and a list slot): counted from the start
         extra = _PAIR_BYTES if self.sort_values and self.combiner is None else 0
         estimate = len(buffer) * estimate_entry_bytes(buffer, extra) if buffer else 0.0
+        if self.totals:
+            estimate += len(self.totals) * estimate_total_bytes(self.totals)
         grown = max(1, lines - self._lines_at_spill)
         per_line = max(estimate / grown, 1.0)
         if estimate >= self.budget:
-            self.spill(buffer)
+            if self.spiller is not None:
+                self.spiller()
+            else:
+                self.spill(buffer)
             self._lines_at_spill = lines
             return self.budget / per_line
         return min(3 * grown, (self.budget - estimate) / per_line)
@@ -120,6 +129,11 @@ class MapOutput:
             records = [(k, v) for k, vs in buffer.items() for v in vs]
         else:
             records = list(buffer.items())
+        self.write_run(records)
+        buffer.clear()
+
+    def write_run(self, records: list[tuple[Any, Any]]) -> None:
+        """Write records, one per key (or per value, sorting values), as the next sorted run."""
         sort_records(records, self.sort_values)
         name = f"run-{len(self.index):05d}"
         partitions = split_partitions(records, self.num_partitions, self.partition)
@@ -129,7 +143,6 @@ class MapOutput:
             raise StorageError(f"cannot write map output {self.folder / name}: {exc} (is the work folder's disk full?)") from exc
         self.index.append({"file": name, "partitions": written})
         self.output_records += len(records)
-        buffer.clear()
 
 
 def estimate_entry_bytes(buffer: dict[Any, list[Any]], extra_per_value: int = 0) -> float:
@@ -139,6 +152,13 @@ def estimate_entry_bytes(buffer: dict[Any, list[Any]], extra_per_value: int = 0)
     total = sum(getsizeof(k) + getsizeof(vs) + (len(vs) * (value_bytes(vs[0]) + extra_per_value) if vs else 0)
                 for k, vs in sample)
     return total / max(1, len(sample)) + _KEY_OVERHEAD
+
+
+def estimate_total_bytes(totals: dict[Any, Any]) -> float:
+    """Estimated bytes per key of a dict of running totals (one value per key, no list), from a sample."""
+    step = max(1, len(totals) // SAMPLE)
+    sample = list(islice(totals.items(), 0, None, step))
+    return sum(getsizeof(k) + value_bytes(v) for k, v in sample) / max(1, len(sample)) + _KEY_OVERHEAD
 
 
 def value_bytes(value: Any) -> int:

@@ -101,8 +101,7 @@ def run_map(plan: JobPlan, index: int, out: Path, progress: Progress | None = No
         errors.quarantine.close()
     stats["bad_records"] = errors.quarantine.total
     stats.update(errors.decode_stats())
-    run.fold_sums()
-    output.spill(run.buffer)
+    run.spill()
     stats["map_output_records"] += output.spilled_values
     if combiner:
         stats["combine_input_records"] = stats["map_output_records"]
@@ -135,27 +134,49 @@ class MapRun:
         #: key -> subtotal of what batches gave since the last fold into ``buffer``, and how many values that was
         self.sums: dict[Any, Any] = {}
         self.summed = 0
+        if self.summing:
+            output.totals = self.sums
+            output.spiller = self.spill
 
-    def fold_sums(self) -> None:
-        """Move the subtotals into the buffer (before its size is checked or it is spilled)."""
-        if not self.sums:
+    def spill(self) -> None:
+        """Write the buffer and the running totals as one run (the map output's ``spiller``).
+
+        When only totals are held (a batch map summed by name), they are
+        written as they are: no key is moved into the buffer or combined.
+        """
+        sums = self.sums
+        if sums and not self.buffer:
+            self._check_keys(sums)
+            self.output.write_run(list(sums.items()))
+            self.stats["map_output_records"] += self.summed
+            self._reset_sums()
             return
-        buffer, check_key = self.buffer, self.errors.check_key
-        try:
-            for key, total in self.sums.items():
+        if sums:
+            buffer = self.buffer
+            self._check_keys(key for key in sums if key not in buffer)
+            for key, total in sums.items():
                 values = buffer.get(key)
                 if values is None:
-                    if key.__class__ is not str:
-                        check_key(key)
                     buffer[key] = [total]
                 else:
                     values.append(total)
+            # the spill counts each subtotal as one value; it stood for ``summed`` values in all
+            self.stats["map_output_records"] += self.summed - len(sums)
+            self._reset_sums()
+        self.output.spill(self.buffer)
+
+    def _reset_sums(self) -> None:
+        self.sums = self.output.totals = {}
+        self.summed = 0
+
+    def _check_keys(self, new_keys: Any) -> None:
+        check_key = self.errors.check_key
+        try:
+            for key in new_keys:
+                if key.__class__ is not str:
+                    check_key(key)
         except keys.InvalidKey as exc:
             raise keys.InvalidKey(f"{exc} (emitted by map_function, a batch_map summed by combine_function = \"sum\")") from None
-        # the spill counts each subtotal as one value; it stood for ``summed`` values in all
-        self.stats["map_output_records"] += self.summed - len(self.sums)
-        self.sums = {}
-        self.summed = 0
 
 
 def _add_pairs(run: MapRun, pairs: Any, function: str, where: str) -> None:
@@ -651,7 +672,6 @@ def _map_segment_batches(run: MapRun, segment: Segment) -> None:
             _map_batch(run, segment, block)
             records = max(records, block.last_number, errors.skipped_upto)
             if records >= check_at:
-                run.fold_sums()
                 check_at = output.check(run.buffer, base + records, block.offset + len(block.raw) - segment.start) - base
     finally:
         records = max(records, errors.skipped_upto)
@@ -669,7 +689,7 @@ def _sum_batch(run: MapRun, result: Any, segment: Segment, block: Block) -> None
 
     Keys are counted in C (``collections``' own counting loop); a mapping is
     added once per distinct key. Keys are checked when the sums are folded
-    into the buffer (see :meth:`MapRun.fold_sums`).
+    into the buffer or written (see :meth:`MapRun.spill`).
     """
     sums = run.sums
     try:
