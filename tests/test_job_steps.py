@@ -357,3 +357,23 @@ def test_a_later_step_folds_its_hot_keys_with_the_combiner_called_with_each_key(
     step2 = manifest["steps"][1]["totals"]
     assert step2["map_output_records"] == step2["combine_input_records"] == len(counts)
     assert step2["combine_output_records"] <= 2 * manifest["steps"][1]["task_counts"]["map"]
+
+
+def test_a_task_is_planned_once_per_process_and_a_changed_step_is_named_with_its_new_id(inputs, tmp_path):
+    from mr_luigi import JobChanged
+    from mr_luigi.engine.plan import record_identity
+
+    last = make_plan(two_steps(inputs, tmp_path / "out"))
+    first = last.previous
+    plan_module._plans.clear()
+    assert plan_of_task(first.job_id, first.spec) is plan_of_task(first.job_id, first.spec)  # planned once
+    record_identity(first)  # what a job's first task keeps in its work folder
+    inputs[1].write_text(inputs[1].read_text() + "one more line\n")
+    plan_module._plans.clear()
+    replanned = make_plan(two_steps(inputs, tmp_path / "out")).previous
+    assert replanned.job_id != first.job_id
+    with pytest.raises(JobChanged) as caught:
+        plan_of_task(first.job_id, first.spec)
+    assert str(caught.value).startswith(f"job {first.job_id} is planned here as {replanned.job_id}: it differs in input "
+                                        f"{str(inputs[1])!r} changed ("), str(caught.value)
+    assert str(caught.value).endswith("; every worker of a job needs the same inputs, code and settings")
