@@ -131,8 +131,14 @@ def contenders(workload: str, inputs: list[Path], same_bytes: list[Path] | None,
         if "mrjob" in peers:
             rows.append(Contender("mrjob -r local, no combiner", _mrjob(inputs, "plain"), mrjob_result, slow=True))
     elif workload == "high-cardinality":
-        rows.append(Contender("mr_luigi --workers 2 (256 MB budget)", mr_luigi(inputs, combiner=True, memory_mb=256), luigi_result))
-        rows.append(Contender("mr_luigi --workers 2 (64 MB budget)", mr_luigi(inputs, combiner=True, memory_mb=64), luigi_result))
+        rows.append(Contender("Counter, 1 process", python_script("counter_1proc.py", inputs), own))
+        rows.append(Contender("tr | sort --parallel=2 | uniq -c (C)", gnu_sort(inputs), own))
+        rows.append(Contender("mr_luigi --workers 2 (256 MB budget)", mr_luigi(inputs, combiner=True, memory_mb=256, batch=True),
+                              luigi_result))
+        rows.append(Contender("mr_luigi --workers 2 (64 MB budget)", mr_luigi(inputs, combiner=True, memory_mb=64, batch=True),
+                              luigi_result))
+        rows.append(Contender("mr_luigi --workers 2 (256 MB, per-line)", mr_luigi(inputs, combiner=True, memory_mb=256),
+                              luigi_result))
     elif workload == "mrjob":
         example = str(Path(__import__("mrjob").__file__).parent / "examples" / "mr_word_freq_count.py")
         rows.append(Contender("mr-luigi mrjob mr_word_freq_count", _mr_luigi_mrjob(example, inputs), mrjob_result))
@@ -157,6 +163,17 @@ def contenders(workload: str, inputs: list[Path], same_bytes: list[Path] | None,
         assert same_bytes is not None
         rows.append(Contender(f"mr_luigi --workers 2, {len(same_bytes)} files", mr_luigi(same_bytes, combiner=True), luigi_result))
     return rows
+
+
+def gnu_sort(inputs: list[Path]) -> Callable[[Path], list[str]]:
+    """Word count in C: tokenize with tr, sort with GNU sort (256 MB buffer, 2 threads), count with uniq -c."""
+    def command(out: Path) -> list[str]:
+        files = " ".join(f"'{p}'" for p in inputs)
+        script = (f"cat {files} | tr 'A-Z' 'a-z' | tr -cs \"a-z0-9'\" '\\n' | LC_ALL=C sort -S 256M --parallel=2 "
+                  f"| uniq -c | awk 'NF == 2 {{print $2 \"\\t\" $1}}' > '{out / 'result.txt'}'")
+        return ["bash", "-o", "pipefail", "-c", script]
+
+    return command
 
 
 def log_contenders(inputs: list[Path], peers: set[str]) -> list[Contender]:
