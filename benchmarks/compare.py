@@ -12,9 +12,9 @@ lower-cased line; on the generated data, ASCII with apostrophes only inside
 words, that gives exactly WordCount's Unicode-aware words, so outputs can be
 compared byte for byte; on other text given with ``--input`` they may not):
 
-- ``combiner``: Zipf-distributed prose; mr_luigi's WordCount (its per-line
-  map and combiner) and the same with its batch map, mrjob with an in-mapper
-  combiner, Dask bag ``frequencies()``, PySpark ``reduceByKey``.
+- ``combiner``: Zipf-distributed prose; mr_luigi's WordCount (its batch map,
+  summed by name) and the same with its per-line map, mrjob with an
+  in-mapper combiner, Dask bag ``frequencies()``, PySpark ``reduceByKey``.
 - ``no-combiner``: the same text, every (word, 1) pair of the per-line map
   through the shuffle; mr_luigi and mrjob without combiners.
 - ``high-cardinality``: random tokens, tens of millions of distinct keys;
@@ -78,8 +78,8 @@ def python_script(script: str, inputs: list[Path], extra: tuple[str, ...] = ()) 
 
 
 def mr_luigi(inputs: list[Path], combiner: bool, workers: int = 2, memory_mb: float | None = None,
-             batch: bool = False) -> Callable[[Path], list[str]]:
-    """WordCount with its per-line map (the pipeline's default), or with its batch map."""
+             batch: bool = True) -> Callable[[Path], list[str]]:
+    """WordCount with its own map (a batch map, summed by name), or with its per-line map."""
     def command(out: Path) -> list[str]:
         config = out / "job.toml"
         lines = [f"input_files = {json.dumps([str(p) for p in _as_inputs(inputs)])}", f'output_dir = "{out / "result"}"']
@@ -118,8 +118,8 @@ def contenders(workload: str, inputs: list[Path], same_bytes: list[Path] | None,
     rows = [Contender("Counter, 2 processes", python_script("counter_2proc.py", inputs), own)]
     if workload == "combiner":
         rows.append(Contender("Counter, 1 process", python_script("counter_1proc.py", inputs), own))
-        rows.append(Contender("mr_luigi --workers 2", mr_luigi(inputs, combiner=True), luigi_result))
-        rows.append(Contender("mr_luigi --workers 2, batch map", mr_luigi(inputs, combiner=True, batch=True), luigi_result))
+        rows.append(Contender("WordCount --workers 2", mr_luigi(inputs, combiner=True), luigi_result))
+        rows.append(Contender("WordCount --workers 2, per-line map", mr_luigi(inputs, combiner=True, batch=False), luigi_result))
         if "mrjob" in peers:
             rows.append(Contender("mrjob -r local (in-mapper comb.)", _mrjob(inputs, "in-mapper"), mrjob_result, slow=True))
         if "dask" in peers:
@@ -127,17 +127,15 @@ def contenders(workload: str, inputs: list[Path], same_bytes: list[Path] | None,
         if "spark" in peers:
             rows.append(Contender("PySpark RDD local[2]", python_script("spark_rdd.py", inputs), own, slow=True))
     elif workload == "no-combiner":
-        rows.append(Contender("mr_luigi --workers 2, no combiner", mr_luigi(inputs, combiner=False), luigi_result))
+        rows.append(Contender("WordCount, per-line map, no combiner", mr_luigi(inputs, combiner=False, batch=False), luigi_result))
         if "mrjob" in peers:
             rows.append(Contender("mrjob -r local, no combiner", _mrjob(inputs, "plain"), mrjob_result, slow=True))
     elif workload == "high-cardinality":
         rows.append(Contender("Counter, 1 process", python_script("counter_1proc.py", inputs), own))
         rows.append(Contender("tr | sort --parallel=2 | uniq -c (C)", gnu_sort(inputs), own))
-        rows.append(Contender("mr_luigi --workers 2 (256 MB budget)", mr_luigi(inputs, combiner=True, memory_mb=256, batch=True),
-                              luigi_result))
-        rows.append(Contender("mr_luigi --workers 2 (64 MB budget)", mr_luigi(inputs, combiner=True, memory_mb=64, batch=True),
-                              luigi_result))
-        rows.append(Contender("mr_luigi --workers 2 (256 MB, per-line)", mr_luigi(inputs, combiner=True, memory_mb=256),
+        rows.append(Contender("WordCount --workers 2 (256 MB budget)", mr_luigi(inputs, combiner=True, memory_mb=256), luigi_result))
+        rows.append(Contender("WordCount --workers 2 (64 MB budget)", mr_luigi(inputs, combiner=True, memory_mb=64), luigi_result))
+        rows.append(Contender("WordCount (256 MB), per-line map", mr_luigi(inputs, combiner=True, memory_mb=256, batch=False),
                               luigi_result))
     elif workload == "mrjob":
         example = str(Path(__import__("mrjob").__file__).parent / "examples" / "mr_word_freq_count.py")
@@ -145,23 +143,23 @@ def contenders(workload: str, inputs: list[Path], same_bytes: list[Path] | None,
         rows.append(Contender("mrjob -r local mr_word_freq_count", _mrjob_example(example, inputs), mrjob_result, slow=True))
     elif workload == "scaling":
         assert same_bytes is not None  # a tenth of the data
-        rows.append(Contender("mr_luigi --workers 2", mr_luigi(inputs, combiner=True), luigi_result))
+        rows.append(Contender("WordCount --workers 2", mr_luigi(inputs, combiner=True), luigi_result))
         rows.append(Contender("Counter, 2 processes, 1/10 of the data", python_script("counter_2proc.py", same_bytes), own, data="tenth"))
-        rows.append(Contender("mr_luigi --workers 2, 1/10 of the data", mr_luigi(same_bytes, combiner=True), luigi_result, data="tenth"))
+        rows.append(Contender("WordCount --workers 2, 1/10 of the data", mr_luigi(same_bytes, combiner=True), luigi_result, data="tenth"))
     elif workload == "fixed-cost":
         rows.append(Contender("python -c 'import luigi.interface'", lambda out: [sys.executable, "-c", "import luigi.interface"],
                               lambda out: None, data="none"))
         rows.append(Contender("luigi, one task that does nothing", lambda out: [
             str(Path(sys.executable).parent / "luigi"), "--module", "benchmarks.contenders.noop_task", "Noop",
             "--local-scheduler", "--no-lock", "--log-level", "WARNING"], lambda out: None, data="none"))
-        rows.append(Contender("mr_luigi --workers 1, 1 KB", mr_luigi(inputs, combiner=True, workers=1), luigi_result))
+        rows.append(Contender("WordCount --workers 1, 1 KB", mr_luigi(inputs, combiner=True, workers=1), luigi_result))
         assert same_bytes is not None  # the bundled sample (its words are not all ASCII: nothing else would agree)
-        rows.append(Contender("mr_luigi --workers 1, bundled sample", mr_luigi(same_bytes, combiner=True, workers=1), luigi_result,
+        rows.append(Contender("WordCount --workers 1, bundled sample", mr_luigi(same_bytes, combiner=True, workers=1), luigi_result,
                               data="sample"))
     elif workload == "small-files":
-        rows.append(Contender(f"mr_luigi --workers 2, {len(inputs)} files", mr_luigi(inputs, combiner=True), luigi_result))
+        rows.append(Contender(f"WordCount --workers 2, {len(inputs)} files", mr_luigi(inputs, combiner=True), luigi_result))
         assert same_bytes is not None
-        rows.append(Contender(f"mr_luigi --workers 2, {len(same_bytes)} files", mr_luigi(same_bytes, combiner=True), luigi_result))
+        rows.append(Contender(f"WordCount --workers 2, {len(same_bytes)} files", mr_luigi(same_bytes, combiner=True), luigi_result))
     return rows
 
 
