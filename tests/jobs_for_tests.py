@@ -750,12 +750,6 @@ def file_map_many_keys(path):
     return [(f"key{number * 1000 + i}", 1) for i in range(2000)]
 
 
-def keyed_total(key, values):
-    """A sum that needs the key it is called with (a combiner called with another key fails)."""
-    if not isinstance(key, str):
-        raise TypeError(f"called with the key {key!r}")
-    return sum(values)
-
 
 def failing_final():
     raise RuntimeError("could not flush the totals")
@@ -776,3 +770,11 @@ def key_with_a_bad_hash(line):
 def parity_of_count(word, count):
     """A later step's map with two hot keys: each word of the step before under the parity of its count."""
     return [("odd" if count % 2 else "even", 1)]
+
+
+@batch_map
+def words_rejecting_digits_failing_on_boom(lines):
+    """words_rejecting_digits, but a batch of several lines holding 'boom' raises: its lines are mapped one by one."""
+    if len(lines) > 1 and any("boom" in line for line in lines):
+        raise ValueError("boom in a batch")
+    return words_rejecting_digits(lines)

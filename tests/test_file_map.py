@@ -111,7 +111,8 @@ def test_a_file_map_returning_no_pairs_is_a_record_error(tmp_path):
     paths, _ = write_documents(tmp_path / "in", 1)
     scheduler = MapReduceScheduler(1)
     assert not scheduler.execute_job(config(paths, tmp_path / "out", map_function=jobs.file_map_not_pairs))
-    assert "map_function must return or yield (key, value) pairs" in scheduler.last_result.describe_failure()
+    assert f"map_function must return or yield (key, value) pairs with hashable keys ({paths[0]}): ValueError: too many " \
+           "values to unpack (expected 2)" in scheduler.last_result.describe_failure()
 
 
 def test_a_map_cannot_be_a_file_map_and_take_lines_in_another_way(tmp_path):
@@ -207,3 +208,20 @@ def test_a_map_of_many_files_spills_within_its_budget(tmp_path):
     maps = [t for t in manifest["tasks"] if t["phase"] == "map"]
     assert maps[0]["input_records"] == 12
     assert maps[0]["spills"] >= 4, maps[0]  # 24,000 keys in 0.1 MB: the buffer was checked as files were mapped
+
+
+def test_a_map_of_files_reports_its_progress_after_each_file(tmp_path):
+    from mr_luigi.engine.phases.map import run_map
+
+    paths, _ = write_documents(tmp_path / "in", 5)
+    plan = make_plan(config(paths, tmp_path / "out", split_size_mb=1))
+    assert plan.num_maps == 1
+    reports = []
+    out = tmp_path / "map"
+    out.mkdir()
+    run_map(plan, 0, out, progress=lambda done, detail: reports.append((done, detail)))
+    expected, done = [], 0
+    for n, path in enumerate(paths, 1):
+        expected.append((done + path.stat().st_size, f"{n:,} lines, 0 spills, 0 bad records"))
+        done += path.stat().st_size
+    assert reports == expected

@@ -377,3 +377,15 @@ def test_a_task_is_planned_once_per_process_and_a_changed_step_is_named_with_its
     assert str(caught.value).startswith(f"job {first.job_id} is planned here as {replanned.job_id}: it differs in input "
                                         f"{str(inputs[1])!r} changed ("), str(caught.value)
     assert str(caught.value).endswith("; every worker of a job needs the same inputs, code and settings")
+
+
+def test_a_changed_job_without_a_record_here_says_it_cannot_say_what_changed(inputs, tmp_path):
+    from mr_luigi import JobChanged
+
+    first = make_plan(two_steps(inputs, tmp_path / "out")).previous
+    inputs[0].write_text(inputs[0].read_text() + "another line\n")
+    plan_module._plans.clear()
+    with pytest.raises(JobChanged) as caught:
+        plan_of_task(first.job_id, first.spec)
+    assert ": its inputs, code or settings differ (no record of the job here to say which); every worker" \
+           in str(caught.value), str(caught.value)

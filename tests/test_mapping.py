@@ -288,3 +288,24 @@ def test_a_map_only_batch_map_is_called_once_per_block_and_its_bad_lines_are_kep
     bad = [json.loads(line) for p in (tmp_path / "out" / "_bad_records").glob("*.jsonl") for line in p.read_text().splitlines()]
     offsets = _lines_at(path)
     assert sorted((r["line"], r["offset"]) for r in bad) == [(n, offsets[n]) for n in range(1, 6001) if n % 97 == 0]
+
+
+@pytest.mark.parametrize("map_only", [False, True], ids=["with a reduce", "map-only"])
+def test_a_batch_mapped_again_line_by_line_keeps_the_bad_lines_its_result_names(tmp_path, map_only):
+    path = tmp_path / "in.txt"
+    lines = [f"alpha boom {i}" if i % 50 == 0 else f"beta gamma{'' if i % 7 else ' 7'}" for i in range(1, 1001)]
+    path.write_text("\n".join(lines) + "\n")
+    shape = dict(reduce_function=None, num_reduce_tasks=0) if map_only else {}
+    ok, result = run([path], tmp_path / "out", map_function=jobs.words_rejecting_digits_failing_on_boom,
+                     combine_function=None, max_bad_records=1000, **shape)
+    assert ok, result.failures
+    good = [line for line in lines if not any(ch.isdigit() for ch in line)]
+    got = Counter()
+    for word, count in read_output(tmp_path / "out" / "final_output.txt"):  # one line per pair when map-only
+        got[word] += count
+    assert got == Counter(w for line in good for w in reference_words(line))
+    bad = [json.loads(line) for p in (tmp_path / "out" / "_bad_records").glob("*.jsonl") for line in p.read_text().splitlines()]
+    offsets = _lines_at(path)
+    assert sorted((r["line"], r["offset"], r["raw"]) for r in bad) == [
+        (n, offsets[n], lines[n - 1]) for n in range(1, 1001) if any(ch.isdigit() for ch in lines[n - 1])]
+    assert result.manifest["counters"]["calls"]["single lines"] >= 1000  # the batch failed: each line went alone

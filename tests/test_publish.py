@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import time
@@ -184,3 +185,20 @@ def test_a_kept_work_folder_loses_only_what_killed_attempts_left(tmp_path, monke
     (work / "map-luigi-tmp-99" / "inside").write_text("a killed attempt's folder")
     assert MapReduceScheduler(1).execute_job(job)
     assert sorted(p.relative_to(work) for p in work.rglob("*")) == kept
+
+
+def test_a_rerun_removes_the_named_outputs_the_earlier_run_wrote_and_says_so(tmp_path, caplog):
+    import logging
+
+    src = tmp_path / "in.txt"
+    src.write_text("alpha beta\nbeta\n")
+    out = tmp_path / "out"
+    named = config([src], out, map_function=jobs.named_map, named_outputs=True)
+    assert MapReduceScheduler(1).execute_job(named)
+    earlier = json.loads((out / "_SUCCESS").read_text())
+    assert {"words.txt", "lengths.txt"} <= set(earlier["outputs"])
+    with caplog.at_level(logging.INFO, logger="luigi-interface"):
+        assert MapReduceScheduler(1).execute_job(config([src], out))
+    assert sorted(p.name for p in out.iterdir() if p.name != "_work") == ["_SUCCESS", "_report.html", "final_output.txt",
+                                                                          "part-00000", "part-00001"]
+    assert f"words: replaced the results of the earlier run {earlier['job_id']}" in caplog.text
