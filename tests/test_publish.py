@@ -201,4 +201,4 @@ def test_a_rerun_removes_the_named_outputs_the_earlier_run_wrote_and_says_so(tmp
         assert MapReduceScheduler(1).execute_job(config([src], out))
     assert sorted(p.name for p in out.iterdir() if p.name != "_work") == ["_SUCCESS", "_report.html", "final_output.txt",
                                                                           "part-00000", "part-00001"]
-    assert f"words: replaced the results of the earlier run {earlier['job_id']}" in caplog.text
+    assert f"words: replaced the results of the earlier run {earlier['job_id']}" in [r.getMessage() for r in caplog.records]
