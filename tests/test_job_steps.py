@@ -343,20 +343,26 @@ def test_an_error_of_mr_luigis_own_raised_in_a_later_map_is_passed_on_as_it_is(t
     assert "params.z: told to stop" in failure and "map_function raised" not in failure, failure
 
 
-def test_a_later_step_folds_its_hot_keys_with_the_combiner_called_with_each_key(tmp_path):
+@pytest.mark.parametrize("combine", [True, False])
+def test_a_later_steps_hot_keys_are_folded_with_their_key_or_spilled_within_the_budget(tmp_path, combine):
     path = tmp_path / "in.txt"
-    path.write_text("".join(f"w{i} " * (1 + i % 3) + "\n" for i in range(900)))
+    path.write_text("".join(f"w{i} " * (1 + i % 3) + "\n" for i in range(3000)))
     job = JobConfig(job_name="parity", input_files=[str(path)], output_dir=str(tmp_path / "out"), max_retries=0,
+                    map_memory_mb=0.01,
                     steps=[Step(map_function=jobs.count_words, reduce_function=jobs.total, num_reduce_tasks=2),
-                           Step(map_function=jobs.parity_of_count, combine_function=jobs.keyed_total,
+                           Step(map_function=jobs.parity_of_count, combine_function=jobs.keyed_total if combine else None,
                                 reduce_function=jobs.keyed_total, num_reduce_tasks=1)])
     manifest = run(job)
     counts = reference_word_count([path])
     parity = Counter("odd" if n % 2 else "even" for n in counts.values())
     assert dict(read_tsv(tmp_path / "out" / "final_output.txt")) == dict(parity)
-    step2 = manifest["steps"][1]["totals"]
-    assert step2["map_output_records"] == step2["combine_input_records"] == len(counts)
-    assert step2["combine_output_records"] <= 2 * manifest["steps"][1]["task_counts"]["map"]
+    step2, maps = manifest["steps"][1]["totals"], manifest["steps"][1]["task_counts"]["map"]
+    assert step2["input_records"] == step2["map_output_records"] == len(counts)
+    if combine:
+        assert step2["combine_input_records"] == len(counts)
+        assert step2["combine_output_records"] <= 2 * step2["spills"]  # two keys per run
+    else:
+        assert step2["spills"] > 2 * maps, step2  # 1,500 values a map in 10 KB
 
 
 def test_a_task_is_planned_once_per_process_and_a_changed_step_is_named_with_its_new_id(inputs, tmp_path):
@@ -389,3 +395,26 @@ def test_a_changed_job_without_a_record_here_says_it_cannot_say_what_changed(inp
         plan_of_task(first.job_id, first.spec)
     assert ": its inputs, code or settings differ (no record of the job here to say which); every worker" \
            in str(caught.value), str(caught.value)
+
+
+def test_a_job_level_field_wrong_in_a_job_with_steps_is_named_as_itself(inputs, tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        make_plan(two_steps(inputs, tmp_path / "out", max_retries=-1))
+    assert str(caught.value) == "max_retries: must be 0 or more, got -1" and caught.value.field == "max_retries"
+
+
+def test_an_empty_list_of_steps_is_refused_by_step_configs_itself(inputs, tmp_path):
+    from mr_luigi.engine.config import step_configs
+
+    with pytest.raises(ConfigError, match=r"^steps: expected a list of steps, got \[\]$"):
+        step_configs(two_steps(inputs, tmp_path / "out", steps=[]))
+
+
+def test_an_empty_function_name_in_a_job_with_steps_is_no_function(inputs, tmp_path):
+    """"" is how a TOML file leaves a function out: at the top, in a later step's map, in a step's reduce."""
+    last = make_plan(two_steps(inputs, tmp_path / "out", map_function="", steps=[
+        Step(map_function=jobs.count_words, reduce_function=jobs.total), Step(map_function="", reduce_function="")]))
+    assert last.resolved.map_function.__name__ == "pass_records" and last.map_only
+    with pytest.raises(ConfigError, match=r"^steps\[0\]\.reduce_function: missing"):
+        make_plan(two_steps(inputs, tmp_path / "out", steps=[Step(map_function=jobs.count_words, reduce_function=""),
+                                                            Step(map_function=jobs.by_count)]))

@@ -205,3 +205,17 @@ def test_a_key_python_cannot_hash_fails_naming_the_line_without_a_hint(tmp_path)
     failure = scheduler.last_result.describe_failure()
     assert re.search(re.escape(f"map_function failed on {path}:1: TypeError: __hash__ method should return an integer")
                      + r"$", failure, re.MULTILINE), failure
+
+
+@pytest.mark.parametrize("kind", ["line", "record"])
+def test_a_split_of_many_small_files_is_checked_against_its_budget_in_every_file(kind, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(40):  # 40 files in one split, 100 new words each
+        (folder / f"f{i:02d}.txt").write_text("".join(f"u{i}x{n} v{i}x{n}\n" for n in range(50)))
+    manifest = run(sorted(folder.iterdir()), tmp_path / "out", kind, num_reduce_tasks=2, reduce_function=jobs.total,
+                   map_memory_mb=0.05, split_size_mb=1)
+    assert manifest["task_counts"]["map"] == 1
+    expected = {f"{c}{i}x{n}": 1 for i in range(40) for n in range(50) for c in "uv"}
+    assert dict(read_output(tmp_path / "out" / "final_output.txt")) == expected
+    assert manifest["totals"]["spills"] >= 5, manifest["totals"]  # 4,000 keys in 50 KB, checked in each file
