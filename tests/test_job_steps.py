@@ -418,3 +418,18 @@ def test_an_empty_function_name_in_a_job_with_steps_is_no_function(inputs, tmp_p
     with pytest.raises(ConfigError, match=r"^steps\[0\]\.reduce_function: missing"):
         make_plan(two_steps(inputs, tmp_path / "out", steps=[Step(map_function=jobs.count_words, reduce_function=""),
                                                             Step(map_function=jobs.by_count)]))
+
+
+def test_a_step_reducing_more_records_than_a_write_batch_counts_and_passes_on_each(tmp_path):
+    """5,000 words in one partition: the records file is written in several batches of 2,048."""
+    path = tmp_path / "in.txt"
+    path.write_text("".join(f"w{i} w{i % 7}\n" for i in range(5000)))
+    job = JobConfig(job_name="many", input_files=[str(path)], output_dir=str(tmp_path / "out"), max_retries=0,
+                    steps=[Step(map_function=jobs.count_words, reduce_function=jobs.total, num_reduce_tasks=1),
+                           Step(map_function=jobs.by_count, reduce_function=jobs.sorted_words, num_reduce_tasks=1)])
+    manifest = run(job)
+    counts = reference_word_count([path])
+    assert len(counts) == 5000
+    first, second = (step["totals"] for step in manifest["steps"])
+    assert first["output_records"] == second["input_records"] == 5000
+    assert dict(read_tsv(tmp_path / "out" / "final_output.txt")) == words_by_count([path])

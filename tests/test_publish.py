@@ -202,3 +202,19 @@ def test_a_rerun_removes_the_named_outputs_the_earlier_run_wrote_and_says_so(tmp
     assert sorted(p.name for p in out.iterdir() if p.name != "_work") == ["_SUCCESS", "_report.html", "final_output.txt",
                                                                           "part-00000", "part-00001"]
     assert f"words: replaced the results of the earlier run {earlier['job_id']}" in [r.getMessage() for r in caplog.records]
+
+
+def test_a_map_only_publish_interrupted_before_success_leaves_nothing_behind_for_the_next_job(tmp_path, monkeypatch):
+    src = tmp_path / "in.txt"
+    src.write_text("".join(f"alpha beta w{i}\n" for i in range(2000)))
+    out = tmp_path / "out"
+    monkeypatch.setenv(ENV, "final:0:1:raise:commit")  # every output published, _SUCCESS not yet written
+    map_only = config([src], out, reduce_function=None, combine_function=None, num_reduce_tasks=0, split_size_mb=0.01)
+    assert not MapReduceScheduler(2).execute_job(map_only)
+    parts = sorted(p.name for p in out.glob("part-*"))
+    assert (out / "final_output.txt").exists() and len(parts) > 1 and not (out / "_SUCCESS").exists(), parts
+    monkeypatch.delenv(ENV)
+    named = config([src], out, map_function=jobs.named_map, named_outputs=True, num_reduce_tasks=1)
+    assert MapReduceScheduler(1).execute_job(named)
+    assert sorted(p.name for p in out.iterdir() if p.name != "_work") == ["_SUCCESS", "_report.html", "lengths.txt",
+                                                                          "words.txt"]
