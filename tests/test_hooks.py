@@ -96,13 +96,16 @@ def test_a_map_only_jobs_final_pairs_end_each_part_file(inputs, tmp_path):
     job = config(inputs, tmp_path, map_function=jobs.in_mapper_count, map_init=jobs.in_mapper_init,
                  map_final=jobs.in_mapper_final, reduce_function=None, num_reduce_tasks=0)
     plan = make_plan(job)
-    run(job)
+    manifest = run(job).last_result.manifest
     totals: Counter = Counter()
+    pairs = 0
     for i in range(plan.num_maps):
         rows = read_tsv(tmp_path / "out" / f"part-{i:05d}")
         assert rows, f"map {i} wrote nothing"
         totals.update(dict(rows))
+        pairs += len(rows)
     assert totals == reference_word_count(inputs)
+    assert manifest["totals"]["map_output_records"] == manifest["totals"]["output_records"] == pairs
 
 
 def test_a_failing_init_hook_fails_the_task_naming_the_hook(inputs, tmp_path):

@@ -84,6 +84,7 @@ def test_a_map_only_job_of_each_kind_counts_exactly_what_it_did(kind, inputs, tm
     assert names and all(re.fullmatch(r"map-\d{5}\.jsonl", name) for name in names), names
     for task in manifest["tasks"]:  # each map's bad records in its own file, as many as it counted
         index = int(task["task"].split()[-1].split("/")[0])
+        assert task["output_bytes"] == (tmp_path / "out" / f"part-{index:05d}").stat().st_size, task["task"]
         kept = tmp_path / "out" / "_bad_records" / f"map-{index:05d}.jsonl"
         assert task["bad_records"] == (len(kept.read_text().splitlines()) if kept.exists() else 0), task["task"]
 
@@ -176,6 +177,16 @@ def test_a_map_only_map_reports_its_progress_after_each_file_of_its_split(tmp_pa
     out = tmp_path / "map"
     out.mkdir()
     stats = run_map_only(plan, 0, out, progress=lambda done, detail: reports.append((done, detail)))
+    big = tmp_path / "big.txt"  # and a map of a split that starts mid-file: its own bytes
+    big.write_text("".join(f"w{n}\n" for n in range(20000)))
+    cut = make_plan(JobConfig(job_name="progress2", map_function=jobs.tagged_words, input_files=[str(big)],
+                              output_dir=str(tmp_path / "out2"), num_reduce_tasks=0, split_size_mb=0.03))
+    (segment,) = cut.splits[1].segments
+    assert segment.start > 0
+    (tmp_path / "map2").mkdir()
+    middle = []
+    run_map_only(cut, 1, tmp_path / "map2", progress=lambda done, detail: middle.append(done))
+    assert middle == [segment.end - segment.start]
     expected, done, lines = [], 0, 0
     for i, path in enumerate(sorted(folder.iterdir())):
         done += path.stat().st_size

@@ -218,3 +218,14 @@ def test_a_map_only_publish_interrupted_before_success_leaves_nothing_behind_for
     assert MapReduceScheduler(1).execute_job(named)
     assert sorted(p.name for p in out.iterdir() if p.name != "_work") == ["_SUCCESS", "_report.html", "lengths.txt",
                                                                           "words.txt"]
+
+
+def test_a_named_output_job_interrupted_while_writing_stops_in_its_first_output(tmp_path, monkeypatch):
+    src = tmp_path / "in.txt"
+    src.write_text("alpha beta\nbeta gamma\n")
+    out = tmp_path / "out"
+    monkeypatch.setenv(ENV, "final:0:1:raise:writing")
+    named = config([src], out, map_function=jobs.named_map, named_outputs=True)
+    assert not MapReduceScheduler(1).execute_job(named)
+    # the outputs come in name order (lengths, words): the first was stopped half-written, so none is published
+    assert sorted(p.name for p in out.iterdir() if p.name not in ("_work", JOURNAL_NAME)) == []
