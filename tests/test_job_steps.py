@@ -433,3 +433,19 @@ def test_a_step_reducing_more_records_than_a_write_batch_counts_and_passes_on_ea
     first, second = (step["totals"] for step in manifest["steps"])
     assert first["output_records"] == second["input_records"] == 5000
     assert dict(read_tsv(tmp_path / "out" / "final_output.txt")) == words_by_count([path])
+
+
+def test_a_changed_step_of_a_job_whose_name_has_dashes_is_named_and_a_strange_id_falls_back_to_the_last_step(
+        inputs, tmp_path):
+    from mr_luigi import JobChanged
+    from mr_luigi.engine.plan import record_identity
+
+    first = make_plan(two_steps(inputs, tmp_path / "out", job_name="by-count-2")).previous
+    record_identity(first)
+    inputs[2].write_text(inputs[2].read_text() + "more\n")
+    plan_module._plans.clear()
+    now = make_plan(two_steps(inputs, tmp_path / "out", job_name="by-count-2"))
+    with pytest.raises(JobChanged, match=rf"^job {re.escape(first.job_id)} is planned here as {re.escape(now.previous.job_id)}:"):
+        plan_of_task(first.job_id, first.spec)
+    with pytest.raises(JobChanged, match=rf"^job no-such-job-0123456789ab is planned here as {re.escape(now.job_id)}:"):
+        plan_of_task("no-such-job-0123456789ab", first.spec)
