@@ -90,3 +90,13 @@ def test_a_number_that_is_not_integral_hashes_by_its_repr():
         for n in (3, 7, 11):
             assert hash_partition(key, n) == crc32(repr(key).encode()) % n
     assert len({hash_partition(k + 0.5, 64) for k in range(200)}) > 20, "not every such number in one partition"
+
+
+def test_a_keys_bytes_are_its_utf8_a_lone_surrogate_included():
+    """Keys decoded with surrogateescape may hold lone surrogates: they still have bytes, the same on every host."""
+    from mr_luigi.io.partition import key_bytes
+
+    assert key_bytes("café") == b"caf\xc3\xa9"
+    assert key_bytes("a\ud800b") == b"a\xed\xa0\x80b"
+    assert key_bytes(("x", "a\ud800", 3)) == b"x\x1fa\xed\xa0\x80\x1f3"
+    assert hash_partition("a\ud800b", 7) == crc32(b"a\xed\xa0\x80b") % 7
