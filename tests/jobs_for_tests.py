@@ -778,3 +778,12 @@ def words_rejecting_digits_failing_on_boom(lines):
     if len(lines) > 1 and any("boom" in line for line in lines):
         raise ValueError("boom in a batch")
     return words_rejecting_digits(lines)
+
+
+def word_and_count_line(key, values):
+    """A reduce whose value is a finished line of text (output_format = "lines")."""
+    return f"{key} occurs {sum(values)} times"
+
+
+def count_as_number(key, values):
+    return sum(values)

@@ -104,3 +104,17 @@ def test_a_nan_value_is_refused_naming_its_key(tmp_path, output_format):
     (error,) = scheduler.last_result.failures.values()
     assert re.search(r"RecordError: cannot write the (result|value) for key 'end'.*NaN or infinity", error), error
     assert not (tmp_path / "out" / "final_output.txt").exists()
+
+
+def test_lines_output_is_each_reduced_value_as_it_is(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("b a b\nc b\n")
+    scheduler = MapReduceScheduler(1)
+    job = JobConfig(job_name="lines", map_function=jobs.count_words, reduce_function=jobs.word_and_count_line,
+                    input_files=[str(path)], output_dir=str(tmp_path / "out"), num_reduce_tasks=1, output_format="lines")
+    assert scheduler.execute_job(job), scheduler.last_result.describe_failure()
+    assert (tmp_path / "out" / "final_output.txt").read_text() == "a occurs 1 times\nb occurs 3 times\nc occurs 1 times\n"
+    bad = JobConfig(**{**job.__dict__, "reduce_function": jobs.count_as_number, "output_dir": str(tmp_path / "out2")})
+    assert not scheduler.execute_job(bad)
+    assert ("with output_format = \"lines\" every value must be one line of text (a str); the value for key 'a' is an "
+            "int: 1") in scheduler.last_result.describe_failure()

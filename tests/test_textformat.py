@@ -116,7 +116,7 @@ def test_a_lines_value_is_written_as_it_is():
 
 
 @pytest.mark.parametrize("value, words", [("two\nlines", "holds a line break"), ("cr\r", "holds a line break"),
-                                          (3, "is a int"), (None, "is a NoneType")])
+                                          (3, "is an int"), (None, "is a NoneType"), ({}, "is a dict")])
 def test_a_lines_value_that_is_not_one_line_of_text_is_refused_naming_the_key(value, words):
     with pytest.raises(RecordError, match=f"key 'k' {words}"):
         render_text_line(value, key="k")

@@ -110,7 +110,8 @@ def render_json_line(value: Any, key: Any = None) -> str:
 def render_text_line(value: Any, key: Any = None) -> str:
     """A value that is a line of text already (``output_format = "lines"``), written as it is."""
     if type(value) is not str or "\n" in value or "\r" in value:
-        what = "holds a line break" if type(value) is str else f"is a {type(value).__name__}"
+        name = type(value).__name__
+        what = "holds a line break" if type(value) is str else f"is {'an' if name[0] in 'aeiou' else 'a'} {name}"
         raise RecordError(f"with output_format = \"lines\" every value must be one line of text (a str); the value for "
                           f"key {_shown(key)} {what}: {_shown(value)}")
     return value + "\n"
