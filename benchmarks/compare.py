@@ -414,6 +414,9 @@ def main() -> None:
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="mr_luigi_bench_"))
+    (scratch / "tmp").mkdir()
+    os.environ["TMPDIR"] = str(scratch / "tmp")  # the contenders' temporary files go when the run ends
+    locks = set(Path("/tmp").glob("wrapper.lock.*"))  # but mrjob's local runner locks these in /tmp whatever TMPDIR says
     wanted = set(args.peers.split(",")) - {"none", ""}
     modules = {"mrjob": "mrjob", "dask": "dask.bag", "spark": "pyspark"}
     peers = {p for p in wanted if available(modules.get(p, p))}
@@ -460,6 +463,8 @@ def main() -> None:
         print(f"all outputs identical: {references[''][1]} lines")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        for lock in set(Path("/tmp").glob("wrapper.lock.*")) - locks:
+            lock.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -55,16 +55,29 @@ def inputs(tmp_path_factory) -> list[Path]:
     return paths
 
 
+def own_tmp(cwd: Path) -> dict[str, str]:
+    """The environment for a job process, its temporary files (mrjob's runs and locks) kept under the test's folder."""
+    folder = cwd / "tmp"
+    folder.mkdir(exist_ok=True)
+    return {**os.environ, "TMPDIR": str(folder)}
+
+
 def run_mrjob(script: Path, args: list[str], cwd: Path, runner: str = "inline") -> list[str]:
-    proc = subprocess.run([sys.executable, str(script), "-r", runner, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
+    # mrjob's local runner locks /tmp/wrapper.lock.<job key> whatever TMPDIR says: those it made are removed after
+    locks = set(Path("/tmp").glob(f"wrapper.lock.{script.stem}.*"))
+    try:
+        proc = subprocess.run([sys.executable, str(script), "-r", runner, *args], cwd=cwd, capture_output=True,
+                              text=True, timeout=300, env=own_tmp(cwd))
+    finally:
+        for lock in set(Path("/tmp").glob(f"wrapper.lock.{script.stem}.*")) - locks:
+            lock.unlink(missing_ok=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout.splitlines()
 
 
 def run_mr_luigi(script: Path, args: list[str], out: Path, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([*MR_LUIGI, "mrjob", str(script), *args, "--output-dir", str(out), "--workers", "2"],
-                          cwd=cwd, capture_output=True, text=True, timeout=300)
+                          cwd=cwd, capture_output=True, text=True, timeout=300, env=own_tmp(cwd))
 
 
 def output_lines(out: Path) -> list[str]:
@@ -177,7 +190,7 @@ def test_a_byte_order_mark_is_dropped_where_mrjob_keeps_it(tmp_path):
 def test_a_job_that_fails_fails_in_both(inputs, tmp_path):
     script = EXAMPLES / "mr_boom.py"
     real = subprocess.run([sys.executable, str(script), "-r", "inline", str(inputs[0])], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=own_tmp(tmp_path))
     assert real.returncode != 0 and "BOOM" in real.stderr
     proc = run_mr_luigi(script, [str(inputs[0])], tmp_path / "out", tmp_path)
     assert proc.returncode == 1
@@ -224,7 +237,7 @@ def test_an_unedited_mrjob_job_between_two_luigi_tasks(tmp_path):
     text = "b a b\nc b a\n"
     (tmp_path / "pipeline.py").write_text(PIPELINE)
     proc = subprocess.run([sys.executable, "pipeline.py", str(EXAMPLES / "mr_word_freq_count.py"), str(tmp_path / "run"),
-                           text], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+                           text], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=own_tmp(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((tmp_path / "run" / "top.json").read_text()) == ["b", 3]
     assert decoded(output_lines(tmp_path / "run" / "counts")) == {("a", 2), ("b", 3), ("c", 1)}
