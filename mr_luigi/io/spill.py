@@ -147,8 +147,7 @@ class MapOutput:
 
 def estimate_entry_bytes(buffer: dict[Any, list[Any]], extra_per_value: int = 0) -> float:
     """Estimated bytes per key of the buffer, from a sample of keys and of their values."""
-    step = max(1, len(buffer) // SAMPLE)
-    sample = list(islice(buffer.items(), 0, None, step))
+    sample = _sample(buffer)
     total = sum(getsizeof(k) + getsizeof(vs) + (len(vs) * (value_bytes(vs[0]) + extra_per_value) if vs else 0)
                 for k, vs in sample)
     return total / max(1, len(sample)) + _KEY_OVERHEAD
@@ -156,9 +155,13 @@ def estimate_entry_bytes(buffer: dict[Any, list[Any]], extra_per_value: int = 0)
 
 def estimate_total_bytes(totals: dict[Any, Any]) -> float:
     """Estimated bytes per key of a dict of running totals (one value per key, no list), from a sample."""
-    step = max(1, len(totals) // SAMPLE)
-    sample = list(islice(totals.items(), 0, None, step))
+    sample = _sample(totals)
     return sum(getsizeof(k) + value_bytes(v) for k, v in sample) / max(1, len(sample)) + _KEY_OVERHEAD
+
+
+def _sample(entries: dict[Any, Any]) -> list[tuple[Any, Any]]:
+    """About :data:`SAMPLE` of a dict's items, spread over it."""
+    return list(islice(entries.items(), 0, None, max(1, len(entries) // SAMPLE)))
 
 
 def value_bytes(value: Any) -> int:

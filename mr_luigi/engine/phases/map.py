@@ -8,8 +8,8 @@ rather than one loop with branches.
 from __future__ import annotations
 
 import zlib
-from operator import add
 from collections import _count_elements  # type: ignore[attr-defined]  # Counter.update's C loop
+from operator import add
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
@@ -131,7 +131,7 @@ class MapRun:
         self.errors = errors
         #: the combiner is the named "sum": a batch map's subtotals are added up in ``sums`` (see _sum_batch)
         self.summing = aggregations.name_of(plan.resolved.combine_function) == "sum"
-        #: key -> subtotal of what batches gave since the last fold into ``buffer``, and how many values that was
+        #: key -> subtotal of what batches gave since the last spill, and how many values that was (see :meth:`spill`)
         self.sums: dict[Any, Any] = {}
         self.summed = 0
         if self.summing:
