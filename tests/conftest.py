@@ -56,6 +56,22 @@ def pytest_collection_modifyitems(config, items) -> None:
         fastest_first(items)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _luigi_lock_files_removed():
+    """The ``luigi`` commands the tests start write a pid file each to Luigi's lock folder (/tmp/luigi): the
+    ones this session made are removed after it, and the folder too if the session made it."""
+    import tempfile
+
+    folder = Path(tempfile.gettempdir()) / "luigi"
+    existed = folder.exists()
+    before = set(folder.glob("*.pid")) if existed else set()
+    yield
+    for pid_file in set(folder.glob("*.pid")) - before:
+        pid_file.unlink(missing_ok=True)
+    if not existed and folder.exists() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
 def pytest_report_header(config) -> str:
     seed = getattr(config, "_mr_luigi_hypothesis_seed", None)
     return f"hypothesis seed: {seed} (reproduce with --hypothesis-seed={seed}); CI: {UNDER_CI}"
