@@ -36,6 +36,9 @@ from mr_luigi import (BadRecord, BatchResult, ConfigError, ConfigFileParams, Job
 _QUOTED = r'"[^"\\]*(?:\\.[^"\\]*)*"'
 LOG_LINE = re.compile(rf"(\S+) \S+ \S+ \[[^\]]+\] {_QUOTED} (\d{{3}}) (\d+|-)(?: {_QUOTED} {_QUOTED})?\s*")
 
+#: the bad record of a line that does not parse: its reason and detail
+NOT_A_LOG_LINE = ("unparsable_log_line", "not an Apache common or combined log line")
+
 STATS_OUTPUTS = ("requests_per_ip", "status_codes", "ip_error_rates")
 
 
@@ -43,7 +46,7 @@ def parse_line(line: str) -> tuple[str, int, int]:
     """``(ip, status, bytes)`` of an access-log line, or BadRecord."""
     match = LOG_LINE.fullmatch(line)
     if match is None:
-        raise BadRecord("unparsable_log_line", "not an Apache common or combined log line")
+        raise BadRecord(*NOT_A_LOG_LINE)
     ip, status, size = match.groups()
     return ip, int(status), 0 if size == "-" else int(size)
 
@@ -75,7 +78,7 @@ def log_stats_batch_map(lines: list[str]) -> BatchResult:
     for index, line in enumerate(lines):
         found = match(line)
         if found is None:
-            bad[index] = BadRecord("unparsable_log_line", "not an Apache common or combined log line")
+            bad[index] = BadRecord(*NOT_A_LOG_LINE)
             continue
         ip, status, size = found.groups()
         ips.append(ip)

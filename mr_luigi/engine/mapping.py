@@ -89,7 +89,7 @@ class BatchResult:
 
     __slots__ = ("bad_lines", "result")
 
-    def __init__(self, result: Any, bad_lines: dict[int, BaseException] | None = None) -> None:
+    def __init__(self, result: Any, bad_lines: dict[int, Exception] | None = None) -> None:
         self.result = result
         self.bad_lines = bad_lines or {}
 
