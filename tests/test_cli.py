@@ -58,6 +58,30 @@ def test_validate_prints_the_graph_that_run_then_builds(tmp_path):
     assert "Job cli_job succeeded" in ran.stdout and "Counters:" in ran.stdout
 
 
+def test_validate_plans_a_terabyte_within_the_scheduler_limit_and_warns_of_huge_partitions(tmp_path):
+    # A sparse file: a terabyte on no disk at all; planning reads its size only.
+    with open(tmp_path / "huge.txt", "wb") as fh:
+        fh.truncate(1 << 40)
+    config = tmp_path / "job.toml"
+    config.write_text('job_name = "huge"\nmap_function = "tests.jobs_for_tests:count_words"\n'
+                      'reduce_function = "sum"\ninput_files = ["huge.txt"]\noutput_dir = "out"\n')
+    shown = mr_luigi("validate", str(config))
+    assert shown.returncode == 0, shown.stderr
+    maps = int(re.search(r"tasks: (\d+) map, 1 barrier, 4 shuffle", shown.stdout).group(1))
+    assert maps <= 2000
+    # 1 TiB over 4 partitions is 256 GiB each: said, with a count that makes them about 4 GiB
+    assert re.search(r"warning: num_reduce_tasks = 4: each reduce would sort about 256 GiB.*num_reduce_tasks = 256 ",
+                     shown.stderr), shown.stderr
+    assert "map tasks" not in shown.stderr
+    forced = mr_luigi("validate", str(config), "--set", "split_size_mb=64", "--set", "num_reduce_tasks=256")
+    assert forced.returncode == 0, forced.stderr
+    forced_maps = int(re.search(r"tasks: (\d+) map", forced.stdout).group(1))
+    assert forced_maps >= (1 << 40) // (80 << 20)  # pieces of at most 1.25 x 64 MiB
+    assert f"warning: split_size_mb = 64 plans {forced_maps:,} map tasks" in forced.stderr, forced.stderr
+    assert "num_reduce_tasks =" not in forced.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_failed_run_exits_1_with_one_line_saying_why(tmp_path):
     config, _ = write_config(tmp_path, 'max_bad_records = 0\nmax_retries = 0\n')
     text = config.read_text().replace("tests.jobs_for_tests:count_words", "tests.jobs_for_tests:returns_int_map")

@@ -163,6 +163,44 @@ def test_auto_split_size_depends_on_data_size_only():
     assert auto_split_size(40 * mib) == 5 * mib
     assert auto_split_size(40 * mib + 1) == 5 * mib + 1  # a whole number of bytes, rounded up: 8 splits at most
     assert auto_split_size(100_000 * mib) == 64 * mib
+    # past 2,000 x 64 MiB the splits grow instead of the task count: a terabyte in 2,000 splits, rounded up
+    assert auto_split_size(1 << 40) == -(-(1 << 40) // 2000)
+
+
+def _tiles_every_file(splits, sizes: dict[str, int]) -> None:
+    """Each file's segments, in order, cover it from byte 0 to its end with no gap or overlap."""
+    seen: dict[str, list[tuple[int, int]]] = {}
+    for split in splits:
+        for segment in split.segments:
+            seen.setdefault(segment.path, []).append((segment.start, segment.end))
+    assert set(seen) == set(sizes)
+    for path, ranges in seen.items():
+        ranges.sort()
+        assert ranges[0][0] == 0 and ranges[-1][1] == sizes[path]
+        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+
+
+def test_automatic_splits_stay_within_what_the_scheduler_handles(tmp_path):
+    # Sparse files: a terabyte of input costs no disk, and planning reads only sizes.
+    from mr_luigi.io.splits import plan_auto_splits
+
+    huge = tmp_path / "huge.txt"
+    with open(huge, "wb") as fh:
+        fh.truncate(1 << 40)
+    splits = plan_auto_splits([huge])
+    assert 1000 <= len(splits) <= 2000  # 64 MiB splits would be 16,384 tasks
+    _tiles_every_file(splits, {str(huge): 1 << 40})
+
+    # 3,000 files of 1 GiB: with 1.5 GiB splits none pack together (3,000 maps), so the size grows again
+    many = []
+    for i in range(3000):
+        path = tmp_path / f"f{i:04d}.txt"
+        with open(path, "wb") as fh:
+            fh.truncate(1 << 30)
+        many.append(path)
+    splits = plan_auto_splits(many)
+    assert len(splits) <= 2000
+    _tiles_every_file(splits, {str(p): 1 << 30 for p in many})
 
 
 def _blocks_all(paths: list[Path], split_size: int, block_size: int) -> list[tuple[str, int, int, str]]:

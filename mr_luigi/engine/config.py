@@ -76,7 +76,8 @@ class JobConfig:
     the reducer's signature and must be safe to apply zero or more times.
     ``partitioner(key, num_partitions)`` returns a partition index.
     ``split_size_mb`` is the input per map task; by default it is chosen from
-    the input size (see :func:`mr_luigi.io.splits.auto_split_size`).
+    the input size, and plans at most 2,000 map tasks (see
+    :func:`mr_luigi.io.splits.plan_auto_splits`).
     ``map_memory_mb`` bounds a map task's buffered output: beyond it, the
     buffer is sorted and spilled to disk (see :mod:`mr_luigi.io.spill`).
     ``merge_fan_in`` is how many sorted runs a merge reads at once.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -32,7 +33,9 @@ from mr_luigi.engine.mapping import is_file_map
 from mr_luigi.engine.spec import config_of, spec_of
 from mr_luigi.errors import ConfigError, JobChanged
 from mr_luigi.io import atomic
-from mr_luigi.io.splits import Segment, Split, auto_split_size, plan_splits
+from mr_luigi.io.splits import MAX_AUTO_MAPS, Segment, Split, plan_auto_splits, plan_splits
+
+logger = logging.getLogger(__name__)
 
 # 2: without a combiner, intermediate records are (key, [values]);
 # 3: bad records are kept in the work folder, reduces may skip keys
@@ -154,6 +157,23 @@ class JobPlan:
     def success_path(self) -> Path:
         return self.output_dir / "_SUCCESS"
 
+    @cached_property
+    def warnings(self) -> tuple[str, ...]:
+        """What in this plan is legal but likely a mistake at this size: too many tasks to schedule, huge partitions."""
+        found = []
+        if len(self.splits) > MAX_AUTO_MAPS:  # only an explicit split_size_mb gets here (see plan_auto_splits)
+            found.append(f"split_size_mb = {self.config.split_size_mb} plans {len(self.splits):,} map tasks: Luigi's "
+                         f"scheduler slows with the square of a job's tasks (the automatic split size keeps to "
+                         f"{MAX_AUTO_MAPS:,}); remove split_size_mb or raise it")
+        input_bytes = sum(stat[0] for stat in self.input_stats.values())
+        if not self.map_only and input_bytes > PARTITION_WARN_BYTES * self.num_partitions:
+            share = input_bytes / self.num_partitions / (1 << 30)
+            enough = -(-input_bytes // PARTITION_GOOD_BYTES)
+            found.append(f"num_reduce_tasks = {self.num_partitions}: each reduce would sort about {share:,.0f} GiB "
+                         f"(the input's size shared among them, before any combiner); num_reduce_tasks = {enough:,} "
+                         f"gives about {PARTITION_GOOD_BYTES >> 30} GiB each")
+        return tuple(found)
+
     def describe(self) -> str:
         """One line on the job (each step's, for a multi-step job)."""
         steps = self.steps()
@@ -170,6 +190,10 @@ class JobPlan:
             return f"{reads}, {self.num_maps} map task(s), map-only"
         return f"{reads}, {self.num_maps} map task(s), {self.num_partitions} shuffle and {self.num_partitions} reduce task(s)"
 
+
+#: a reduce partition fed by more input than this is worth a warning; the size suggested instead
+PARTITION_WARN_BYTES = 16 << 30
+PARTITION_GOOD_BYTES = 4 << 30
 
 #: plans this process made, newest last, by job id: planning (globbing, hashing the code) is done once per process
 _plans: OrderedDict[str, JobPlan] = OrderedDict()
@@ -239,13 +263,13 @@ def _plan_job(resolved: ResolvedConfig, spec: str, previous: JobPlan | None = No
         input_stats: dict[str, FileIdentity] = {}
         splits = tuple(Split(i, (Segment(str(path), 0, 0, 0),)) for i, path in enumerate(resolved.input_paths))
     else:
-        if config.split_size_mb is None:
-            split_size = auto_split_size(sum(p.stat().st_size for p in resolved.input_paths))
-        else:
-            split_size = max(1, int(config.split_size_mb * 1024 * 1024))
         input_stats = {str(p): file_identity(p) for p in resolved.input_paths}
         splittable = resolved.decoding.splittable and not is_file_map(resolved.map_function)  # a file map reads whole files
-        splits = tuple(plan_splits(resolved.input_paths, split_size, splittable))
+        if config.split_size_mb is None:
+            splits = tuple(plan_auto_splits(resolved.input_paths, splittable))
+        else:
+            split_size = max(1, int(config.split_size_mb * 1024 * 1024))
+            splits = tuple(plan_splits(resolved.input_paths, split_size, splittable))
     identity = job_identity(resolved, splits, input_stats)
     if step is not None:
         identity["step"] = list(step)
@@ -276,6 +300,9 @@ def _is_step_field(name: str) -> bool:
 
 def _remember(plan: JobPlan) -> JobPlan:
     for step in plan.steps():
+        if step.job_id not in _plans:  # said once per process, not once per task
+            for warning in step.warnings:
+                logger.warning("%s: warning: %s", step.name, warning)
         _plans[step.job_id] = step
         _plans.move_to_end(step.job_id)
     while len(_plans) > _PLANS_KEPT:
