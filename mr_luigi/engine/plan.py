@@ -33,6 +33,8 @@ from mr_luigi.engine.mapping import is_file_map
 from mr_luigi.engine.spec import config_of, spec_of
 from mr_luigi.errors import ConfigError, JobChanged
 from mr_luigi.io import atomic
+from mr_luigi.io.seal import ENV as SECRET_ENV
+from mr_luigi.io.seal import NETWORK_FILESYSTEMS, Seal, filesystem_type, from_environment
 from mr_luigi.io.splits import MAX_AUTO_MAPS, Segment, Split, plan_auto_splits, plan_splits
 
 logger = logging.getLogger(__name__)
@@ -158,6 +160,11 @@ class JobPlan:
         return self.output_dir / "_SUCCESS"
 
     @cached_property
+    def seal(self) -> Seal | None:
+        """What tags and checks the intermediate records, from ``MR_LUIGI_SECRET`` (see :mod:`mr_luigi.io.seal`)."""
+        return from_environment()
+
+    @cached_property
     def warnings(self) -> tuple[str, ...]:
         """What in this plan is legal but likely a mistake at this size: too many tasks to schedule, huge partitions."""
         found = []
@@ -271,11 +278,25 @@ def _plan_job(resolved: ResolvedConfig, spec: str, previous: JobPlan | None = No
             split_size = max(1, int(config.split_size_mb * 1024 * 1024))
             splits = tuple(plan_splits(resolved.input_paths, split_size, splittable))
     identity = job_identity(resolved, splits, input_stats)
+    if _sealed(resolved):  # only then: the ids of other jobs stay what they were
+        identity["sealed"] = True
     if step is not None:
         identity["step"] = list(step)
         identity["after"] = None if previous is None else previous.job_id
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     return JobPlan(resolved, splits, f"{config.job_name}-{digest}", spec, input_stats, identity, previous, step)
+
+
+def _sealed(resolved: ResolvedConfig) -> bool:
+    """Whether the job seals its intermediates: ``MR_LUIGI_SECRET`` is set; it must be when the work folder is shared."""
+    if from_environment() is not None:
+        return True
+    fstype = filesystem_type(resolved.work_dir)
+    if fstype in NETWORK_FILESYSTEMS:
+        raise ConfigError("work_dir", f"{resolved.work_dir} is on a shared filesystem ({fstype}): set {SECRET_ENV} to the "
+                                      "same secret on every host, so that no worker unpickles records another machine's "
+                                      "user could have written (see the README, Running on several machines)")
+    return False
 
 
 def _plan_steps(config: JobConfig) -> JobPlan:
@@ -378,6 +399,8 @@ def identity_difference(before: dict[str, Any], after: dict[str, Any]) -> str:
     for name in sorted(set(before) | set(after)):
         if name in ("inputs", "splits") or before.get(name) == after.get(name):
             continue
+        if name == "sealed":
+            return f"{SECRET_ENV} is set for one and not for the other"
         if isinstance(before.get(name), dict) and isinstance(after.get(name), dict):
             keys = sorted(k for k in set(before[name]) | set(after[name]) if before[name].get(k) != after[name].get(k))
             return f"{name}: {', '.join(keys)}" + (" (source edited)" if name == "code" else "")

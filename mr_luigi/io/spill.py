@@ -27,6 +27,7 @@ from mr_luigi.errors import RecordError, StorageError
 from mr_luigi.io.merge import first, sort_records
 from mr_luigi.io.partition import hash_partition
 from mr_luigi.io.records import BUFFER_SIZE, write_records
+from mr_luigi.io.seal import Seal
 
 Combiner = Callable[[Any, Iterator[Any]], Any]
 Partitioner = Callable[[Any, int], int]
@@ -56,7 +57,8 @@ class MapOutput:
 
     def __init__(self, folder: Path, num_partitions: int, memory_mb: float,
                  combiner: Combiner | None = None, partitioner: Partitioner | None = None,
-                 report: Callable[[int, int], None] | None = None, sort_values: bool = False) -> None:
+                 report: Callable[[int, int], None] | None = None, sort_values: bool = False,
+                 seal: Seal | None = None) -> None:
         self.folder = folder
         self.num_partitions = num_partitions
         self.budget = int(memory_mb * 1024 * 1024)
@@ -77,6 +79,8 @@ class MapOutput:
         self.report = report
         #: runs of one ``(key, value)`` record per value, sorted by key and value (see :mod:`mr_luigi.io.merge`)
         self.sort_values = sort_values
+        #: tags each batch of the runs (see :mod:`mr_luigi.io.seal`)
+        self.seal = seal
         #: held outside the buffer, counted against the budget: a dict of running totals (see MapRun in the map phase)
         self.totals: dict[Any, Any] | None = None
         #: what spills when over budget, instead of :meth:`spill` of the buffer (set along with ``totals``)
@@ -138,7 +142,7 @@ class MapOutput:
         name = f"run-{len(self.index):05d}"
         partitions = split_partitions(records, self.num_partitions, self.partition)
         try:
-            written = write_partitions(self.folder / name, partitions)
+            written = write_partitions(self.folder / name, partitions, self.seal)
         except OSError as exc:
             raise StorageError(f"cannot write map output {self.folder / name}: {exc} (is the work folder's disk full?)") from exc
         self.index.append({"file": name, "partitions": written})
@@ -200,12 +204,12 @@ def split_partitions(records: list[tuple[Any, Any]], n: int, partition: Partitio
     return parts
 
 
-def write_partitions(path: Path, partitions: list[list[Any]]) -> list[list[int]]:
+def write_partitions(path: Path, partitions: list[list[Any]], seal: Seal | None = None) -> list[list[int]]:
     """Write sorted partitions back to back; return [start, end, count] per partition."""
     index = []
     with open(path, "wb", buffering=BUFFER_SIZE) as fh:
         for records in partitions:
             start = fh.tell()
-            count = write_records(fh, records)
+            count = write_records(fh, records, seal)
             index.append([start, fh.tell(), count])
     return index

@@ -28,6 +28,7 @@ from mr_luigi.io import atomic, publish
 from mr_luigi.io.merge import checked_merge
 from mr_luigi.io.publish import Journal
 from mr_luigi.io.records import BUFFER_SIZE, read_run
+from mr_luigi.io.seal import Seal
 
 logger = logging.getLogger("luigi-interface.mr_luigi")
 
@@ -54,10 +55,10 @@ def write_final_outputs(plan: JobPlan, journal: Journal, inject: Callable[[str],
         return _write_map_only_outputs(plan, journal, inject)
     _remove_stale_outputs(out, plan.num_partitions)
     parts = [plan.reduce_output_dir(p) for p in range(plan.num_partitions)]
-    streams = [_keyed_lines(folder, p) for p, folder in enumerate(parts)]
+    streams = [_keyed_lines(folder, p, plan.seal) for p, folder in enumerate(parts)]
 
     def heads() -> list[Any]:
-        return [next(read_run(folder / KEYS_FILE), None) for folder in parts]
+        return [next(read_run(folder / KEYS_FILE, seal=plan.seal), None) for folder in parts]
 
     merged = checked_merge(streams, heads)
     if plan.config.named_outputs:
@@ -174,9 +175,9 @@ def _remove_stale_outputs(out: Path, num_partitions: int) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _keyed_lines(folder: Path, partition: int) -> Iterator[tuple[Any, str]]:
+def _keyed_lines(folder: Path, partition: int, seal: Seal | None) -> Iterator[tuple[Any, str]]:
     with open(folder / part_name(partition), encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as fh:
-        yield from zip(read_run(folder / KEYS_FILE), fh, strict=True)
+        yield from zip(read_run(folder / KEYS_FILE, seal=seal), fh, strict=True)
 
 
 def run_final_step(plan: JobPlan, replaces: str | None = None) -> dict[str, Any]:

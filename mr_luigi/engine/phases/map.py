@@ -38,6 +38,7 @@ from mr_luigi.io import keys
 from mr_luigi.io.decoding import UNDECODABLE
 from mr_luigi.io.partition import hash_partition
 from mr_luigi.io.records import BUFFER_SIZE, read_run
+from mr_luigi.io.seal import Seal
 from mr_luigi.io.spill import MapOutput, checked_partitioner
 from mr_luigi.io.splits import (
     Block,
@@ -70,7 +71,7 @@ def run_map(plan: JobPlan, index: int, out: Path, progress: Progress | None = No
         progress(done, f"{lines:,} lines, {len(output.index)} spills, {errors.quarantine.total:,} bad records")
 
     output = MapOutput(out, plan.num_partitions, plan.config.map_memory_mb, combiner, _partition_function(plan),
-                       report if progress is not None else None, plan.config.sort_values)
+                       report if progress is not None else None, plan.config.sort_values, plan.seal)
     run = MapRun(plan, combiner, stats, output, errors)
     where = f"map {index}"
     hooks.call_init(plan.resolved.map_init, "map_init", where)
@@ -210,7 +211,7 @@ def _map_step_records(run: MapRun, segment: Segment) -> None:
     check_at = output.check_at - base
     folds = 0
     try:
-        for number, (key, value) in enumerate(read_run(Path(segment.path)), 1):
+        for number, (key, value) in enumerate(read_run(Path(segment.path), seal=run.output.seal), 1):
             try:
                 for new_key, new_value in mapper(key, value):
                     values = get(new_key)
@@ -271,7 +272,7 @@ def run_map_only(plan: JobPlan, index: int, out: Path, progress: Progress | None
                 check_unchanged(plan, segment.path)
                 try:
                     if plan.reads_records:
-                        lines, written = _map_only_records(mapper, segment, errors, text.write, render)
+                        lines, written = _map_only_records(mapper, segment, errors, text.write, render, plan.seal)
                     elif whole_files:
                         lines, written = _map_only_file(mapper, segment, errors, text.write, render)
                     elif batch:
@@ -324,10 +325,10 @@ def _map_only_lines(mapper: Callable[..., Any], segment: Segment, errors: MapErr
 
 
 def _map_only_records(mapper: Callable[..., Any], segment: Segment, errors: MapErrors, write: Callable[[str], Any],
-                      render: Callable[[Any, Any], str]) -> tuple[int, int]:
+                      render: Callable[[Any, Any], str], seal: Seal | None) -> tuple[int, int]:
     """A map-only last step: ``map(key, value)`` on the step before's records, each pair written as a line."""
     number = written = 0
-    for number, (key, value) in enumerate(read_run(Path(segment.path)), 1):
+    for number, (key, value) in enumerate(read_run(Path(segment.path), seal=seal), 1):
         try:
             rendered = []
             for new_key, new_value in mapper(key, value):  # unpacked here: a malformed output is told from a bug

@@ -26,6 +26,7 @@ from mr_luigi.engine.stats import read_stats
 from mr_luigi.errors import MrLuigiError, RecordError, UserCodeError
 from mr_luigi.io.merge import group_by_key, group_lists_by_key
 from mr_luigi.io.records import BATCH_SIZE, BUFFER_SIZE, read_run, write_records
+from mr_luigi.io.seal import Seal
 from mr_luigi.io.textformat import render_json_line, render_line, render_text_line
 
 KEYS_FILE = "keys"
@@ -40,7 +41,7 @@ def run_reduce(plan: JobPlan, partition: int, out: Path, progress: Progress | No
     # one (key, value) record per value with a combiner or sort_values; (key, [values]) otherwise
     grouped = group_by_key if plan.resolved.combine_function or plan.config.sort_values else group_lists_by_key
     source = plan.reduce_input_dir(partition) / SHUFFLE_DATA
-    records: Iterator[Any] = read_run(source)
+    records: Iterator[Any] = read_run(source, seal=plan.seal)
     if progress is not None:
         progress.total = read_stats(plan.reduce_input_dir(partition))["shuffle_output_records"]
         progress.unit = "records reduced"
@@ -50,7 +51,8 @@ def run_reduce(plan: JobPlan, partition: int, out: Path, progress: Progress | No
     quarantine = Quarantine(plan.job_dir, "reduce", partition, BadRecordLimit.from_config(plan.config.max_bad_records))
     where = f"reduce {partition}"
     hooks.call_init(plan.resolved.reduce_init, "reduce_init", where)
-    output = _RecordOutput(out) if plan.writes_records else _TextOutput(out, partition, line_renderer(plan))
+    output = (_RecordOutput(out, plan.seal) if plan.writes_records
+              else _TextOutput(out, partition, line_renderer(plan), plan.seal))
     with closing(output), closing(quarantine):
         add = output.add
         for key, values in grouped(records):
@@ -84,8 +86,8 @@ class _TextOutput:
     A ``reduce_final`` hook's lines go to a file of their own: they have no input key.
     """
 
-    def __init__(self, out: Path, partition: int, render: Callable[[Any, Any], str]) -> None:
-        self.out, self.path, self.render = out, out / part_name(partition), render
+    def __init__(self, out: Path, partition: int, render: Callable[[Any, Any], str], seal: Seal | None) -> None:
+        self.out, self.path, self.render, self.seal = out, out / part_name(partition), render, seal
         self.text = open(self.path, "w", encoding="utf-8", newline="\n", buffering=BUFFER_SIZE)  # noqa: SIM115
         self.keys_fh = open(out / KEYS_FILE, "wb", buffering=BUFFER_SIZE)  # noqa: SIM115
         self.keys: list[Any] = []
@@ -96,7 +98,7 @@ class _TextOutput:
         self.keys.append(input_key)
         self.count += 1
         if len(self.keys) >= 4096:
-            write_records(self.keys_fh, self.keys)
+            write_records(self.keys_fh, self.keys, self.seal)
             self.keys = []
 
     def add_final(self, pairs: list[tuple[Any, Any]]) -> None:
@@ -110,7 +112,7 @@ class _TextOutput:
 
     def close(self) -> None:
         try:
-            write_records(self.keys_fh, self.keys)
+            write_records(self.keys_fh, self.keys, self.seal)
         finally:
             self.keys_fh.close()
             self.text.close()
@@ -119,8 +121,8 @@ class _TextOutput:
 class _RecordOutput:
     """A step's reduced ``(key, value)`` records, with their Python types, for the next step's maps."""
 
-    def __init__(self, out: Path) -> None:
-        self.path = out / STEP_RECORDS
+    def __init__(self, out: Path, seal: Seal | None) -> None:
+        self.path, self.seal = out / STEP_RECORDS, seal
         self.fh = open(self.path, "wb", buffering=BUFFER_SIZE)  # noqa: SIM115
         self.batch: list[tuple[Any, Any]] = []
         self.count = 0
@@ -128,7 +130,7 @@ class _RecordOutput:
     def add(self, input_key: Any, key: Any, value: Any) -> None:
         self.batch.append((key, value))
         if len(self.batch) >= BATCH_SIZE:
-            self.count += write_records(self.fh, self.batch)
+            self.count += write_records(self.fh, self.batch, self.seal)
             self.batch = []
 
     def add_final(self, pairs: list[tuple[Any, Any]]) -> None:
@@ -139,7 +141,7 @@ class _RecordOutput:
 
     def close(self) -> None:
         try:
-            self.count += write_records(self.fh, self.batch)
+            self.count += write_records(self.fh, self.batch, self.seal)
             self.batch = []
         finally:
             self.fh.close()

@@ -12,6 +12,7 @@ from mr_luigi.engine.progress import Progress, counted
 from mr_luigi.engine.stats import read_stats
 from mr_luigi.io.merge import checked_merge, combine_sorted, first
 from mr_luigi.io.records import MERGE_BUFFER, read_run, write_run
+from mr_luigi.io.seal import Seal
 
 SHUFFLE_DATA = "data"
 
@@ -42,12 +43,12 @@ def run_shuffle(plan: JobPlan, partition: int, out: Path, progress: Progress | N
     map_pieces = len(pieces)
     while len(pieces) > fan_in:
         passes += 1
-        pieces = _merge_pass(pieces, fan_in, combiner, by_value, out, passes)
-    merged = _merge_pieces(pieces, combiner, by_value)
+        pieces = _merge_pass(pieces, fan_in, combiner, by_value, out, passes, plan.seal)
+    merged = _merge_pieces(pieces, combiner, by_value, plan.seal)
     if progress is not None:
         progress.total, progress.unit = total, "records merged"
         merged = counted(merged, lambda n: progress(n, f"{map_pieces} runs, {passes} earlier merge passes"))
-    count = write_run(out / SHUFFLE_DATA, merged)
+    count = write_run(out / SHUFFLE_DATA, merged, plan.seal)
     for path in out.glob(f"{_MERGE_PREFIX}*"):
         path.unlink()
     return {
@@ -64,7 +65,8 @@ Piece = tuple[Path, int, int | None]  # a byte range of a run file; None: to the
 _MERGE_PREFIX = "merge-"
 
 
-def _merge_pass(pieces: list[Piece], fan_in: int, combiner: Any, by_value: bool, out: Path, number: int) -> list[Piece]:
+def _merge_pass(pieces: list[Piece], fan_in: int, combiner: Any, by_value: bool, out: Path, number: int,
+                seal: Seal | None) -> list[Piece]:
     """Merge groups of ``fan_in`` pieces into new runs, deleting merged runs of earlier passes."""
     merged: list[Piece] = []
     for i in range(0, len(pieces), fan_in):
@@ -73,7 +75,7 @@ def _merge_pass(pieces: list[Piece], fan_in: int, combiner: Any, by_value: bool,
             merged.append(group[0])
             continue
         path = out / f"{_MERGE_PREFIX}{number:03d}-{i // fan_in:05d}"
-        write_run(path, _merge_pieces(group, combiner, by_value))
+        write_run(path, _merge_pieces(group, combiner, by_value, seal), seal)
         merged.append((path, 0, None))
         for source, _, _ in group:
             if source.parent == out and source.name.startswith(_MERGE_PREFIX):
@@ -81,12 +83,12 @@ def _merge_pass(pieces: list[Piece], fan_in: int, combiner: Any, by_value: bool,
     return merged
 
 
-def _merge_pieces(pieces: list[Piece], combiner: Any, by_value: bool) -> Iterator[tuple[Any, Any]]:
+def _merge_pieces(pieces: list[Piece], combiner: Any, by_value: bool, seal: Seal | None) -> Iterator[tuple[Any, Any]]:
     """Stream the k-way merge of sorted pieces (by key and value with ``sort_values``), combined when there is a combiner."""
-    streams = [read_run(path, start, end, MERGE_BUFFER) for path, start, end in pieces]
+    streams = [read_run(path, start, end, MERGE_BUFFER, seal) for path, start, end in pieces]
 
     def heads() -> list[Any]:
-        return [next(map(first, read_run(path, start, end)), None) for path, start, end in pieces]
+        return [next(map(first, read_run(path, start, end, seal=seal)), None) for path, start, end in pieces]
 
     merged = checked_merge(streams, heads, by_value)
     return merged if combiner is None else combine_sorted(merged, combiner)
