@@ -195,3 +195,37 @@ def messy_inputs(tmp_path: Path) -> list[Path]:
     for name, data in files.items():
         (folder / name).write_bytes(data)
     return sorted(folder.iterdir())
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """An S3-compatible server on 127.0.0.1 for the whole session (started by the first test that needs it),
+    with this process's AWS_* variables pointing at it; stopped at the end."""
+    from tests.services import S3_ENV, S3Server
+
+    server = S3Server(tmp_path_factory.mktemp("s3server"))
+    saved = {name: os.environ.get(name) for name in S3_ENV}
+    os.environ.update(S3_ENV)
+    yield server
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    server.stop()
+
+
+@pytest.fixture
+def bucket(s3_server, request):
+    """A new, empty bucket on the test S3 server, named after the test; its s3fs filesystem is ``bucket.fs``."""
+    import re as _re
+    from types import SimpleNamespace
+
+    from mr_luigi.io.remote import Store
+
+    store = Store(endpoint_url=s3_server.url)
+    fs = store.filesystem()
+    name = "t-" + _re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:50].strip("-") + f"-{random.randrange(10**6)}"
+    fs.mkdir(name)
+    fs.invalidate_cache()
+    return SimpleNamespace(name=name, url=f"s3://{name}", fs=fs, store=store, endpoint=s3_server.url)

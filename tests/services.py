@@ -79,3 +79,39 @@ class Luigid:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+#: Credentials the tests' S3 server accepts (moto takes any); the secret is recognisable, to check it is never printed.
+S3_ENV = {"AWS_ACCESS_KEY_ID": "mr-luigi-test-key", "AWS_SECRET_ACCESS_KEY": "mr-luigi-test-SECRET-never-shown",
+          "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+class S3Server:
+    """An S3-compatible server (moto in server mode) on 127.0.0.1, for the test session; ``stop()`` ends it."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(folder / "moto.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+                                     cwd=folder, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(self.url, timeout=5).read()
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"the S3 server did not start: see {folder / 'moto.log'}") from None
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()

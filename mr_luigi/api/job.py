@@ -47,14 +47,17 @@ class JobOutput(luigi.LocalTarget):
         self.folder = plan.output_dir
         self.success_path = plan.success_path
         self.job_id = plan.job_id
+        #: where the results are: the output folder, or the ``s3://`` output_dir (read it with s3fs)
+        self.location = plan.output_location
+        self._plan = plan
         super().__init__(str(self.folder if plan.config.named_outputs else self.folder / FINAL_OUTPUT))
 
     def exists(self) -> bool:
-        return report.job_manifest(self.success_path, self.job_id) is not None
+        return report.finished_manifest(self._plan) is not None
 
     def outputs(self) -> dict[str, luigi.LocalTarget]:
         """Each published file (``final_output.txt``, ``part-00000``, ``errors.txt``...) by its name, once the job is done."""
-        manifest = report.read_manifest(self.success_path) or {}
+        manifest = report.published_manifest(self._plan) or {}
         return {name: luigi.LocalTarget(str(self.folder / name)) for name in manifest.get("outputs", [])}
 
 

@@ -112,7 +112,7 @@ _FAILED = (LuigiStatusCode.FAILED, LuigiStatusCode.FAILED_AND_SCHEDULING_FAILED,
 def job_result(plan: JobPlan, run: Any) -> JobResult:
     """What a ``luigi.build`` of a job's root task did."""
     # The job's manifest is the proof: another worker may have finished what this one left.
-    manifest = report.job_manifest(plan.success_path, plan.job_id)
+    manifest = report.finished_manifest(plan)
     success = manifest is not None
     return JobResult(
         success=success,

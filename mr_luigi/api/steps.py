@@ -218,7 +218,7 @@ class MultiStepJob(RootTask, RetriesOfJob, luigi.Task):
         manifests = []
         for config in self.step_configs:
             plan = make_plan(config)
-            manifest = report.read_manifest(plan.success_path)
+            manifest = report.published_manifest(plan)
             assert manifest is not None, f"step {config.job_name} has no manifest"
             manifests.append(manifest)
         outputs = self.publish(manifests)

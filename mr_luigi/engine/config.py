@@ -31,7 +31,9 @@ from mr_luigi.engine import aggregations
 from mr_luigi.engine.hooks import HOOK_FIELDS
 from mr_luigi.engine.mapping import emits_pairs, is_batch_map, is_file_map, takes_record
 from mr_luigi.errors import ConfigError
+from mr_luigi.io import remote
 from mr_luigi.io.decoding import Decoding
+from mr_luigi.io.remote import SCHEME, Store, is_url
 
 #: A user function, or a ``"module:function"`` reference to one.
 FunctionRef = Union[Callable[..., Any], str]
@@ -132,6 +134,7 @@ class JobConfig:
     combine_init: FunctionRef | None = None
     reduce_init: FunctionRef | None = None
     reduce_final: FunctionRef | None = None
+    s3: Mapping[str, Any] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> JobConfig:
         """A copy with some fields changed (fields are validated later)."""
@@ -155,7 +158,9 @@ class ResolvedConfig:
     reduce_function: Callable[..., Any] | None
     combine_function: Callable[..., Any] | None
     partitioner: Callable[..., Any] | None
-    input_paths: tuple[Path, ...]
+    #: local files as Paths, objects as ``s3://`` URLs (see :mod:`mr_luigi.io.remote`)
+    input_paths: tuple[Path | str, ...]
+    #: where the job writes its outputs: the local staging folder when ``output_url`` is set
     output_dir: Path
     work_dir: Path
     function_refs: Mapping[str, str] = field(default_factory=dict)
@@ -169,6 +174,10 @@ class ResolvedConfig:
     combine_init: Callable[[], Any] | None = None
     reduce_init: Callable[[], Any] | None = None
     reduce_final: Callable[[], Any] | None = None
+    #: how to reach the object store of ``s3://`` inputs and outputs (None: the job has none)
+    store: Store | None = None
+    #: ``output_dir`` when it is an ``s3://`` URL: the outputs are staged in ``output_dir`` and put there
+    output_url: str | None = None
 
     @property
     def map_only(self) -> bool:
@@ -191,12 +200,12 @@ def config_from_mapping(values: Mapping[str, Any], source: str = "", base_dir: P
     result = dict(values)
     if base_dir is not None:
         for name in _PATH_FIELDS:
-            if isinstance(result.get(name), str) and result[name]:
+            if isinstance(result.get(name), str) and result[name] and not is_url(result[name]):
                 result[name] = os.path.normpath(base_dir / os.path.expanduser(result[name]))
         for name in ("input_files", "files"):
             if name in result:
                 result[name] = [
-                    os.path.normpath(base_dir / os.path.expanduser(p)) if isinstance(p, str) else p
+                    os.path.normpath(base_dir / os.path.expanduser(p)) if isinstance(p, str) and not is_url(p) else p
                     for p in _as_list(result[name])
                 ]
     return result
@@ -418,14 +427,22 @@ def validate(config: JobConfig, record_inputs: Sequence[Path] | None = None) -> 
         raise ConfigError("reduce_function", "a pair_reducer cannot write named outputs yet: its keys are its own, not "
                                              "the (name, key) the outputs are ordered by; return values, or set "
                                              "named_outputs = false")
-    input_paths = _expand_inputs(config.input_files) if record_inputs is None else tuple(record_inputs)
+    store = _store(config)
+    input_paths = _expand_inputs(config.input_files, store) if record_inputs is None else tuple(record_inputs)
+    if any(is_url(p) for p in input_paths) and is_file_map(functions["map_function"]):
+        raise ConfigError("map_function", "a file map is given a local path to open: it cannot read s3:// inputs yet")
     side_files = _side_files(config.files)
-    output_dir = _check_output_dir(config.output_dir)
-    work_dir = Path(os.path.abspath(os.path.expanduser(config.work_dir))) if config.work_dir else output_dir / "_work"
+    output_url = _output_url(config)
+    work_dir = _work_dir(config, output_url)
+    output_dir = _staging_dir(work_dir, output_url) if output_url else _check_output_dir(config.output_dir)
+    work_dir = work_dir or output_dir / "_work"
     if work_dir.exists() and not work_dir.is_dir():
         raise ConfigError("work_dir", f"{str(work_dir)!r} exists and is not a directory")
     if record_inputs is None:  # a later step's inputs are in the work folder, by design
-        _check_apart(config.input_files, input_paths, {"output_dir": output_dir, "work_dir": work_dir})
+        local_inputs = tuple(p for p in input_paths if isinstance(p, Path))
+        _check_apart([p for p in _as_list(config.input_files) if not is_url(p)], local_inputs,
+                     {"output_dir": output_dir, "work_dir": work_dir})
+        _check_url_apart(config.input_files, input_paths, output_url)
     _check_writable("output_dir", output_dir)
     _check_writable("work_dir", work_dir)
     return ResolvedConfig(
@@ -433,6 +450,8 @@ def validate(config: JobConfig, record_inputs: Sequence[Path] | None = None) -> 
         input_paths=input_paths,
         output_dir=output_dir,
         work_dir=work_dir,
+        store=store,
+        output_url=output_url,
         function_refs={k: function_ref(v) for k, v in functions.items() if v is not None},
         skip_types=skip_types,
         decoding=decoding,
@@ -542,7 +561,46 @@ def _as_list(value: Any) -> list[Any]:
     return list(value)
 
 
-def _expand_inputs(patterns: Any) -> tuple[Path, ...]:
+def _store(config: JobConfig) -> Store | None:
+    """The object store settings, when any input or the output is an ``s3://`` URL (or ``[s3]`` is given)."""
+    _check_type("s3", config.s3, Mapping)
+    urls = [p for p in (*_as_list(config.input_files), config.output_dir, config.work_dir) if is_url(p)]
+    if not urls and not config.s3:
+        return None
+    return Store.from_config(config.s3)
+
+
+def _output_url(config: JobConfig) -> str | None:
+    if not is_url(config.output_dir):
+        return None
+    url = config.output_dir.rstrip("/")
+    if "/" not in url.removeprefix(SCHEME) or any(c in url for c in "*?["):
+        raise ConfigError("output_dir", f"{config.output_dir!r}: expected s3://bucket/prefix, a folder in a bucket")
+    return url
+
+
+def _work_dir(config: JobConfig, output_url: str | None) -> Path | None:
+    """The work folder given, or for an output on an object store this host's cache folder for it; None: the default."""
+    if is_url(config.work_dir):
+        raise ConfigError("work_dir", f"{config.work_dir!r}: intermediates on an object store are not supported yet; "
+                                      "give a local folder (each host keeps the intermediates of the tasks it runs)")
+    if config.work_dir:
+        work_dir = Path(os.path.abspath(os.path.expanduser(config.work_dir)))
+    elif output_url:
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        work_dir = cache / "mr_luigi" / output_url.removeprefix(SCHEME)
+    else:
+        return None
+    return work_dir
+
+
+def _staging_dir(work_dir: Path | None, output_url: str) -> Path:
+    """Where the final step writes the outputs of an ``s3://`` output_dir before putting them there."""
+    assert work_dir is not None
+    return work_dir / "_output"
+
+
+def _expand_inputs(patterns: Any, store: Store | None = None) -> tuple[Path | str, ...]:
     """Expand paths, folders and globs into a sorted list of distinct files.
 
     A folder or a wildcard never reaches a name starting with ``.`` or ``_``
@@ -554,9 +612,14 @@ def _expand_inputs(patterns: Any) -> tuple[Path, ...]:
     if not patterns:
         raise ConfigError("input_files", "no input given: name at least one file, folder or glob")
     found: dict[str, None] = {}
+    urls: dict[str, None] = {}
     for pattern in _as_list(patterns):
         if not isinstance(pattern, (str, os.PathLike)):
             raise ConfigError("input_files", f"expected paths or globs, got {pattern!r}")
+        if is_url(pattern):
+            assert store is not None
+            urls.update(dict.fromkeys(_expand_url(pattern, store)))
+            continue
         pattern = os.path.expanduser(os.fspath(pattern))
         if glob.has_magic(pattern):
             matches = sorted(m for m in glob.glob(pattern, recursive=True)
@@ -578,7 +641,19 @@ def _expand_inputs(patterns: Any) -> tuple[Path, ...]:
             found[path] = None
     paths = tuple(Path(p) for p in found)
     _check_not_read_twice(paths)
-    return paths
+    return (*paths, *urls)
+
+
+def _expand_url(pattern: str, store: Store) -> list[str]:
+    """The objects of an ``s3://`` input pattern; a wildcard skips ``.`` and ``_`` names, as for local files."""
+    matches = remote.expand(pattern, store)
+    if any(c in pattern for c in "*?["):
+        spelled = pattern.split("/")
+        matches = [m for m in matches if not any(part[:1] in (".", "_") and not given.startswith(part[:1])
+                                                 for part, given in zip(m.split("/"), spelled))]
+    if not matches:
+        raise ConfigError("input_files", remote.missing(pattern, store))
+    return matches
 
 
 def _side_files(paths: Any) -> dict[str, Path]:
@@ -667,6 +742,21 @@ def _check_apart(patterns: Any, input_paths: tuple[Path, ...], folders: dict[str
             if folder in path.parents:
                 raise ConfigError(name, f"input {str(path)!r} is inside {name} {str(folder)!r}, where the job "
                                         "writes: choose another folder")
+
+
+def _check_url_apart(patterns: Any, input_paths: tuple[Path | str, ...], output_url: str | None) -> None:
+    """An ``s3://`` output folder neither inside an input prefix nor holding an input."""
+    if output_url is None:
+        return
+    for pattern in _as_list(patterns):
+        if is_url(pattern) and not any(c in pattern for c in "*?[") and \
+                (output_url + "/").startswith(pattern.rstrip("/") + "/"):
+            raise ConfigError("output_dir", f"{output_url!r} is inside the input {pattern!r}: a later run would read "
+                                            "this job's files as input; choose a prefix outside it")
+    for path in input_paths:
+        if is_url(path) and str(path).startswith(output_url + "/"):
+            raise ConfigError("output_dir", f"input {path!r} is inside output_dir {output_url!r}, where the job writes: "
+                                            "choose another prefix")
 
 
 def _glob_base(pattern: str) -> Path:

@@ -145,7 +145,7 @@ def raise_if_interrupted() -> None:
 def task_counts(plan: JobPlan) -> tuple[int, int]:
     """How many of a job's tasks are done, and how many it has (map, barrier, shuffle, reduce, final)."""
     total = plan.num_maps + (0 if plan.map_only else 1) + 2 * plan.num_partitions + 1
-    if report.job_manifest(plan.success_path, plan.job_id) is not None:
+    if report.finished_manifest(plan) is not None:
         return total, total
     done = sum(plan.map_dir(i).is_dir() for i in range(plan.num_maps))
     done += (plan.job_dir / "maps_checked.json").exists()

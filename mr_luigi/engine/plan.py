@@ -32,7 +32,8 @@ from mr_luigi.engine.fingerprint import Fingerprint
 from mr_luigi.engine.mapping import is_file_map
 from mr_luigi.engine.spec import config_of, spec_of
 from mr_luigi.errors import ConfigError, JobChanged
-from mr_luigi.io import atomic
+from mr_luigi.io import atomic, remote
+from mr_luigi.io.remote import Store, is_url
 from mr_luigi.io.seal import ENV as SECRET_ENV
 from mr_luigi.io.seal import NETWORK_FILESYSTEMS, Seal, filesystem_type, from_environment
 from mr_luigi.io.splits import MAX_AUTO_MAPS, Segment, Split, plan_auto_splits, plan_splits
@@ -157,7 +158,18 @@ class JobPlan:
 
     @property
     def success_path(self) -> Path:
+        """The manifest in the output folder (the staging folder, for an ``s3://`` output_dir)."""
         return self.output_dir / "_SUCCESS"
+
+    @property
+    def output_location(self) -> str:
+        """Where the results are published, as a user names it: a folder, or an ``s3://`` URL."""
+        return self.resolved.output_url or str(self.output_dir)
+
+    def published(self, name: str) -> str:
+        """Where the output ``name`` is published: ``s3://.../part-00000`` or a local path."""
+        url = self.resolved.output_url
+        return f"{url}/{name}" if url else str(self.output_dir / name)
 
     @cached_property
     def seal(self) -> Seal | None:
@@ -270,13 +282,15 @@ def _plan_job(resolved: ResolvedConfig, spec: str, previous: JobPlan | None = No
         input_stats: dict[str, FileIdentity] = {}
         splits = tuple(Split(i, (Segment(str(path), 0, 0, 0),)) for i, path in enumerate(resolved.input_paths))
     else:
-        input_stats = {str(p): file_identity(p) for p in resolved.input_paths}
+        store = resolved.store
+        input_stats = {str(p): file_identity(p, store) for p in resolved.input_paths}
+        sizes = {path: int(stat[0]) for path, stat in input_stats.items()}
         splittable = resolved.decoding.splittable and not is_file_map(resolved.map_function)  # a file map reads whole files
         if config.split_size_mb is None:
-            splits = tuple(plan_auto_splits(resolved.input_paths, splittable))
+            splits = tuple(plan_auto_splits(resolved.input_paths, splittable, store, sizes))
         else:
             split_size = max(1, int(config.split_size_mb * 1024 * 1024))
-            splits = tuple(plan_splits(resolved.input_paths, split_size, splittable))
+            splits = tuple(plan_splits(resolved.input_paths, split_size, splittable, store, sizes))
     identity = job_identity(resolved, splits, input_stats)
     if _sealed(resolved):  # only then: the ids of other jobs stay what they were
         identity["sealed"] = True
@@ -331,17 +345,20 @@ def _remember(plan: JobPlan) -> JobPlan:
     return plan
 
 
-#: size, modification time (ns), inode number, status change time (ns)
-FileIdentity = tuple[int, int, int, int]
+#: size, modification time (ns), inode number, status change time (ns); for an object: size and ETag
+FileIdentity = tuple[Any, ...]
 
 
-def file_identity(path: str | Path) -> FileIdentity:
+def file_identity(path: str | Path, store: Store | None = None) -> FileIdentity:
     """What tells that a file changed.
 
     Size and modification time miss a file replaced by one of the same size
     and time (``cp -p``, ``rsync -a``, ``tar x``, ``touch -r``); those give it
-    a new inode or a new change time, which nothing can set back.
+    a new inode or a new change time, which nothing can set back. An object
+    on a store has its size and ETag, which changes with its content.
     """
+    if store is not None and is_url(path):
+        return remote.identity(str(path), store)
     st = os.stat(path)
     return st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
 
@@ -350,6 +367,8 @@ def describe_change(before: Sequence[int], after: Sequence[int]) -> str:
     """What differs between two :func:`file_identity` values, in words."""
     if before[0] != after[0]:
         return f"size {before[0]:,} -> {after[0]:,} bytes" + (", modification time changed" if before[1] != after[1] else "")
+    if isinstance(after[1], str):
+        return "rewritten: same size, another ETag"
     if before[1] != after[1]:
         return "modification time changed"
     if len(before) > 2 and before[2] != after[2]:

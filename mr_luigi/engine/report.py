@@ -18,6 +18,7 @@ from mr_luigi.engine.counters import FRAMEWORK_COUNTERS, format_counters, sum_co
 from mr_luigi.engine.htmlreport import render_report
 from mr_luigi.engine.plan import JobPlan
 from mr_luigi.engine.stats import read_stats
+from mr_luigi.io import remote
 from mr_luigi.io.atomic import atomic_file
 
 #: Task statistics summed into the manifest's totals.
@@ -56,7 +57,7 @@ def build_manifest(plan: JobPlan, tasks: list[dict[str, Any]], final_lines: int,
         "end_time": end,
         "duration_s": round(end - start, 3),
         "config": _config_summary(plan),
-        "inputs": [{"path": str(p), "bytes": p.stat().st_size} for p in first.resolved.input_paths],
+        "inputs": [{"path": path, "bytes": int(stat[0])} for path, stat in first.input_stats.items()],
         "task_counts": {"map": sum(s.num_maps for s in steps), "shuffle": sum(s.num_partitions for s in steps),
                         "reduce": sum(s.num_partitions for s in steps)},
         **({"steps": [_step_summary(step, tasks) for step in steps]} if len(steps) > 1 else {}),
@@ -65,7 +66,7 @@ def build_manifest(plan: JobPlan, tasks: list[dict[str, Any]], final_lines: int,
         "final_output_records": final_lines,
         "outputs": outputs,
         "counters": sum_counters(t.get("counters", {}) for t in tasks),
-        "bad_records": {"total": totals["bad_records"], "folder": str(quarantine.folder_of(plan.output_dir))},
+        "bad_records": {"total": totals["bad_records"], "folder": plan.published(quarantine.FOLDER)},
         "decode_errors": _decode_errors(plan, tasks),
         "identity": plan.identity,
         "tasks": [
@@ -102,7 +103,7 @@ def _config_summary(plan: JobPlan) -> dict[str, Any]:
         "job_name": config.job_name,
         **plan.resolved.function_refs,
         "input_files": [str(p) for p in config.input_files] if not isinstance(config.input_files, str) else [config.input_files],
-        "output_dir": str(plan.output_dir),
+        "output_dir": plan.output_location,
         "work_dir": str(plan.resolved.work_dir),
         "num_reduce_tasks": config.num_reduce_tasks,
         "max_retries": config.max_retries,
@@ -190,10 +191,30 @@ def job_manifest(path: Path, job_id: str) -> dict[str, Any] | None:
     return manifest if manifest is not None and manifest.get("job_id") == job_id else None
 
 
-def summary_line(manifest: dict[str, Any], output_dir: Path) -> str:
+def published_manifest(plan: JobPlan) -> dict[str, Any] | None:
+    """The manifest where the job publishes (its output folder, or its ``s3://`` output_dir), or None."""
+    url = plan.resolved.output_url
+    if url is None:
+        return read_manifest(plan.success_path)
+    assert plan.resolved.store is not None
+    text = remote.read_text(f"{url}/_SUCCESS", plan.resolved.store)
+    try:
+        return None if text is None else json.loads(text)
+    except ValueError:
+        return None
+
+
+def finished_manifest(plan: JobPlan) -> dict[str, Any] | None:
+    """The published manifest if it is this job's: the job is finished."""
+    manifest = published_manifest(plan)
+    return manifest if manifest is not None and manifest.get("job_id") == plan.job_id else None
+
+
+def summary_line(manifest: dict[str, Any], output_dir: Path | str) -> str:
     totals = manifest["totals"]
     outputs = manifest.get("outputs") or ["final_output.txt"]
-    where = output_dir / outputs[-1] if len(outputs) == 1 or "final_output.txt" in outputs else output_dir
+    where = f"{str(output_dir).rstrip('/')}/{outputs[-1]}" if len(outputs) == 1 or "final_output.txt" in outputs \
+        else output_dir
     bad = manifest.get("bad_records", {}).get("total", 0)
     skipped = f", {bad} bad records skipped (see {manifest['bad_records']['folder']})" if bad else ""
     return (
@@ -203,7 +224,7 @@ def summary_line(manifest: dict[str, Any], output_dir: Path) -> str:
     )
 
 
-def summary(manifest: dict[str, Any], output_dir: Path) -> str:
+def summary(manifest: dict[str, Any], output_dir: Path | str) -> str:
     """The end-of-job summary: one line, warnings, the attempts that did not succeed, then the counters."""
     return (f"{summary_line(manifest, output_dir)}\n{decode_warning(manifest)}{retries_note(manifest)}"
             f"Counters:\n{format_counters(manifest.get('counters', {}))}")

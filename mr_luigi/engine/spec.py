@@ -21,6 +21,7 @@ import json
 import os
 from typing import Any
 
+from mr_luigi.io.remote import is_url
 from mr_luigi.engine.config import (
     FIELD_NAMES,
     FUNCTION_FIELDS,
@@ -89,6 +90,8 @@ def _step_spec(index: int, step: Any, problems: list[str]) -> Any:
 def _absolute(path: Any) -> Any:
     if not isinstance(path, (str, os.PathLike)):
         return path  # validation names it
+    if is_url(path):
+        return path
     return os.path.abspath(os.path.expanduser(os.fspath(path)))
 
 

@@ -31,6 +31,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from mr_luigi.io import remote
+from mr_luigi.io.remote import Store
+
 LOCK_NAME = "_publish.lock"
 JOURNAL_NAME = "_publishing.jsonl"
 #: errno values of a filesystem without locks
@@ -125,3 +128,32 @@ class Journal:
     def close(self) -> None:
         """The publish is complete (its ``_SUCCESS`` is written): forget it."""
         self.path.unlink(missing_ok=True)
+
+
+def publish_to_store(staging: Path, url: str, store: Store, names: list[str], earlier: list[str]) -> None:
+    """Put a publish finished in ``staging`` to an ``s3://`` output_dir: every output first, ``_SUCCESS`` last.
+
+    An object store has no rename and no lock, so completeness is decided by
+    ``_SUCCESS`` alone, and a journal object stands in for the local one:
+    ``_publishing.jsonl`` lists the names this publish writes before it
+    writes any, and goes when ``_SUCCESS`` is there. The earlier results'
+    ``_SUCCESS`` goes first, then their outputs that this publish does not
+    replace (``earlier``, and whatever an interrupted publish's journal
+    lists), so no reader ever sees a ``_SUCCESS`` beside another run's files.
+    """
+    journal = f"{url}/{JOURNAL_NAME}"
+    interrupted = remote.read_text(journal, store) or ""
+    listed = [json.loads(line)["name"] for line in interrupted.splitlines() if line.strip().endswith("}")]
+    local_journal = staging / JOURNAL_NAME
+    local_journal.write_text("".join(json.dumps({"name": name}) + "\n" for name in names))
+    remote.upload(local_journal, journal, store)
+    local_journal.unlink()
+    remote.remove([f"{url}/_SUCCESS"], store)
+    stale = [name for name in dict.fromkeys([*earlier, *listed]) if name not in names and name and "/" not in name]
+    remote.remove([f"{url}/{name}" for name in stale], store)
+    for name in names:
+        if (staging / name).is_dir():
+            remote.remove([f"{url}/{name}"], store)  # a folder of bad records holds this run's files only
+        remote.upload(staging / name, f"{url}/{name}", store)
+    remote.upload(staging / "_SUCCESS", f"{url}/_SUCCESS", store)
+    remote.remove([journal], store)

@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Sequence
 
 from mr_luigi.errors import InputChanged, InputError, UnreadableInput
+from mr_luigi.io import remote
 from mr_luigi.io.decoding import UTF8, Decoding, wide_encoding_hint
+from mr_luigi.io.remote import Store, is_url
 
 COMPRESSED_SUFFIXES = (".gz", ".bz2")
 _BOM = b"\xef\xbb\xbf"
@@ -41,6 +43,8 @@ class Segment:
     start: int
     end: int
     file_size: int
+    #: how to reach the object store, for an ``s3://`` path (see :mod:`mr_luigi.io.remote`)
+    store: Store | None = None
 
     @property
     def compressed(self) -> bool:
@@ -82,18 +86,25 @@ def auto_split_size(total_bytes: int) -> int:
     return max(eighth, -(-total_bytes // MAX_AUTO_MAPS))
 
 
-def plan_auto_splits(paths: Sequence[Path], splittable: bool = True) -> list[Split]:
+def input_size(path: Path | str, store: Store | None = None) -> int:
+    """The size of a local file or of an object."""
+    return remote.size(path, store) if isinstance(path, str) and is_url(path) and store else os.path.getsize(path)
+
+
+def plan_auto_splits(paths: Sequence[Path | str], splittable: bool = True, store: Store | None = None,
+                     sizes: dict[str, int] | None = None) -> list[Split]:
     """Splits of :func:`auto_split_size`, grown until there are at most ``MAX_AUTO_MAPS`` of them.
 
     Files that do not pack evenly (many just over half a split) can make up
     to twice as many splits as bytes / split size; each round grows the size
     by the ratio still over, so a few rounds at most.
     """
-    split_size = auto_split_size(sum(os.path.getsize(p) for p in paths))
-    splits = plan_splits(paths, split_size, splittable)
+    sizes = sizes or {str(p): input_size(p, store) for p in paths}
+    split_size = auto_split_size(sum(sizes.values()))
+    splits = plan_splits(paths, split_size, splittable, store, sizes)
     while len(splits) > MAX_AUTO_MAPS:
         split_size = -(-split_size * len(splits) // MAX_AUTO_MAPS)
-        splits = plan_splits(paths, split_size, splittable)
+        splits = plan_splits(paths, split_size, splittable, store, sizes)
     return splits
 
 
@@ -102,7 +113,8 @@ def plan_auto_splits(paths: Sequence[Path], splittable: bool = True) -> list[Spl
 CUT_ABOVE = 1.25
 
 
-def plan_splits(paths: Sequence[Path], split_size: int, splittable: bool = True) -> list[Split]:
+def plan_splits(paths: Sequence[Path | str], split_size: int, splittable: bool = True, store: Store | None = None,
+                sizes: dict[str, int] | None = None) -> list[Split]:
     """Cut files into splits of about ``split_size`` bytes each, none over ``CUT_ABOVE`` times that.
 
     A file two split sizes and a few bytes long is two splits, not two and a
@@ -113,13 +125,14 @@ def plan_splits(paths: Sequence[Path], split_size: int, splittable: bool = True)
     """
     pieces: list[Segment] = []
     for path in paths:
-        size = os.path.getsize(path)
+        size = sizes[str(path)] if sizes else input_size(path, store)
+        where = store if is_url(path) else None
         if size == 0 or not splittable or str(path).endswith(COMPRESSED_SUFFIXES) or size <= split_size * CUT_ABOVE:
-            pieces.append(Segment(str(path), 0, size, size))
+            pieces.append(Segment(str(path), 0, size, size, where))
             continue
         count = math.ceil(size / (split_size * CUT_ABOVE))  # pieces of at most CUT_ABOVE split sizes, as above
         step = math.ceil(size / count)
-        pieces.extend(Segment(str(path), s, min(s + step, size), size) for s in range(0, size, step))
+        pieces.extend(Segment(str(path), s, min(s + step, size), size, where) for s in range(0, size, step))
     return _pack(pieces, split_size)
 
 
@@ -380,6 +393,8 @@ def _first_line_start(fh: BinaryIO, segment: Segment) -> int:
 
 def _open(segment: Segment) -> BinaryIO:
     path = segment.path
+    if segment.store is not None:
+        return _open_object(segment)
     try:
         if path.endswith(".gz"):
             return gzip.open(path, "rb")  # type: ignore[return-value]
@@ -398,6 +413,21 @@ def _open(segment: Segment) -> BinaryIO:
     return fh
 
 
+def _open_object(segment: Segment) -> BinaryIO:
+    """An object of the store, read with ranged GETs; a compressed one streamed through its decompressor."""
+    assert segment.store is not None
+    fh = remote.open_input(segment.path, segment.store)
+    if fh.size != segment.file_size:
+        fh.close()
+        raise InputChanged(f"input {segment.path!r} changed size while the job ran ({segment.file_size} bytes when "
+                           f"planned, {fh.size} now); inputs must not change during a job: re-run it on a stable copy")
+    if segment.path.endswith(".gz"):
+        return gzip.open(fh, "rb")  # type: ignore[return-value]
+    if segment.path.endswith(".bz2"):
+        return bz2.open(fh, "rb")  # type: ignore[return-value]
+    return fh
+
+
 class LineNumbers:
     """Line numbers of increasing offsets in one file, counted incrementally.
 
@@ -406,8 +436,9 @@ class LineNumbers:
     open and counts only the bytes between one offset and the next.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, store: Store | None = None) -> None:
         self.path = path
+        self.store = store
         self._fh: BinaryIO | None = None
         self._pos = 0
         self._line = 1
@@ -416,7 +447,7 @@ class LineNumbers:
         if offset < self._pos:  # an earlier offset: start again
             self.close()
         if self._fh is None:
-            self._fh = _open(Segment(self.path, 0, offset, os.path.getsize(self.path)))
+            self._fh = _open(Segment(self.path, 0, offset, input_size(self.path, self.store), self.store))
             self._pos, self._line = 0, 1
         while self._pos < offset:
             chunk = self._fh.read(min(offset - self._pos, _READ_BUFFER))
@@ -442,7 +473,7 @@ def file_line(segment: Segment, number: int, offset: int, numbers: LineNumbers |
     if segment.start == 0:
         return number
     own = numbers is None
-    numbers = numbers or LineNumbers(segment.path)
+    numbers = numbers or LineNumbers(segment.path, segment.store)
     try:
         return numbers.number(offset)
     except (OSError, EOFError, ValueError):

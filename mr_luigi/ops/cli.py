@@ -193,7 +193,7 @@ def run_plan(plan: JobPlan, workers: int | None, scheduler_url: str | None, forc
         watcher.stop()
     outcome = job_result(plan, result)
     if outcome.success and outcome.manifest is not None:
-        print(report.summary(outcome.manifest, plan.output_dir))
+        print(report.summary(outcome.manifest, plan.output_location))
         return EXIT_OK
     reason = next(iter(outcome.failures.items()), None)
     why = f"{reason[0]}: {reason[1]}" if reason else outcome.status
@@ -349,7 +349,7 @@ class ProgressWatcher:
                 "reduce": (plan.num_partitions, plan.num_partitions), "bytes": (total, total)}
 
     def _show(self, final: bool = False) -> None:
-        finished = final and report.read_manifest(self.plan.success_path) is not None
+        finished = final and report.published_manifest(self.plan) is not None
         if not finished and not self.plan.job_dir.is_dir():  # not started yet
             return
         state = self.state() if not finished else self.finished_state()

@@ -207,7 +207,7 @@ def run_final_step(plan: JobPlan, replaces: str | None = None) -> dict[str, Any]
 
 
 def _finished_manifest(plan: JobPlan) -> dict[str, Any] | None:
-    return report.job_manifest(plan.success_path, plan.job_id)
+    return report.finished_manifest(plan)
 
 
 FINAL_TASK = "final"
@@ -248,13 +248,25 @@ def finish_job(plan: JobPlan, inject: Callable[[str], None] = lambda point: None
         inject("commit")
         report.write_manifest(plan.success_path, manifest)
         journal.close()
+        if plan.resolved.output_url is not None:
+            _publish_to_store(plan, outputs, replaced)
+    if plan.resolved.output_url is not None:
+        shutil.rmtree(plan.output_dir, ignore_errors=True)  # the staging folder: the results are on the store
     for step in plan.steps():
         if plan.config.keep_intermediate:
             remove_leftovers(step.job_dir)
         else:
             remove_intermediates(step)
-    logger.info(report.summary(manifest, plan.output_dir))
+    logger.info(report.summary(manifest, plan.output_location))
     return manifest
+
+
+def _publish_to_store(plan: JobPlan, outputs: list[str], replaced: dict[str, Any] | None) -> None:
+    """Put the staged results to the ``s3://`` output_dir, ``_SUCCESS`` last (see :func:`publish.publish_to_store`)."""
+    assert plan.resolved.output_url is not None and plan.resolved.store is not None
+    names = [*outputs, *([quarantine.FOLDER] if (plan.output_dir / quarantine.FOLDER).is_dir() else []), report.HTML_REPORT]
+    earlier = [*(replaced or {}).get("outputs", []), quarantine.FOLDER, report.HTML_REPORT]
+    publish.publish_to_store(plan.output_dir, plan.resolved.output_url, plan.resolved.store, names, earlier)
 
 
 def _attempts_of_steps(plan: JobPlan) -> dict[str, Any]:
@@ -319,7 +331,7 @@ def check_output_free(plan: JobPlan, replaces: str | None) -> dict[str, Any] | N
 
 def _other_jobs_manifest(plan: JobPlan) -> dict[str, Any] | None:
     """The manifest in the job's output folder if it is another job's (or another run's), else None."""
-    manifest = report.read_manifest(plan.success_path)
+    manifest = report.published_manifest(plan)
     return None if manifest is None or manifest.get("job_id") == plan.job_id else manifest
 
 

@@ -401,7 +401,7 @@ def check_unchanged(plan: JobPlan, path: str) -> None:
     """Fail if an input is not what was planned: its splits would cut it wrongly, or its content is another."""
     planned = plan.input_stats.get(path)
     try:
-        now = file_identity(path)
+        now = file_identity(path, plan.resolved.store)
     except OSError as exc:
         raise InputError(f"cannot read input {path!r}: {exc}") from exc
     if planned is not None and now != planned:
@@ -437,7 +437,7 @@ class MapErrors:
         self._numbers: dict[str, LineNumbers] = {}
 
     def where(self, segment: Segment, number: int, offset: int) -> str:
-        numbers = None if segment.start == 0 else self._numbers.setdefault(segment.path, LineNumbers(segment.path))
+        numbers = None if segment.start == 0 else self._numbers.setdefault(segment.path, LineNumbers(segment.path, segment.store))
         return f"{segment.path}:{file_line(segment, number, offset, numbers)}"
 
     def line_failed(self, segment: Segment, number: int, offset: int, line: str, exc: Exception, function: str = "map_function") -> None:
@@ -646,7 +646,7 @@ def _lines_with_records(segment: Segment, errors: MapErrors) -> Iterator[tuple[i
     as the file does.
     """
     path = segment.path
-    numbers = LineNumbers(path) if segment.start else None
+    numbers = LineNumbers(path, segment.store) if segment.start else None
     first_line = None if numbers is not None else 0
     try:
         for number, offset, line in read_lines(segment, errors.decoding, errors.undecodable(segment)):

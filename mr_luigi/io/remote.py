@@ -1,0 +1,202 @@
+"""Inputs and outputs on S3-compatible object storage (``s3://bucket/key`` URLs), through fsspec and s3fs.
+
+s3fs is the filesystem layer Dask, pandas and Luigi's own users reach S3
+through: it turns ``seek`` and ``read`` into ranged GETs, lists and globs
+prefixes, and reads credentials and the endpoint from the standard places
+(``AWS_*`` variables, ``~/.aws``, instance roles). A job config may add an
+``[s3]`` table with ``endpoint_url`` and ``region``, never credentials. Local
+paths never come here: they keep the plain ``open`` of :mod:`mr_luigi.io.splits`.
+
+An object has no inode or modification time the job can trust: its
+identity is its size and ETag, which S3 changes whenever the content does.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Iterable, Mapping
+
+from mr_luigi.errors import ConfigError, InputError, StorageError
+
+SCHEME = "s3://"
+#: The ``[s3]`` settings a job config may give; credentials are refused there.
+SETTINGS = ("endpoint_url", "region")
+_CREDENTIALS = ("key", "secret", "token", "access_key", "secret_key", "aws_access_key_id", "aws_secret_access_key",
+                "aws_session_token", "password")
+#: Bytes a ranged GET fetches at once when a split is read front to back.
+READ_BLOCK = 8 << 20
+
+
+def is_url(path: Any) -> bool:
+    """Whether a path is an object-store URL (``s3://...``) rather than a local path."""
+    return isinstance(path, str) and path.startswith(SCHEME)
+
+
+@dataclass(frozen=True)
+class Store:
+    """How to reach the object store: the ``[s3]`` table of a job config (no credentials)."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+
+    @classmethod
+    def from_config(cls, table: Mapping[str, Any] | None) -> Store:
+        table = dict(table or {})
+        for name in table:
+            if name.lower() in _CREDENTIALS or "secret" in name.lower() or "key" in name.lower():
+                raise ConfigError(f"s3.{name}", "credentials never go in a job config (it is copied into task "
+                                                "parameters and manifests): set AWS_ACCESS_KEY_ID and "
+                                                "AWS_SECRET_ACCESS_KEY, or use ~/.aws/credentials")
+            if name not in SETTINGS:
+                raise ConfigError(f"s3.{name}", f"unknown setting: expected one of {', '.join(SETTINGS)}")
+            if not isinstance(table[name], str) or not table[name]:
+                raise ConfigError(f"s3.{name}", f"expected a non-empty string, got {table[name]!r}")
+        return cls(**table)
+
+    def filesystem(self) -> Any:
+        """The s3fs filesystem of these settings (fsspec keeps one per settings and process)."""
+        s3fs = _s3fs()
+        client: dict[str, Any] = {}
+        if self.endpoint_url:
+            client["endpoint_url"] = self.endpoint_url
+        if self.region:
+            client["region_name"] = self.region
+        # A refused connection or a missing bucket is said in seconds, not after minutes of retries.
+        return s3fs.S3FileSystem(client_kwargs=client, config_kwargs={"connect_timeout": 5, "read_timeout": 60,
+                                                                      "retries": {"max_attempts": 3}},
+                                 default_block_size=READ_BLOCK)
+
+
+def _s3fs() -> Any:
+    try:
+        return importlib.import_module("s3fs")
+    except ImportError:
+        raise ConfigError("input_files", "s3:// URLs need s3fs: pip install 'mr_luigi[s3]'") from None
+
+
+def expand(pattern: str, store: Store) -> list[str]:
+    """The objects a URL names: one object, every object under a prefix ("folder"), or a glob's matches; sorted."""
+    fs = store.filesystem()
+    try:
+        if any(c in pattern for c in "*?["):
+            found = [p for p in fs.glob(pattern) if fs.isfile(p)]
+        elif fs.isfile(pattern):
+            found = [pattern]
+        elif fs.isdir(pattern):
+            found = [p for p in fs.find(pattern) if not _hidden(p, pattern)]
+        else:
+            found = []
+    except Exception as exc:  # noqa: BLE001 - every failure of the store is said with the URL
+        raise ConfigError("input_files", describe(exc, pattern)) from None
+    return sorted(SCHEME + p.removeprefix(SCHEME) for p in found)
+
+
+def missing(pattern: str, store: Store) -> str:
+    """Why a URL names no object: no such bucket, or nothing there."""
+    bucket = pattern.removeprefix(SCHEME).split("/", 1)[0]
+    try:
+        exists = store.filesystem().exists(bucket)
+    except Exception as exc:  # noqa: BLE001
+        return describe(exc, pattern)
+    if not exists:
+        return f"{pattern}: bucket {bucket!r} does not exist (or this endpoint does not have it)"
+    if any(c in pattern for c in "*?["):
+        return f"glob {pattern!r} matched no objects"
+    return f"{pattern!r} does not exist (no object, and no objects under it)"
+
+
+def _hidden(path: str, prefix: str) -> bool:
+    """Names starting with ``.`` or ``_`` under a prefix (``_SUCCESS``, ``_work/``) are not inputs, as in a folder."""
+    rest = path.removeprefix(SCHEME)[len(prefix.removeprefix(SCHEME).rstrip("/")):]
+    return any(part[:1] in (".", "_") for part in rest.split("/") if part)
+
+
+def identity(url: str, store: Store) -> tuple[int, str]:
+    """An object's size and ETag: what tells that it changed."""
+    try:
+        info = store.filesystem().info(url)
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(describe(exc, url)) from None
+    return int(info["size"]), str(info.get("ETag", "")).strip('"')
+
+
+def size(url: str, store: Store) -> int:
+    return identity(url, store)[0]
+
+
+def open_input(url: str, store: Store) -> BinaryIO:
+    """An object opened for reading: ``seek`` and ``read`` become ranged GETs of :data:`READ_BLOCK` bytes."""
+    try:
+        return store.filesystem().open(url, "rb", block_size=READ_BLOCK, cache_type="readahead")
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(describe(exc, url)) from None
+
+
+def describe(exc: BaseException, url: str) -> str:
+    """What went wrong with a URL, in words a user can act on (never a credential)."""
+    bucket = url.removeprefix(SCHEME).split("/", 1)[0]
+    name = type(exc).__name__
+    text = str(exc)
+    if isinstance(exc, FileNotFoundError) or "NoSuchBucket" in text or "NoSuchKey" in text:
+        if "NoSuchBucket" in text or "bucket" in text.lower():
+            return f"{url}: bucket {bucket!r} does not exist (or this endpoint does not have it)"
+        return f"{url}: no such object"
+    if isinstance(exc, PermissionError) or "AccessDenied" in text or "InvalidAccessKeyId" in text \
+            or "SignatureDoesNotMatch" in text or "Forbidden" in text:
+        return (f"{url}: access denied: check the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, "
+                f"AWS_PROFILE or ~/.aws/credentials) and the bucket's permissions")
+    if "EndpointConnectionError" in name or "Could not connect" in text or "ConnectionRefused" in text \
+            or getattr(exc, "errno", None) == errno.ECONNREFUSED:
+        return f"{url}: cannot reach the object store ({_first_line(text)}): check [s3] endpoint_url or AWS_ENDPOINT_URL"
+    return f"{url}: {name}: {_first_line(text)}"
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:300] if text.strip() else "no details"
+
+
+# -- outputs ------------------------------------------------------------------
+
+
+def read_text(url: str, store: Store) -> str | None:
+    """An object's text, or None if there is no such object."""
+    fs = store.filesystem()
+    try:
+        with fs.open(url, "rb") as fh:
+            return fh.read().decode("utf-8")
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # noqa: BLE001
+        raise StorageError(describe(exc, url)) from None
+
+
+def upload(local: Path, url: str, store: Store) -> None:
+    """Put a local file or folder (recursively) at ``url``."""
+    fs = store.filesystem()
+    try:
+        if local.is_dir():
+            for path in sorted(p for p in local.rglob("*") if p.is_file()):
+                fs.put_file(str(path), f"{url}/{path.relative_to(local).as_posix()}")
+        else:
+            fs.put_file(str(local), url)
+    except Exception as exc:  # noqa: BLE001
+        raise StorageError(describe(exc, url)) from None
+
+
+def remove(urls: Iterable[str], store: Store) -> None:
+    """Delete objects, and everything under the prefixes given (``_bad_records``); missing ones are fine."""
+    fs = store.filesystem()
+    for url in urls:
+        try:
+            if fs.isdir(url):
+                fs.rm(url, recursive=True)
+            elif fs.exists(url):
+                fs.rm(url)
+        except FileNotFoundError:
+            continue
+        except Exception as exc:  # noqa: BLE001
+            raise StorageError(describe(exc, url)) from None
+    fs.invalidate_cache()

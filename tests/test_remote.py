@@ -1,0 +1,204 @@
+"""Inputs and outputs on an S3-compatible server (moto on 127.0.0.1): the same bytes as a local run.
+
+Every job here runs as a user runs it (``mr-luigi run`` or ``luigi --module``, in
+a subprocess) against the session's server, and is compared with the same job
+on local files, and with a Counter.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mr_luigi.io import remote
+from tests.conftest import counts_from_output, reference_word_count
+from tests.services import S3_ENV
+
+REPO = Path(__file__).resolve().parent.parent
+WORDS = ["naïve", "Café", "straße", "ǅemal", "日本語", "emoji😀", "don't", "THE", "the", "x"]
+
+
+def write_inputs(folder: Path) -> list[Path]:
+    """Three text files (one of them gzipped), big enough to be cut into several ranged reads."""
+    rng = random.Random(7)
+    folder.mkdir(parents=True)
+    paths = []
+    for i in range(3):
+        text = "".join(" ".join(rng.choice(WORDS) for _ in range(rng.randrange(0, 12))) + ("\r\n" if i == 1 else "\n")
+                       for _ in range(6000))
+        path = folder / f"f{i}.txt"
+        path.write_text(text, encoding="utf-8", newline="")
+        paths.append(path)
+    gz = folder / "g.txt.gz"
+    gz.write_bytes(gzip.compress("gzipped words the THE Café\n".encode() * 500))
+    return [*paths, gz]
+
+
+def upload(bucket, local: Path, prefix: str) -> None:
+    for path in sorted(local.iterdir()):
+        bucket.fs.put_file(str(path), f"{bucket.name}/{prefix}/{path.name}")
+
+
+def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    full = dict(os.environ, PYTHONPATH=str(REPO), XDG_CACHE_HOME=str(tmp_path / "cache"), **env)
+    full.pop("MR_LUIGI_FAULTS", None)
+    return subprocess.run(args, cwd=REPO, capture_output=True, text=True, env=full, timeout=300)
+
+
+def mr_luigi(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    return run([sys.executable, "-m", "mr_luigi.ops.cli", *args], tmp_path, **env)
+
+
+def word_count_config(path: Path, inputs: str, output: str, endpoint: str | None, extra: str = "") -> Path:
+    lines = [f"job_name = {json.dumps(path.stem)}", 'map_function = "pipelines.word_count:word_count_map"',
+             'reduce_function = "pipelines.word_count:word_count_reduce"',
+             'combine_function = "pipelines.word_count:word_count_reduce"',
+             f"input_files = {json.dumps([inputs])}", f"output_dir = {json.dumps(output)}",
+             "split_size_mb = 0.02", "num_reduce_tasks = 3", extra]
+    if endpoint:
+        lines += ["[s3]", f"endpoint_url = {json.dumps(endpoint)}"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def remote_files(bucket, prefix: str) -> dict[str, bytes]:
+    bucket.fs.invalidate_cache()
+    base = f"{bucket.name}/{prefix}/"
+    return {p[len(base):]: bucket.fs.cat_file(p) for p in bucket.fs.find(base)}
+
+
+def local_files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_word_count_from_and_to_the_store_gives_the_local_runs_bytes(tmp_path, bucket):
+    inputs = write_inputs(tmp_path / "in")
+    upload(bucket, tmp_path / "in", "in")
+    local = mr_luigi("run", str(word_count_config(tmp_path / "local.toml", str(tmp_path / "in"), str(tmp_path / "out"), None)),
+                     tmp_path=tmp_path)
+    assert local.returncode == 0, local.stderr[-3000:]
+    config = word_count_config(tmp_path / "remote.toml", f"{bucket.url}/in", f"{bucket.url}/out", bucket.endpoint)
+    ran = mr_luigi("run", str(config), "--workers", "2", tmp_path=tmp_path)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    expected = reference_word_count(inputs[:3]) + Counter({"gzipped": 500, "words": 500, "the": 1000, "café": 500})
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == expected
+
+    published = remote_files(bucket, "out")
+    mine = local_files(tmp_path / "out")
+    same = sorted(name for name in mine if name.startswith("part-") or name == "final_output.txt")
+    assert same == ["final_output.txt", "part-00000", "part-00001", "part-00002"]
+    for name in same:
+        assert published[name] == mine[name], name
+    assert set(published) == set(same) | {"_SUCCESS", "_report.html"}  # nothing else: no journal, no lock
+    manifest = json.loads(published["_SUCCESS"])
+    assert manifest["config"]["output_dir"] == f"{bucket.url}/out" and manifest["task_counts"]["map"] > 4  # ranged splits
+    assert {row["path"] for row in manifest["inputs"]} == {f"{bucket.url}/in/{p.name}" for p in inputs}
+    assert f"-> {bucket.url}/out/final_output.txt" in ran.stdout
+    assert S3_ENV["AWS_SECRET_ACCESS_KEY"] not in ran.stdout + ran.stderr + published["_SUCCESS"].decode() \
+        + published["_report.html"].decode()
+    assert not (tmp_path / "cache" / "mr_luigi" / bucket.name / "out" / "_output").exists(), "the staging folder went"
+
+    again = mr_luigi("run", str(config), tmp_path=tmp_path)  # finished: nothing runs, the same summary
+    assert again.returncode == 0 and "succeeded" in again.stdout
+
+
+def test_a_rerun_with_fewer_partitions_replaces_every_earlier_object(tmp_path, bucket):
+    write_inputs(tmp_path / "in")
+    upload(bucket, tmp_path / "in", "in")
+    config = word_count_config(tmp_path / "job.toml", f"{bucket.url}/in/*.txt", f"{bucket.url}/out", bucket.endpoint)
+    assert mr_luigi("run", str(config), tmp_path=tmp_path).returncode == 0
+    bucket.fs.pipe(f"{bucket.name}/out/notes.md", b"mine")  # a user's own file in the output prefix
+    ran = mr_luigi("run", str(config), "--set", "num_reduce_tasks=1", tmp_path=tmp_path)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    published = remote_files(bucket, "out")
+    assert sorted(published) == ["_SUCCESS", "_report.html", "final_output.txt", "notes.md", "part-00000"]
+    assert json.loads(published["_SUCCESS"])["task_counts"]["reduce"] == 1
+    assert published["part-00000"] == published["final_output.txt"]
+
+
+def test_a_multi_step_job_reads_and_writes_the_store(tmp_path, bucket):
+    write_inputs(tmp_path / "in")
+    upload(bucket, tmp_path / "in", "in")
+    config = tmp_path / "steps.toml"
+
+    def write(inputs: str, output: str, endpoint: str | None) -> None:
+        config.write_text(f'''job_name = "top_words"
+input_files = [{json.dumps(inputs)}]
+output_dir = {json.dumps(output)}
+split_size_mb = 0.05
+{"[s3]" + chr(10) + "endpoint_url = " + json.dumps(endpoint) if endpoint else ""}
+
+[[steps]]
+map_function = "pipelines.word_count:word_count_map"
+reduce_function = "sum"
+combine_function = "sum"
+
+[[steps]]
+map_function = "tests.jobs_for_tests:by_count"
+reduce_function = "tests.jobs_for_tests:sorted_words"
+num_reduce_tasks = 1
+''')
+
+    write(str(tmp_path / "in"), str(tmp_path / "out"), None)
+    assert mr_luigi("run", str(config), tmp_path=tmp_path).returncode == 0
+    write(f"{bucket.url}/in", f"{bucket.url}/out", bucket.endpoint)
+    ran = mr_luigi("run", str(config), tmp_path=tmp_path)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert remote_files(bucket, "out")["final_output.txt"] == (tmp_path / "out" / "final_output.txt").read_bytes()
+
+
+def test_an_object_is_known_by_its_etag(tmp_path, bucket):
+    bucket.fs.pipe(f"{bucket.name}/in/a.txt", b"one two\n")
+    config = word_count_config(tmp_path / "job.toml", f"{bucket.url}/in/a.txt", f"{bucket.url}/out", bucket.endpoint)
+    first = mr_luigi("validate", str(config), tmp_path=tmp_path)
+    bucket.fs.pipe(f"{bucket.name}/in/a.txt", b"two one\n")  # same size, other bytes: another ETag
+    bucket.fs.invalidate_cache()
+    second = mr_luigi("validate", str(config), tmp_path=tmp_path)
+    ids = [re.search(r"\((job-[0-9a-f]{12})\)", shown.stdout).group(1) for shown in (first, second)]
+    assert ids[0] != ids[1]
+    store = remote.Store(endpoint_url=bucket.endpoint)
+    size, etag = remote.identity(f"{bucket.url}/in/a.txt", store)
+    assert size == 8 and re.fullmatch(r"[0-9a-f]{32}", etag)
+
+
+@pytest.mark.parametrize("case", ["missing bucket", "missing key", "empty glob", "refused endpoint", "credentials in config"])
+def test_bad_store_input_is_one_clear_line_naming_the_url_and_nothing_is_published(tmp_path, bucket, case):
+    bucket.fs.pipe(f"{bucket.name}/in/a.txt", b"a b\n")
+    endpoint = bucket.endpoint
+    inputs, extra = f"{bucket.url}/in/a.txt", ""
+    if case == "missing bucket":
+        inputs = "s3://no-such-bucket-here/in/a.txt"
+    elif case == "missing key":
+        inputs = f"{bucket.url}/in/nothing.txt"
+    elif case == "empty glob":
+        inputs = f"{bucket.url}/in/*.csv"
+    elif case == "refused endpoint":
+        from tests.services import free_port
+
+        endpoint = f"http://127.0.0.1:{free_port()}"
+    config = word_count_config(tmp_path / "job.toml", inputs, f"{bucket.url}/out", endpoint, extra)
+    if case == "credentials in config":
+        config.write_text(config.read_text() + 'aws_secret_access_key = "hunter2-secret"\n')
+    ran = mr_luigi("run", str(config), tmp_path=tmp_path)
+    assert ran.returncode == 2, ran.stderr[-3000:]
+    message = ran.stderr.strip().splitlines()[-1]
+    expected = {
+        "missing bucket": r"input_files: s3://no-such-bucket-here/in/a\.txt: bucket 'no-such-bucket-here' does not exist",
+        "missing key": rf"input_files: 's3://{bucket.name}/in/nothing\.txt' does not exist",
+        "empty glob": rf"input_files: glob 's3://{bucket.name}/in/\*\.csv' matched no objects",
+        "refused endpoint": rf"input_files: s3://{bucket.name}/in/a\.txt: cannot reach the object store .*endpoint_url",
+        "credentials in config": r"s3\.aws_secret_access_key: credentials never go in a job config",
+    }[case]
+    assert re.search(expected, message), message
+    assert "Traceback" not in ran.stderr
+    assert S3_ENV["AWS_SECRET_ACCESS_KEY"] not in ran.stdout + ran.stderr and "hunter2" not in ran.stderr
+    assert remote_files(bucket, "out") == {}
