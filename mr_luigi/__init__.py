@@ -42,6 +42,7 @@ from mr_luigi.errors import (  # noqa: E402
 )
 from mr_luigi.io.atomic import atomic_file, publish_file  # noqa: E402
 from mr_luigi.io.partition import hash_partition  # noqa: E402
+from mr_luigi.io.remote import location  # noqa: E402
 from mr_luigi.io.textformat import parse_line as parse_output_line  # noqa: E402
 from mr_luigi.io.textformat import read_output  # noqa: E402
 from mr_luigi.io.textformat import render_line as format_output_line  # noqa: E402
@@ -82,6 +83,7 @@ __all__ = [
     "hash_partition",
     "increment_counter",
     "job_file",
+    "location",
     "job_params",
     "file_map",
     "format_output_line",

@@ -26,7 +26,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable
 
-from mr_luigi import (BadRecord, BatchResult, ConfigError, ConfigFileParams, JobConfig, MultiStepJob, atomic_file, format_output_line,
+from mr_luigi import (BadRecord, BatchResult, ConfigError, ConfigFileParams, JobConfig, MultiStepJob, atomic_file, location, format_output_line,
                       batch_map, job_params, parse_output_line, publish_file)
 
 # host ident authuser [date] "request" status bytes ["referer" "user-agent"]
@@ -141,8 +141,8 @@ class LogAnalysis(ConfigFileParams, MultiStepJob):
     }
     default_config_file = Path(__file__).resolve().parent.parent / "configs" / "log_analysis.toml"
 
-    def result_dir(self) -> Path:
-        return Path(self._stats_config().output_dir).resolve()
+    def result_dir(self) -> str:
+        return location(self._stats_config().output_dir)
 
     def _stats_config(self) -> JobConfig:
         if not hasattr(self, "_stats"):
@@ -154,19 +154,19 @@ class LogAnalysis(ConfigFileParams, MultiStepJob):
         top_n = base.params.get("top_n")
         if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1:
             raise ConfigError("params.top_n", f"expected a positive integer, got {top_n!r}")
-        root = Path(base.output_dir).resolve()
-        stats = base.replace(job_name=f"{base.job_name}-stats", output_dir=str(root / "_steps" / "stats"), named_outputs=True)
+        root = location(base.output_dir)  # a folder or an s3:// URL
+        stats = base.replace(job_name=f"{base.job_name}-stats", output_dir=location(root, "_steps", "stats"), named_outputs=True)
         top = base.replace(
             job_name=f"{base.job_name}-top_ips", map_function=top_map, reduce_function=top_reduce, combine_function=top_reduce,
-            input_files=[str(root / "_steps" / "stats" / "requests_per_ip.txt")], output_dir=str(root / "_steps" / "top_ips"),
+            input_files=[location(root, "_steps", "stats", "requests_per_ip.txt")], output_dir=location(root, "_steps", "top_ips"),
             num_reduce_tasks=1, split_size_mb=None, named_outputs=False, max_bad_records=0,
         )
         return [stats, top]
 
     def publish(self, manifests: list[dict[str, Any]]) -> list[str]:
-        """Link the named results into the output folder and write top_ips.txt."""
-        root = self.result_dir()
-        stats_dir, top_dir = (Path(m["config"]["output_dir"]) for m in manifests)
+        """Copy the named results into the output folder and write top_ips.txt."""
+        root = self.output_folder()
+        stats_dir, top_dir = (self.step_folder(m) for m in manifests)
         for name in STATS_OUTPUTS:
             publish_file(stats_dir / f"{name}.txt", root / f"{name}.txt")
         line = (top_dir / "final_output.txt").read_text(encoding="utf-8")

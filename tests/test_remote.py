@@ -125,6 +125,36 @@ def test_a_rerun_with_fewer_partitions_replaces_every_earlier_object(tmp_path, b
     assert published["part-00000"] == published["final_output.txt"]
 
 
+def test_log_analysis_reads_and_writes_the_store_through_the_standard_endpoint_variable(tmp_path, bucket):
+    from tests.test_log_analysis import make_log  # the log test's own generator, junk lines included
+
+    (tmp_path / "logs").mkdir()
+    for i in range(2):
+        (tmp_path / "logs" / f"access{i}.log").write_text("\n".join(make_log(random.Random(i), 4000)) + "\n", encoding="utf-8")
+    upload(bucket, tmp_path / "logs", "logs")
+    out_local = tmp_path / "local"
+    args = [sys.executable, "-m", "luigi", "--module", "pipelines.log_analysis", "LogAnalysis", "--local-scheduler",
+            "--no-lock", "--workers", "2"]
+    local = run([*args, "--input", str(tmp_path / "logs" / "*.log"), "--output-dir", str(out_local)], tmp_path)
+    assert local.returncode == 0, local.stderr[-3000:]
+    ran = run([*args, "--input", f"{bucket.url}/logs/*.log", "--output-dir", f"{bucket.url}/report"], tmp_path,
+              AWS_ENDPOINT_URL=bucket.endpoint)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    published = remote_files(bucket, "report")
+    mine = local_files(out_local)
+    names = sorted(n for n in mine if n.rsplit("/", 1)[-1] not in ("_SUCCESS", "_report.html"))  # these name paths
+    assert names and any(n.startswith("_bad_records/") for n in names), names
+    for name in names:  # a bad record names its file: the object's URL instead of the local path
+        assert published[name] == mine[name].replace(str(tmp_path / "logs").encode(), f"{bucket.url}/logs".encode()), name
+    assert {"top_ips.txt", "requests_per_ip.txt"} <= set(names)
+    manifest = json.loads(published["_SUCCESS"])
+    assert sorted(manifest["outputs"]) == sorted({n.split("/")[0] for n in names if not n.startswith("_steps/")}
+                                                 | {"_report.html"})
+    assert f"-> {bucket.url}/report:" in ran.stderr + ran.stdout
+    steps = remote_files(bucket, "report/_steps/stats")
+    assert "_SUCCESS" in steps  # each step published on the store too
+
+
 def test_a_multi_step_job_reads_and_writes_the_store(tmp_path, bucket):
     write_inputs(tmp_path / "in")
     upload(bucket, tmp_path / "in", "in")

@@ -21,7 +21,6 @@ first incomplete one.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 from functools import cached_property
@@ -40,7 +39,10 @@ from mr_luigi.engine.phases.final import check_previous_results, run_final_step
 from mr_luigi.engine.plan import JobPlan, make_plan
 from mr_luigi.engine.tasks import last_tasks
 from mr_luigi.errors import ConfigError
+from mr_luigi.io import remote
 from mr_luigi.io.atomic import atomic_directory
+from mr_luigi.io.publish import publish_to_store
+from mr_luigi.io.remote import Store, is_url, location
 
 logger = logging.getLogger("luigi-interface.mr_luigi")
 
@@ -91,7 +93,7 @@ class StepTask(RetriesOfJob, luigi.Task):
 
     def run(self) -> Iterator[list[luigi.Task]]:
         plan = self.plan()
-        replaces = self.job.previous_results.get(str(plan.output_dir))
+        replaces = self.job.previous_results.get(plan.output_location)
         if check_previous_results(plan) not in (None, replaces):
             replaces = None  # published since the job started: the final step fails naming it
         yield last_tasks(plan)
@@ -99,13 +101,18 @@ class StepTask(RetriesOfJob, luigi.Task):
             run_final_step(plan, replaces)
 
 
-def _output_dir(config: JobConfig) -> Path:
-    return Path(os.path.abspath(os.path.expanduser(os.fspath(config.output_dir))))
+def _output_dir(config: JobConfig) -> str:
+    return location(config.output_dir)
 
 
-def _finished_job_id(folder: Path) -> str | None:
-    manifest = finished_job_manifest(folder)
-    return None if manifest is None else manifest["job_id"]
+def _store_of(config: JobConfig) -> Store | None:
+    return Store.from_config(config.s3) if config.s3 else None
+
+
+def _finished_job_id(config: JobConfig) -> str | None:
+    where = _output_dir(config)
+    manifest = report.manifest_at(where, _store_of(config)) if is_url(where) else finished_job_manifest(Path(where))
+    return None if manifest is None or "job_id" not in manifest else manifest["job_id"]
 
 
 class MultiStepJob(RootTask, RetriesOfJob, luigi.Task):
@@ -116,6 +123,12 @@ class MultiStepJob(RootTask, RetriesOfJob, luigi.Task):
     may first copy the steps' results there. The steps' bad records are
     gathered into ``<result_dir>/_bad_records/``, each file named after its
     step.
+
+    ``result_dir`` and the steps' output folders may be ``s3://`` URLs
+    (build them with :func:`mr_luigi.location`): :meth:`publish` then
+    writes into :meth:`output_folder`, a local staging folder put to the
+    store after it, ``_SUCCESS`` last, and reads each step's results from
+    :meth:`step_folder`, a local copy.
     """
 
     def steps(self) -> list[JobConfig]:
@@ -126,8 +139,33 @@ class MultiStepJob(RootTask, RetriesOfJob, luigi.Task):
         raise NotImplementedError(f"{type(self).__name__} must define result_dir()")
 
     def publish(self, manifests: list[dict[str, Any]]) -> list[str]:
-        """Copy the steps' results into :meth:`result_dir`; return their names."""
+        """Copy the steps' results into :meth:`output_folder`; return their names."""
         return []
+
+    def output_folder(self) -> Path:
+        """The local folder :meth:`publish` writes into: ``result_dir``, or its staging folder when it is a URL."""
+        where = self._result_location()
+        return remote.cache_folder(where) / "_output" if is_url(where) else Path(where)
+
+    def step_folder(self, manifest: dict[str, Any]) -> Path:
+        """A local folder holding a finished step's published results (a copy, when they are on a store)."""
+        where = manifest["config"]["output_dir"]
+        if not is_url(where):
+            return Path(where)
+        folder = remote.cache_folder(self._result_location()) / "_downloads" / manifest["job_name"]
+        shutil.rmtree(folder, ignore_errors=True)
+        store = self._store() or Store()
+        for name in [*manifest.get("outputs", []), BAD_RECORDS]:
+            if name == BAD_RECORDS and not manifest.get("bad_records", {}).get("total"):
+                continue
+            remote.download(f"{where}/{name}", folder / name, store)
+        return folder
+
+    def _result_location(self) -> str:
+        return location(self.result_dir())
+
+    def _store(self) -> Store | None:
+        return _store_of(self.step_configs[0])
 
     @cached_property
     def step_configs(self) -> list[JobConfig]:
@@ -139,7 +177,7 @@ class MultiStepJob(RootTask, RetriesOfJob, luigi.Task):
     @cached_property
     def previous_results(self) -> dict[str, str | None]:
         """Each step's output folder -> the job id of the results there when this job was first checked."""
-        return {str(_output_dir(c)): _finished_job_id(_output_dir(c)) for c in self.step_configs}
+        return {_output_dir(c): _finished_job_id(c) for c in self.step_configs}
 
     def _check_first_step(self) -> None:
         """Plan the first step once (its inputs exist): a wrong config fails before anything runs."""
@@ -155,7 +193,7 @@ class MultiStepJob(RootTask, RetriesOfJob, luigi.Task):
         return failures.task_error(f"{type(self).__name__} publish", exception)
 
     def _result_dir(self) -> Path:
-        return Path(self.result_dir())
+        return self.output_folder()
 
     def requires(self) -> StepTask:
         return StepTask(job=self, index=len(self.step_configs) - 1)
@@ -173,7 +211,7 @@ class MultiStepJob(RootTask, RetriesOfJob, luigi.Task):
         last = self.requires()
         if not last.complete():
             return False
-        manifest = report.read_manifest(self._result_dir() / "_SUCCESS")
+        manifest = report.manifest_at(self._result_location(), self._store())
         return manifest is not None and [s["job_id"] for s in manifest.get("steps", [])] == self._step_ids()
 
     def _publish_bad_records(self, manifests: list[dict[str, Any]]) -> bool:
@@ -183,13 +221,13 @@ class MultiStepJob(RootTask, RetriesOfJob, luigi.Task):
         folder: that step's ``_bad_records/`` is already there, and the
         other steps' files would change a folder that step published.
         """
-        root = self._result_dir().resolve()
-        folders = [Path(m["config"]["output_dir"]).resolve() for m in manifests]
-        if root in folders:
+        if self._result_location() in [location(m["config"]["output_dir"]) for m in manifests]:
             return False
+        folders = [self.step_folder(m) if is_url(m["config"]["output_dir"]) else Path(m["config"]["output_dir"])
+                   for m in manifests]
         found = [(m["job_name"], path) for m, folder in zip(manifests, folders) if (folder / BAD_RECORDS).is_dir()
                  for path in sorted((folder / BAD_RECORDS).glob("*.jsonl"))]
-        target = root / BAD_RECORDS
+        target = self.output_folder() / BAD_RECORDS
         shutil.rmtree(target, ignore_errors=True)
         if not found:
             return False
@@ -221,11 +259,13 @@ class MultiStepJob(RootTask, RetriesOfJob, luigi.Task):
             manifest = report.published_manifest(plan)
             assert manifest is not None, f"step {config.job_name} has no manifest"
             manifests.append(manifest)
+        root = self.output_folder()
+        root.mkdir(parents=True, exist_ok=True)
         outputs = self.publish(manifests)
         if self._publish_bad_records(manifests):
             outputs = [*outputs, BAD_RECORDS]
-        root = self._result_dir()
-        combined = report.combined_manifest(type(self).__name__, manifests, root)
+        where = self._result_location()
+        combined = report.combined_manifest(type(self).__name__, manifests, where)
         report.write_html_report(root / report.HTML_REPORT, combined)
         manifest = {
             "job_name": type(self).__name__,
@@ -240,4 +280,9 @@ class MultiStepJob(RootTask, RetriesOfJob, luigi.Task):
             "publish_duration_s": round(time.time() - started, 3),
         }
         report.write_manifest(root / "_SUCCESS", manifest)
-        logger.info(report.steps_summary_line(manifest, root))
+        if is_url(where):
+            earlier = (report.manifest_at(where, self._store()) or {}).get("outputs", [])
+            publish_to_store(root, where, self._store() or Store(), manifest["outputs"], [*earlier, BAD_RECORDS])
+            for folder in (root, remote.cache_folder(where) / "_downloads"):  # staging, and the steps' results copied
+                shutil.rmtree(folder, ignore_errors=True)
+        logger.info(report.steps_summary_line(manifest, where))

@@ -587,8 +587,7 @@ def _work_dir(config: JobConfig, output_url: str | None) -> Path | None:
     if config.work_dir:
         work_dir = Path(os.path.abspath(os.path.expanduser(config.work_dir)))
     elif output_url:
-        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        work_dir = cache / "mr_luigi" / output_url.removeprefix(SCHEME)
+        work_dir = remote.cache_folder(output_url)
     else:
         return None
     return work_dir

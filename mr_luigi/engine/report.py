@@ -118,7 +118,7 @@ def _config_summary(plan: JobPlan) -> dict[str, Any]:
     }
 
 
-def combined_manifest(job_name: str, manifests: list[dict[str, Any]], result_dir: Path) -> dict[str, Any]:
+def combined_manifest(job_name: str, manifests: list[dict[str, Any]], result_dir: Path | str) -> dict[str, Any]:
     """The steps of a multi-step job as one manifest-shaped record: what its ``_report.html`` shows.
 
     Tasks keep their own names (each starts with its step's job name), the
@@ -145,7 +145,7 @@ def combined_manifest(job_name: str, manifests: list[dict[str, Any]], result_dir
         "phases": phases,
         "counters": sum_counters(m.get("counters", {}) for m in manifests),
         "bad_records": {"total": sum(m.get("bad_records", {}).get("total", 0) for m in manifests),
-                        "folder": str(quarantine.folder_of(result_dir))},
+                        "folder": remote.location(result_dir, quarantine.FOLDER)},
         "attempts": {"per_task": {f"{m['job_name']}/{t}": n for m in manifests
                                   for t, n in m.get("attempts", {}).get("per_task", {}).items()},
                      "unsuccessful": [{**f, "task": f"{m['job_name']}/{f['task']}"} for m in manifests
@@ -154,13 +154,13 @@ def combined_manifest(job_name: str, manifests: list[dict[str, Any]], result_dir
     }
 
 
-def steps_summary_line(manifest: dict[str, Any], result_dir: Path) -> str:
+def steps_summary_line(manifest: dict[str, Any], result_dir: Path | str) -> str:
     """The last line of a multi-step job: how long, what it read, and where its results are."""
     outputs = [name for name in manifest.get("outputs") or [] if not name.startswith("_")]
     bad = manifest.get("bad_records", {}).get("total", 0)
     return (f"Job {manifest['job_name']} succeeded in {manifest['duration_s']:.2f}s ({len(manifest['steps'])} steps): "
             f"{manifest['input_records']:,} input records -> {result_dir}: {', '.join(outputs) or '(no files of its own)'}"
-            + (f"; {bad:,} bad records skipped (see {quarantine.folder_of(result_dir)})" if bad else ""))
+            + (f"; {bad:,} bad records skipped (see {remote.location(result_dir, quarantine.FOLDER)})" if bad else ""))
 
 
 def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
@@ -196,12 +196,19 @@ def published_manifest(plan: JobPlan) -> dict[str, Any] | None:
     url = plan.resolved.output_url
     if url is None:
         return read_manifest(plan.success_path)
-    assert plan.resolved.store is not None
-    text = remote.read_text(f"{url}/_SUCCESS", plan.resolved.store)
+    return manifest_at(url, plan.resolved.store)
+
+
+def manifest_at(where: str | Path, store: remote.Store | None) -> dict[str, Any] | None:
+    """The ``_SUCCESS`` manifest in a local folder or under an ``s3://`` URL, or None if absent or unreadable."""
+    if not remote.is_url(where):
+        return read_manifest(Path(where) / "_SUCCESS")
+    text = remote.read_text(f"{where}/_SUCCESS", store or remote.Store())
     try:
-        return None if text is None else json.loads(text)
+        manifest = None if text is None else json.loads(text)
     except ValueError:
         return None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def finished_manifest(plan: JobPlan) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Mapping
@@ -33,6 +34,26 @@ READ_BLOCK = 8 << 20
 def is_url(path: Any) -> bool:
     """Whether a path is an object-store URL (``s3://...``) rather than a local path."""
     return isinstance(path, str) and path.startswith(SCHEME)
+
+
+def location(base: str | os.PathLike[str], *parts: str) -> str:
+    """``base`` joined with ``parts``: an ``s3://`` URL stays one (joined with ``/``), a local path is made absolute.
+
+    Pipelines name the folders under their output with it, so that the same
+    code writes to a local folder or to a bucket.
+    """
+    if is_url(base):
+        return "/".join([str(base).rstrip("/"), *(p.strip("/") for p in parts)])
+    return os.path.abspath(os.path.join(os.path.expanduser(os.fspath(base)), *parts))
+
+
+def cache_folder(url: str) -> Path:
+    """This host's local folder for an ``s3://`` output_dir: its default work folder and its staging folder.
+
+    Under ``$XDG_CACHE_HOME/mr_luigi`` (``~/.cache/mr_luigi``), named after the bucket and prefix.
+    """
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "mr_luigi" / url.removeprefix(SCHEME).rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -169,6 +190,23 @@ def read_text(url: str, store: Store) -> str | None:
             return fh.read().decode("utf-8")
     except FileNotFoundError:
         return None
+    except Exception as exc:  # noqa: BLE001
+        raise StorageError(describe(exc, url)) from None
+
+
+def download(url: str, local: Path, store: Store) -> None:
+    """Get an object, or every object under a prefix, to a local file or folder."""
+    fs = store.filesystem()
+    try:
+        if fs.isdir(url):
+            base = url.removeprefix(SCHEME).rstrip("/") + "/"
+            for key in fs.find(url):
+                target = local / key[len(base):]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fs.get_file(key, str(target))
+        else:
+            local.parent.mkdir(parents=True, exist_ok=True)
+            fs.get_file(url, str(local))
     except Exception as exc:  # noqa: BLE001
         raise StorageError(describe(exc, url)) from None
 
