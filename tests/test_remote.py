@@ -49,8 +49,8 @@ def upload(bucket, local: Path, prefix: str) -> None:
 
 
 def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    full = dict(os.environ, PYTHONPATH=str(REPO), XDG_CACHE_HOME=str(tmp_path / "cache"), **env)
-    full.pop("MR_LUIGI_FAULTS", None)
+    full = {k: v for k, v in os.environ.items() if k not in ("MR_LUIGI_FAULTS", "MR_LUIGI_SECRET")}
+    full.update(PYTHONPATH=str(REPO), XDG_CACHE_HOME=str(tmp_path / "cache"), **env)
     return subprocess.run(args, cwd=REPO, capture_output=True, text=True, env=full, timeout=300)
 
 
@@ -232,3 +232,74 @@ def test_bad_store_input_is_one_clear_line_naming_the_url_and_nothing_is_publish
     assert "Traceback" not in ran.stderr
     assert S3_ENV["AWS_SECRET_ACCESS_KEY"] not in ran.stdout + ran.stderr and "hunter2" not in ran.stderr
     assert remote_files(bucket, "out") == {}
+
+
+SECRET = "remote-test-secret-0123456789"
+
+
+def test_everything_on_the_store_work_dir_too_gives_the_local_runs_bytes(tmp_path, bucket):
+    inputs = write_inputs(tmp_path / "in")
+    upload(bucket, tmp_path / "in", "in")
+    local = mr_luigi("run", str(word_count_config(tmp_path / "local.toml", str(tmp_path / "in"), str(tmp_path / "out"), None)),
+                     tmp_path=tmp_path)
+    assert local.returncode == 0, local.stderr[-3000:]
+    config = word_count_config(tmp_path / "remote.toml", f"{bucket.url}/in", f"{bucket.url}/out", bucket.endpoint,
+                               f'work_dir = "{bucket.url}/work"\nkeep_intermediate = true')
+    refused = mr_luigi("run", str(config), tmp_path=tmp_path)
+    assert refused.returncode == 2 and re.search(r"work_dir: s3://\S+/work is on an object store every host writes: "
+                                                 r"set MR_LUIGI_SECRET", refused.stderr), refused.stderr[-2000:]
+    ran = mr_luigi("run", str(config), "--workers", "2", tmp_path=tmp_path, MR_LUIGI_SECRET=SECRET)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    published = remote_files(bucket, "out")
+    for name in ["final_output.txt", "part-00000", "part-00001", "part-00002"]:
+        assert published[name] == (tmp_path / "out" / name).read_bytes(), name
+    expected = reference_word_count(inputs[:3]) + Counter({"gzipped": 500, "words": 500, "the": 1000, "café": 500})
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == expected
+
+    work = remote_files(bucket, "work")
+    manifest = json.loads(published["_SUCCESS"])
+    job = manifest["job_id"]
+    maps, parts = manifest["task_counts"]["map"], manifest["task_counts"]["reduce"]
+    markers = sorted(name for name in work if name.endswith("/_DONE"))
+    assert markers == sorted([f"{job}/map_output/map-{i:05d}/_DONE" for i in range(maps)]
+                             + [f"{job}/reduce_input/part-{p:05d}/_DONE" for p in range(parts)]
+                             + [f"{job}/reduce_output/part-{p:05d}/_DONE" for p in range(parts)])
+    for marker in markers:  # each names the prefix holding its task's files, all of them there
+        named = json.loads(work[marker])
+        folder = marker.rsplit("/", 1)[0]
+        assert {f"{folder}/{named['prefix']}/{f}" for f in named["files"]} <= set(work)
+    assert f"{job}/maps_checked.json" in work
+    assert SECRET not in ran.stdout + ran.stderr
+    assert not any(SECRET.encode() in data for data in [*work.values(), *published.values()])
+
+    cleaned = word_count_config(tmp_path / "remote2.toml", f"{bucket.url}/in", f"{bucket.url}/out2", bucket.endpoint,
+                                f'work_dir = "{bucket.url}/work2"')
+    assert mr_luigi("run", str(cleaned), tmp_path=tmp_path, MR_LUIGI_SECRET=SECRET).returncode == 0
+    assert remote_files(bucket, "work2") == {}, "without keep_intermediate the job's objects are removed"
+
+
+def test_a_planted_map_output_on_the_store_is_never_unpickled(tmp_path, bucket):
+    import pickle
+    import struct
+
+    from tests.test_seal import Planted
+
+    write_inputs(tmp_path / "in")
+    upload(bucket, tmp_path / "in", "in")
+    config = word_count_config(tmp_path / "job.toml", f"{bucket.url}/in", f"{bucket.url}/out", bucket.endpoint,
+                               f'work_dir = "{bucket.url}/work"')
+    stopped = mr_luigi("run", str(config), tmp_path=tmp_path, MR_LUIGI_SECRET=SECRET, MR_LUIGI_FAULTS="shuffle:*:*:raise")
+    assert stopped.returncode == 1
+    work = remote_files(bucket, "work")
+    marker = next(name for name in sorted(work) if name.endswith("map-00000/_DONE"))
+    named = json.loads(work[marker])
+    run_file = next(f for f in named["files"] if f.startswith("run-"))
+    key = f"{bucket.name}/work/{marker.rsplit('/', 1)[0]}/{named['prefix']}/{run_file}"
+    original = bucket.fs.cat_file(key)
+    blob = pickle.dumps([Planted(tmp_path / "ran")])
+    bucket.fs.pipe(key, struct.pack("<I", len(blob)) + b"\0" * 16 + blob + original[20 + len(blob):])
+    again = mr_luigi("run", str(config), tmp_path=tmp_path, MR_LUIGI_SECRET=SECRET)
+    assert again.returncode == 1
+    assert f"s3://{key}: the records at byte 0 fail their check against MR_LUIGI_SECRET" in again.stderr, again.stderr[-3000:]
+    assert not (tmp_path / "ran").exists()
+    assert "_SUCCESS" not in remote_files(bucket, "out")

@@ -178,6 +178,9 @@ class ResolvedConfig:
     store: Store | None = None
     #: ``output_dir`` when it is an ``s3://`` URL: the outputs are staged in ``output_dir`` and put there
     output_url: str | None = None
+    #: ``work_dir`` when it is an ``s3://`` URL: ``work_dir`` is then this host's mirror of it (see
+    #: :mod:`mr_luigi.engine.workstore`)
+    work_url: str | None = None
 
     @property
     def map_only(self) -> bool:
@@ -433,7 +436,8 @@ def validate(config: JobConfig, record_inputs: Sequence[Path] | None = None) -> 
         raise ConfigError("map_function", "a file map is given a local path to open: it cannot read s3:// inputs yet")
     side_files = _side_files(config.files)
     output_url = _output_url(config)
-    work_dir = _work_dir(config, output_url)
+    work_url = _url_field(config.work_dir, "work_dir")
+    work_dir = remote.cache_folder(work_url) if work_url else _work_dir(config, output_url)
     output_dir = _staging_dir(work_dir, output_url) if output_url else _check_output_dir(config.output_dir)
     work_dir = work_dir or output_dir / "_work"
     if work_dir.exists() and not work_dir.is_dir():
@@ -452,6 +456,7 @@ def validate(config: JobConfig, record_inputs: Sequence[Path] | None = None) -> 
         work_dir=work_dir,
         store=store,
         output_url=output_url,
+        work_url=work_url,
         function_refs={k: function_ref(v) for k, v in functions.items() if v is not None},
         skip_types=skip_types,
         decoding=decoding,
@@ -571,19 +576,21 @@ def _store(config: JobConfig) -> Store | None:
 
 
 def _output_url(config: JobConfig) -> str | None:
-    if not is_url(config.output_dir):
+    return _url_field(config.output_dir, "output_dir")
+
+
+def _url_field(value: Any, name: str) -> str | None:
+    """A folder field's ``s3://bucket/prefix`` URL (without a trailing slash), or None when it is a local path."""
+    if not is_url(value):
         return None
-    url = config.output_dir.rstrip("/")
+    url = value.rstrip("/")
     if "/" not in url.removeprefix(SCHEME) or any(c in url for c in "*?["):
-        raise ConfigError("output_dir", f"{config.output_dir!r}: expected s3://bucket/prefix, a folder in a bucket")
+        raise ConfigError(name, f"{value!r}: expected s3://bucket/prefix, a folder in a bucket")
     return url
 
 
 def _work_dir(config: JobConfig, output_url: str | None) -> Path | None:
-    """The work folder given, or for an output on an object store this host's cache folder for it; None: the default."""
-    if is_url(config.work_dir):
-        raise ConfigError("work_dir", f"{config.work_dir!r}: intermediates on an object store are not supported yet; "
-                                      "give a local folder (each host keeps the intermediates of the tasks it runs)")
+    """The local work folder given, or for an output on an object store this host's cache folder for it; None: the default."""
     if config.work_dir:
         work_dir = Path(os.path.abspath(os.path.expanduser(config.work_dir)))
     elif output_url:

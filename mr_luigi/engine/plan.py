@@ -305,6 +305,10 @@ def _sealed(resolved: ResolvedConfig) -> bool:
     """Whether the job seals its intermediates: ``MR_LUIGI_SECRET`` is set; it must be when the work folder is shared."""
     if from_environment() is not None:
         return True
+    if resolved.work_url is not None:
+        raise ConfigError("work_dir", f"{resolved.work_url} is on an object store every host writes: set {SECRET_ENV} to "
+                                      "the same secret on every host, so that no worker unpickles records someone else "
+                                      "could have put there (see the README, Running on several machines)")
     fstype = filesystem_type(resolved.work_dir)
     if fstype in NETWORK_FILESYSTEMS:
         raise ConfigError("work_dir", f"{resolved.work_dir} is on a shared filesystem ({fstype}): set {SECRET_ENV} to the "

@@ -17,9 +17,11 @@ does exactly the tasks whose outputs are missing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import shutil
 import time
 from functools import cached_property
 from pathlib import Path
@@ -27,7 +29,7 @@ from typing import Any
 
 import luigi
 
-from mr_luigi.engine import context, counters, failures, interrupts, luigi_setup
+from mr_luigi.engine import context, counters, failures, interrupts, luigi_setup, workstore
 from mr_luigi.engine.attempts import RetriesOfJob, attempt_of
 from mr_luigi.engine.phases import map as map_phase
 from mr_luigi.engine.phases import reduce as reduce_phase
@@ -73,6 +75,11 @@ class JobTask(RetriesOfJob, luigi.Task):
     def plan(self) -> JobPlan:
         return plan_of_task(self.job_id, self.spec)
 
+    @cached_property
+    def work_store(self) -> workstore.WorkStore | None:
+        """The job's work folder on an object store, or None when it is local (see :mod:`mr_luigi.engine.workstore`)."""
+        return workstore.of(self.plan)
+
     def job_max_retries(self) -> int:
         return self.plan.config.max_retries
 
@@ -96,11 +103,16 @@ class PhaseTask(JobTask):
     def output_dir(self) -> Path:
         raise NotImplementedError
 
-    def output(self) -> luigi.LocalTarget:
+    def output(self) -> luigi.Target:
+        if self.work_store is not None:
+            return workstore.DoneTarget(self.work_store, self.output_dir())
         return luigi.LocalTarget(str(self.output_dir()))
 
     def work(self, out: Path, progress: Progress) -> dict[str, Any]:
         raise NotImplementedError
+
+    def get_inputs(self, store: workstore.WorkStore) -> None:
+        """Get from the store what :meth:`work` reads that other hosts may have written."""
 
     @property
     def index_in_phase(self) -> int:
@@ -119,7 +131,27 @@ class PhaseTask(JobTask):
             return
         started = time.time()
         logger.info("Started task %s", self.label)
+        store = self.work_store
+        if store is None:
+            stats = self._attempt(started)
+        else:
+            store.get_attempts(self.attempt_name)  # attempts on other hosts count
+            store.ensure_side_files()
+            try:
+                stats = self._attempt(started, store)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    store.put_attempts(self.attempt_name)
+                raise
+            store.put_task(self.output_dir(), self.phase, self.index_in_phase, self.attempt_name)
+        self._report_done(stats, time.time() - started)
+        logger.info("Finished task %s in %.2fs", self.label, time.time() - started)
+
+    def _attempt(self, started: float, store: workstore.WorkStore | None = None) -> dict[str, Any]:
+        """One attempt at the task, logged (see :mod:`mr_luigi.engine.attempts`); its statistics."""
         with interrupts.stoppable(), attempt_of(self.plan, self.attempt_name, self.phase, self.index_in_phase) as (attempt, inject):
+            if store is not None:
+                self.get_inputs(store)
             with context.running(self.plan.config.params, self.plan.side_file_copies) as user_counters, \
                     atomic.atomic_directory(self.output_dir()) as out:
                 try:
@@ -132,8 +164,7 @@ class PhaseTask(JobTask):
                              attempt=attempt, job_id=self.job_id)
                 write_stats(out, stats)
                 inject("commit")
-        self._report_done(stats, time.time() - started)
-        logger.info("Finished task %s in %.2fs", self.label, time.time() - started)
+        return stats
 
     def _report_done(self, stats: dict[str, Any], seconds: float) -> None:
         """The last status in the web UI: 100% and what the task did."""
@@ -167,6 +198,10 @@ class MapTask(PhaseTask):
         previous = self.plan.previous
         return [] if previous is None else [ReduceTask.of(previous, partition=self.index)]
 
+    def get_inputs(self, store: workstore.WorkStore) -> None:
+        if self.plan.previous is not None:  # a later step's map reads one reduce output of the step before
+            store.get_folder(self.plan.previous.reduce_output_dir(self.index))
+
     def work(self, out: Path, progress: Progress) -> dict[str, Any]:
         split = self.plan.splits[self.index]
         size = sum(os.path.getsize(s.path) for s in split.segments) if self.plan.reads_records else split.size
@@ -189,19 +224,28 @@ class MapBarrier(JobTask):
     def requires(self) -> list[MapTask]:
         return [MapTask.of(self.plan, index=i) for i in range(self.plan.num_maps)]
 
-    def output(self) -> luigi.LocalTarget:
+    def output(self) -> luigi.Target:
+        if self.work_store is not None:
+            return workstore.ObjectTarget(self.work_store, self.plan.job_dir / BARRIER_FILE)
         return luigi.LocalTarget(str(self.plan.job_dir / BARRIER_FILE))
 
     def run(self) -> None:
         if self.complete():
             return
+        store = self.work_store
+        path = self.plan.job_dir / BARRIER_FILE
         with interrupts.stoppable(), attempt_of(self.plan, "barrier", "barrier", 0) as (_, inject):
+            if store is not None:
+                for i in range(self.plan.num_maps):
+                    store.get_stats(self.plan.map_dir(i))
             map_stats = [read_stats(self.plan.map_dir(i)) for i in range(self.plan.num_maps)]
             summary = check_bad_records(self.plan, map_stats)
             inject.middle()
-            with atomic.atomic_file(Path(self.output().path)) as tmp:
+            with atomic.atomic_file(path) as tmp:
                 tmp.write_text(json.dumps(summary) + "\n")
                 inject("commit")
+            if store is not None:
+                store.put_text(store.url_of(path), path.read_text())
 
 
 BARRIER_FILE = "maps_checked.json"
@@ -231,7 +275,16 @@ class ShuffleTask(PhaseTask):
         return self.plan.reduce_input_dir(self.partition)
 
     def work(self, out: Path, progress: Progress) -> dict[str, Any]:
-        return shuffle_phase.run_shuffle(self.plan, self.partition, out, progress)
+        if self.work_store is None:
+            return shuffle_phase.run_shuffle(self.plan, self.partition, out, progress)
+        fetched = out.parent / f"{out.name}-fetched"  # beside the output: not put to the store with it
+        try:
+            folders = self.work_store.get_map_outputs(self.partition, fetched)
+            return shuffle_phase.run_shuffle(self.plan, self.partition, out, progress, folders)
+        except StorageError as exc:
+            raise self.work_store.named(exc) from exc
+        finally:
+            shutil.rmtree(fetched, ignore_errors=True)
 
 
 class ReduceTask(PhaseTask):
@@ -253,6 +306,9 @@ class ReduceTask(PhaseTask):
 
     def output_dir(self) -> Path:
         return self.plan.reduce_output_dir(self.partition)
+
+    def get_inputs(self, store: workstore.WorkStore) -> None:
+        store.get_folder(self.plan.reduce_input_dir(self.partition))
 
     def work(self, out: Path, progress: Progress) -> dict[str, Any]:
         return reduce_phase.run_reduce(self.plan, self.partition, out, progress)

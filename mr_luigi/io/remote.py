@@ -78,7 +78,18 @@ class Store:
         return cls(**table)
 
     def filesystem(self) -> Any:
-        """The s3fs filesystem of these settings (fsspec keeps one per settings and process)."""
+        """The s3fs filesystem of these settings, one per process.
+
+        s3fs refuses to be used across a fork, and Luigi forks a process per
+        task, so the instance is made anew in each process, never inherited.
+        """
+        key = (self, os.getpid())
+        fs = _filesystems.get(key)
+        if fs is None:
+            fs = _filesystems[key] = self._new_filesystem()
+        return fs
+
+    def _new_filesystem(self) -> Any:
         s3fs = _s3fs()
         client: dict[str, Any] = {}
         if self.endpoint_url:
@@ -88,7 +99,11 @@ class Store:
         # A refused connection or a missing bucket is said in seconds, not after minutes of retries.
         return s3fs.S3FileSystem(client_kwargs=client, config_kwargs={"connect_timeout": 5, "read_timeout": 60,
                                                                       "retries": {"max_attempts": 3}},
-                                 default_block_size=READ_BLOCK)
+                                 default_block_size=READ_BLOCK, skip_instance_cache=True)
+
+
+#: (settings, pid) -> this process's filesystem (see :meth:`Store.filesystem`)
+_filesystems: dict[tuple[Store, int], Any] = {}
 
 
 def _s3fs() -> Any:

@@ -17,7 +17,7 @@ from itertools import chain, groupby, islice
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from mr_luigi.engine import attempts, quarantine, report
+from mr_luigi.engine import attempts, quarantine, report, workstore
 from mr_luigi.engine.attempts import attempt_of
 from mr_luigi.engine.phases.reduce import FINAL_HOOK_LINES, KEYS_FILE
 from mr_luigi.engine.plan import JobPlan, identity_difference, part_name
@@ -229,6 +229,10 @@ def finish_job(plan: JobPlan, inject: Callable[[str], None] = lambda point: None
         if finished is not None:
             return finished
         replaced = check_output_free(plan, replaces)
+        for step in plan.steps():  # with the work folder on a store: what the other hosts' tasks wrote
+            store = workstore.of(step)
+            if store is not None:
+                store.get_for_final()
         tasks = []
         for step in plan.steps():  # each step's bad records against the limit (its barrier checked its maps)
             step_tasks = report.collect_task_stats(step)
@@ -358,7 +362,10 @@ def _remove_replaced(plan: JobPlan, manifest: dict[str, Any], journal: publish.J
 
 
 def remove_intermediates(plan: JobPlan) -> None:
-    """Delete the job's work folder, and the work dir itself when it is left empty."""
+    """Delete the job's work folder (and its objects, on a store), and the work dir itself when it is left empty."""
+    store = workstore.of(plan)
+    if store is not None:
+        store.remove_job()
     shutil.rmtree(plan.job_dir, ignore_errors=True)
     try:
         plan.resolved.work_dir.rmdir()

@@ -17,19 +17,21 @@ from mr_luigi.io.seal import Seal
 SHUFFLE_DATA = "data"
 
 
-def run_shuffle(plan: JobPlan, partition: int, out: Path, progress: Progress | None = None) -> dict[str, Any]:
+def run_shuffle(plan: JobPlan, partition: int, out: Path, progress: Progress | None = None,
+                map_folders: list[Path] | None = None) -> dict[str, Any]:
     """Merge one partition's sorted runs from every map into one sorted file.
 
     At most ``merge_fan_in`` runs are open at once: with more, groups of them
     are first merged into bigger runs (combining when there is a combiner),
     pass after pass, so memory stays bounded whatever the number of runs.
+    ``map_folders`` are where the maps' outputs are read (by default their
+    own folders; copies got from the store, see :mod:`mr_luigi.engine.workstore`).
     """
-    map_stats = [read_stats(plan.map_dir(index)) for index in range(plan.num_maps)]
+    folders = map_folders or [plan.map_dir(index) for index in range(plan.num_maps)]
     pieces: list[Piece] = []
     total = 0
-    for index, stats in enumerate(map_stats):
-        folder = plan.map_dir(index)
-        for run in stats["runs"]:
+    for folder in folders:
+        for run in read_stats(folder)["runs"]:
             start, end, count = run["partitions"][partition]
             if count:
                 pieces.append((folder / run["file"], start, end))
