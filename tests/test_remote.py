@@ -303,3 +303,54 @@ def test_a_planted_map_output_on_the_store_is_never_unpickled(tmp_path, bucket):
     assert f"s3://{key}: the records at byte 0 fail their check against MR_LUIGI_SECRET" in again.stderr, again.stderr[-3000:]
     assert not (tmp_path / "ran").exists()
     assert "_SUCCESS" not in remote_files(bucket, "out")
+
+
+@pytest.mark.parametrize("point", ["middle", "put"])
+def test_kill_the_worker_with_everything_on_the_store_then_rerun(tmp_path, bucket, point):
+    """SIGKILL the whole run while map 1 is half done (middle) or has put its files but not its marker (put)."""
+    import signal
+    import time
+
+    write_inputs(tmp_path / "in")
+    upload(bucket, tmp_path / "in", "in")
+    clean = mr_luigi("run", str(word_count_config(tmp_path / "clean.toml", str(tmp_path / "in"), str(tmp_path / "clean"), None)),
+                     tmp_path=tmp_path)
+    assert clean.returncode == 0
+    config = word_count_config(tmp_path / "job.toml", f"{bucket.url}/in", f"{bucket.url}/out", bucket.endpoint,
+                               f'work_dir = "{bucket.url}/work"\nkeep_intermediate = true\nmax_retries = 0')
+    args = [sys.executable, "-m", "luigi", "--module", "pipelines.word_count", "WordCount", "--config", str(config),
+            "--local-scheduler", "--no-lock", "--workers", "2"]
+    env = {k: v for k, v in os.environ.items() if k not in ("MR_LUIGI_FAULTS", "MR_LUIGI_SECRET")}
+    env.update(PYTHONPATH=str(REPO), XDG_CACHE_HOME=str(tmp_path / "cache"), MR_LUIGI_SECRET=SECRET,
+               MR_LUIGI_FAULTS=f"map:1:1:hang:{point}")
+    proc = subprocess.Popen(args, cwd=REPO, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    mirror = tmp_path / "cache" / "mr_luigi" / bucket.name / "work"
+    deadline = time.monotonic() + 120
+    try:
+        while not list(mirror.glob("*/faults/hang-map-1-1")):
+            assert proc.poll() is None, proc.stderr.read()[-3000:]
+            assert time.monotonic() < deadline, "map 1 never reached its fault point"
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        proc.stderr.close()
+
+    work = remote_files(bucket, "work")
+    (job,) = {name.split("/")[0] for name in work}
+    put = [name for name in work if name.startswith(f"{job}/map_output/map-00001/")]
+    assert not any(name.endswith("/_DONE") for name in put), "the killed map has no marker"
+    if point == "put":
+        assert any("/run-" in name for name in put), "its files were put: they must not count"
+    assert "_SUCCESS" not in remote_files(bucket, "out")
+
+    env.pop("MR_LUIGI_FAULTS")
+    rerun = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    published = remote_files(bucket, "out")
+    for name in ["final_output.txt", "part-00000", "part-00001", "part-00002"]:
+        assert published[name] == (tmp_path / "clean" / name).read_bytes(), name
+    attempts = json.loads(published["_SUCCESS"])["attempts"]
+    assert attempts["per_task"]["map-00001"] == 2  # the killed attempt counted, from the store's attempt log
+    finished_before = {n.split("/")[2] for n in work if n.endswith("/_DONE") and "/map_output/" in n}
+    assert all(attempts["per_task"][f"map-{name[4:]}"] == 1 for name in finished_before), "a finished map ran again"

@@ -16,7 +16,9 @@ Set ``MR_LUIGI_FAULTS`` to one or more comma-separated rules
   are published) or ``commit`` (all output written, not yet renamed into place).
   ``final`` has two more: ``parts`` (the first part file published, the next
   not yet) and ``writing`` (``final_output.txt``, or the first named output,
-  half written under its temporary name).
+  half written under its temporary name). With ``work_dir`` on an object
+  store, ``put``: the task's files put to the store, its ``_DONE`` marker not
+  yet (see :mod:`mr_luigi.engine.workstore`).
 
 ``MR_LUIGI_FAULTS=map:*:1-2:raise`` makes every map task fail on its first two
 attempts. Unset, the hooks cost one dictionary lookup per task.
@@ -37,7 +39,7 @@ from mr_luigi.io.atomic import atomic_file
 ENV = "MR_LUIGI_FAULTS"
 PHASES = ("map", "barrier", "shuffle", "reduce", "final")
 ACTIONS = ("raise", "kill", "hang")
-POINTS = ("start", "middle", "parts", "writing", "commit")
+POINTS = ("start", "middle", "parts", "writing", "commit", "put")
 
 
 class InjectedFault(MrLuigiError):

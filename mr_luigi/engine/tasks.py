@@ -139,11 +139,9 @@ class PhaseTask(JobTask):
             store.ensure_side_files()
             try:
                 stats = self._attempt(started, store)
-            except BaseException:
+            finally:  # the attempt log, with how this attempt ended
                 with contextlib.suppress(Exception):
                     store.put_attempts(self.attempt_name)
-                raise
-            store.put_task(self.output_dir(), self.phase, self.index_in_phase, self.attempt_name)
         self._report_done(stats, time.time() - started)
         logger.info("Finished task %s in %.2fs", self.label, time.time() - started)
 
@@ -151,6 +149,7 @@ class PhaseTask(JobTask):
         """One attempt at the task, logged (see :mod:`mr_luigi.engine.attempts`); its statistics."""
         with interrupts.stoppable(), attempt_of(self.plan, self.attempt_name, self.phase, self.index_in_phase) as (attempt, inject):
             if store is not None:
+                shutil.rmtree(self.output_dir(), ignore_errors=True)  # the store's copy is the one that counts
                 self.get_inputs(store)
             with context.running(self.plan.config.params, self.plan.side_file_copies) as user_counters, \
                     atomic.atomic_directory(self.output_dir()) as out:
@@ -164,6 +163,8 @@ class PhaseTask(JobTask):
                              attempt=attempt, job_id=self.job_id)
                 write_stats(out, stats)
                 inject("commit")
+            if store is not None:  # the attempt is done when the store has its files and marker
+                store.put_task(self.output_dir(), self.phase, self.index_in_phase, self.attempt_name, inject)
         return stats
 
     def _report_done(self, stats: dict[str, Any], seconds: float) -> None:

@@ -31,7 +31,7 @@ import json
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import luigi
 
@@ -79,7 +79,8 @@ class WorkStore:
 
     # -- after a task -----------------------------------------------------
 
-    def put_task(self, folder: Path, phase: str, index: int, attempt_log: str) -> None:
+    def put_task(self, folder: Path, phase: str, index: int, attempt_log: str,
+                 inject: Callable[[str], None] = lambda point: None) -> None:
         """Put a finished task's output folder (under a prefix of its own), bad records and attempt log, then its marker."""
         prefix = uuid.uuid4().hex[:16]
         files = [p for p in sorted(folder.rglob("*")) if p.is_file() and not is_temporary(p.name)]
@@ -89,6 +90,7 @@ class WorkStore:
         if bad.is_file():
             remote.upload(bad, self.url_of(bad), self.store)
         self.put_attempts(attempt_log)
+        inject("put")
         marker = {"prefix": prefix, "files": [p.relative_to(folder).as_posix() for p in files]}
         self.put_text(f"{self.url_of(folder)}/{DONE}", json.dumps(marker) + "\n")
 
