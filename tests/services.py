@@ -11,6 +11,7 @@ dead; the multi-host test, which kills a host, sets a few seconds. ``prefix`` ru
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -87,21 +88,29 @@ S3_ENV = {"AWS_ACCESS_KEY_ID": "mr-luigi-test-key", "AWS_SECRET_ACCESS_KEY": "mr
 
 
 class S3Server:
-    """An S3-compatible server (moto in server mode) on 127.0.0.1, for the test session; ``stop()`` ends it."""
+    """An S3-compatible server (moto in server mode), on 127.0.0.1 for the test session; ``stop()`` ends it.
 
-    def __init__(self, folder: Path) -> None:
+    ``prefix`` runs it inside a network namespace, listening on ``address``; ``reachable`` is the address others use.
+    """
+
+    def __init__(self, folder: Path, address: str = "127.0.0.1", prefix: list[str] | None = None,
+                 reachable: str | None = None, probe=None, env: dict[str, str] | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{reachable or address}:{self.port}"
         self.log = open(folder / "moto.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
-                                     cwd=folder, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([*(prefix or []), str(Path(sys.executable).parent / "moto_server"), "-H", address,
+                                      "-p", str(self.port)], cwd=folder, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=None if env is None else {**os.environ, **env})
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(self.url, timeout=5).read()
+                if probe is not None:
+                    probe(self.url)
+                else:
+                    urllib.request.urlopen(self.url, timeout=5).read()
                 return
-            except OSError:
+            except (OSError, subprocess.CalledProcessError):
                 if time.monotonic() > deadline or self.proc.poll() is not None:
                     self.stop()
                     raise RuntimeError(f"the S3 server did not start: see {folder / 'moto.log'}") from None

@@ -50,7 +50,8 @@ def upload(bucket, local: Path, prefix: str) -> None:
 
 def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if k not in ("MR_LUIGI_FAULTS", "MR_LUIGI_SECRET")}
-    full.update(PYTHONPATH=str(REPO), XDG_CACHE_HOME=str(tmp_path / "cache"), **env)
+    full.update(PYTHONPATH=str(REPO), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    full.update(env)
     return subprocess.run(args, cwd=REPO, capture_output=True, text=True, env=full, timeout=300)
 
 
@@ -354,3 +355,16 @@ def test_kill_the_worker_with_everything_on_the_store_then_rerun(tmp_path, bucke
     assert attempts["per_task"]["map-00001"] == 2  # the killed attempt counted, from the store's attempt log
     finished_before = {n.split("/")[2] for n in work if n.endswith("/_DONE") and "/map_output/" in n}
     assert all(attempts["per_task"][f"map-{name[4:]}"] == 1 for name in finished_before), "a finished map ran again"
+
+
+def test_hosts_with_their_own_cache_folders_plan_the_same_job(tmp_path, bucket):
+    """The job id covers the store's URLs, never a host's local mirror or staging folder under its cache."""
+    bucket.fs.pipe(f"{bucket.name}/in/a.txt", b"a b\n")
+    config = word_count_config(tmp_path / "job.toml", f"{bucket.url}/in", f"{bucket.url}/out", bucket.endpoint,
+                               f'work_dir = "{bucket.url}/work"')
+    ids = set()
+    for host in ("host1", "host2"):
+        shown = mr_luigi("validate", str(config), tmp_path=tmp_path, MR_LUIGI_SECRET=SECRET, XDG_CACHE_HOME=str(tmp_path / host))
+        assert shown.returncode == 0, shown.stderr
+        ids.add(re.search(r"\((job-[0-9a-f]{12})\)", shown.stdout).group(1))
+    assert len(ids) == 1

@@ -393,7 +393,7 @@ def job_identity(resolved: ResolvedConfig, splits: tuple[Split, ...], input_stat
         "inputs": [[path, *stat] for path, stat in input_stats.items()],
         "splits": [[[s.path, s.start, s.end] for s in split.segments] for split in splits],
         "num_reduce_tasks": config.num_reduce_tasks,
-        "output_dir": str(resolved.output_dir),
+        "output_dir": resolved.output_url or str(resolved.output_dir),  # the URL: not this host's staging folder
         "params": code.digest(dict(config.params), "params"),
         "named_outputs": config.named_outputs,
         "output_format": config.output_format,

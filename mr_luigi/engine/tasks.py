@@ -149,6 +149,7 @@ class PhaseTask(JobTask):
         """One attempt at the task, logged (see :mod:`mr_luigi.engine.attempts`); its statistics."""
         with interrupts.stoppable(), attempt_of(self.plan, self.attempt_name, self.phase, self.index_in_phase) as (attempt, inject):
             if store is not None:
+                store.put_attempts(self.attempt_name)  # this attempt counts on every host, even if this one dies
                 shutil.rmtree(self.output_dir(), ignore_errors=True)  # the store's copy is the one that counts
                 self.get_inputs(store)
             with context.running(self.plan.config.params, self.plan.side_file_copies) as user_counters, \
