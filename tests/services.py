@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -109,6 +110,8 @@ class S3Server:
                     probe(self.url)
                 else:
                     urllib.request.urlopen(self.url, timeout=5).read()
+                return
+            except urllib.error.HTTPError:  # it answers (a server checking credentials refuses an anonymous GET)
                 return
             except (OSError, subprocess.CalledProcessError):
                 if time.monotonic() > deadline or self.proc.poll() is not None:

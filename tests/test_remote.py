@@ -201,11 +201,24 @@ def test_an_object_is_known_by_its_etag(tmp_path, bucket):
     assert size == 8 and re.fullmatch(r"[0-9a-f]{32}", etag)
 
 
-@pytest.mark.parametrize("case", ["missing bucket", "missing key", "empty glob", "refused endpoint", "credentials in config"])
-def test_bad_store_input_is_one_clear_line_naming_the_url_and_nothing_is_published(tmp_path, bucket, case):
+@pytest.fixture(scope="module")
+def locked_server(tmp_path_factory):
+    """An S3 server that checks credentials (moto with IAM checks from the first request) and knows none."""
+    from tests.services import S3Server
+
+    server = S3Server(tmp_path_factory.mktemp("locked_s3"), env={"INITIAL_NO_AUTH_ACTION_COUNT": "0"})
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("case", ["missing bucket", "missing key", "empty glob", "refused endpoint", "credentials in config",
+                                  "wrong credentials"])
+def test_bad_store_input_is_one_clear_line_naming_the_url_and_nothing_is_published(tmp_path, bucket, case, request):
     bucket.fs.pipe(f"{bucket.name}/in/a.txt", b"a b\n")
     endpoint = bucket.endpoint
     inputs, extra = f"{bucket.url}/in/a.txt", ""
+    if case == "wrong credentials":
+        endpoint = request.getfixturevalue("locked_server").url
     if case == "missing bucket":
         inputs = "s3://no-such-bucket-here/in/a.txt"
     elif case == "missing key":
@@ -228,6 +241,7 @@ def test_bad_store_input_is_one_clear_line_naming_the_url_and_nothing_is_publish
         "empty glob": rf"input_files: glob 's3://{bucket.name}/in/\*\.csv' matched no objects",
         "refused endpoint": rf"input_files: s3://{bucket.name}/in/a\.txt: cannot reach the object store .*endpoint_url",
         "credentials in config": r"s3\.aws_secret_access_key: credentials never go in a job config",
+        "wrong credentials": rf"input_files: s3://{bucket.name}/in/a\.txt: access denied: check the credentials",
     }[case]
     assert re.search(expected, message), message
     assert "Traceback" not in ran.stderr
@@ -368,3 +382,30 @@ def test_hosts_with_their_own_cache_folders_plan_the_same_job(tmp_path, bucket):
         assert shown.returncode == 0, shown.stderr
         ids.add(re.search(r"\((job-[0-9a-f]{12})\)", shown.stdout).group(1))
     assert len(ids) == 1
+
+
+@pytest.mark.parametrize("base, parts, expected", [
+    ("s3://b/out/", ("_steps", "stats"), "s3://b/out/_steps/stats"),
+    ("s3://b/out", ("/x/",), "s3://b/out/x"),
+    ("out", ("a", "b.txt"), os.path.join(os.getcwd(), "out", "a", "b.txt")),
+    ("/data/out/", (), "/data/out"),
+])
+def test_a_location_joins_a_url_with_slashes_and_makes_a_local_path_absolute(base, parts, expected):
+    assert remote.location(base, *parts) == expected
+
+
+@pytest.mark.parametrize("table, field, words", [
+    ({"endpoint_url": "http://x", "regoin": "eu"}, "s3.regoin", "unknown setting"),
+    ({"aws_access_key_id": "AKIA"}, "s3.aws_access_key_id", "credentials never go in a job config"),
+    ({"secret_key": "s"}, "s3.secret_key", "credentials never go in a job config"),
+    ({"endpoint_url": 5}, "s3.endpoint_url", "expected a non-empty string"),
+])
+def test_the_s3_table_takes_the_endpoint_and_region_only(table, field, words):
+    from mr_luigi.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        remote.Store.from_config(table)
+    assert caught.value.field == field and words in caught.value.message
+    assert "AKIA" not in str(caught.value)
+    assert remote.Store.from_config({"endpoint_url": "http://h:1", "region": "eu-west-1"}) == \
+        remote.Store(endpoint_url="http://h:1", region="eu-west-1")
