@@ -238,8 +238,7 @@ class MapBarrier(JobTask):
         path = self.plan.job_dir / BARRIER_FILE
         with interrupts.stoppable(), attempt_of(self.plan, "barrier", "barrier", 0) as (_, inject):
             if store is not None:
-                for i in range(self.plan.num_maps):
-                    store.get_stats(self.plan.map_dir(i))
+                store.get_stats([self.plan.map_dir(i) for i in range(self.plan.num_maps)])
             map_stats = [read_stats(self.plan.map_dir(i)) for i in range(self.plan.num_maps)]
             summary = check_bad_records(self.plan, map_stats)
             inject.middle()

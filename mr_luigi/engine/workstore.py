@@ -43,6 +43,8 @@ from mr_luigi.io import remote
 from mr_luigi.io.atomic import is_temporary
 
 DONE = "_DONE"
+#: Bytes of map output ranges a shuffle fetches at once (concurrently), and so holds in memory at most.
+RANGE_BATCH = 64 << 20
 
 
 class WorkStore:
@@ -77,6 +79,47 @@ class WorkStore:
         except Exception as exc:  # noqa: BLE001
             raise StorageError(remote.describe(exc, url)) from None
 
+    # -- transfers: each a batch of concurrent requests ---------------------
+
+    def _put(self, pairs: list[tuple[Path, str]]) -> None:
+        """Put local files to URLs, concurrently."""
+        if not pairs:
+            return
+        try:
+            self.fs.put([str(local) for local, _ in pairs], [url for _, url in pairs])
+        except Exception as exc:  # noqa: BLE001
+            raise StorageError(remote.describe(exc, pairs[0][1])) from None
+
+    def _get(self, pairs: list[tuple[str, Path]]) -> None:
+        """Get URLs to local files, concurrently."""
+        if not pairs:
+            return
+        for _, local in pairs:
+            local.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.fs.get([url for url, _ in pairs], [str(local) for _, local in pairs])
+        except Exception as exc:  # noqa: BLE001
+            raise StorageError(remote.describe(exc, pairs[0][0])) from None
+
+    def _cat(self, urls: list[str], missing_ok: bool = False) -> dict[str, bytes | None]:
+        """The bytes of several objects, fetched concurrently (None for a missing one, if ``missing_ok``)."""
+        if not urls:
+            return {}
+        try:
+            found = self.fs.cat(urls, on_error="return")
+        except Exception as exc:  # noqa: BLE001
+            raise StorageError(remote.describe(exc, urls[0])) from None
+        result: dict[str, bytes | None] = {}
+        for url in urls:
+            data = found.get(url, found.get(url.removeprefix(remote.SCHEME)))
+            if isinstance(data, FileNotFoundError) and missing_ok:
+                result[url] = None
+            elif isinstance(data, BaseException) or data is None:
+                raise StorageError(remote.describe(data or FileNotFoundError(url), url))
+            else:
+                result[url] = data
+        return result
+
     # -- after a task -----------------------------------------------------
 
     def put_task(self, folder: Path, phase: str, index: int, attempt_log: str,
@@ -84,29 +127,20 @@ class WorkStore:
         """Put a finished task's output folder (under a prefix of its own), bad records and attempt log, then its marker."""
         prefix = uuid.uuid4().hex[:16]
         files = [p for p in sorted(folder.rglob("*")) if p.is_file() and not is_temporary(p.name)]
-        for path in files:
-            remote.upload(path, f"{self.url_of(folder)}/{prefix}/{path.relative_to(folder).as_posix()}", self.store)
+        pairs = [(path, f"{self.url_of(folder)}/{prefix}/{path.relative_to(folder).as_posix()}") for path in files]
         bad = self.plan.quarantine_dir / quarantine.file_name(phase, index)
-        if bad.is_file():
-            remote.upload(bad, self.url_of(bad), self.store)
-        self.put_attempts(attempt_log)
+        log = attempts.log_path(self.plan.job_dir, attempt_log)
+        pairs += [(extra, self.url_of(extra)) for extra in (bad, log) if extra.is_file()]
+        self._put(pairs)
         inject("put")
         marker = {"prefix": prefix, "files": [p.relative_to(folder).as_posix() for p in files]}
         self.put_text(f"{self.url_of(folder)}/{DONE}", json.dumps(marker) + "\n")
-
-    def done_prefix(self, folder: Path) -> str:
-        """Where a finished task's files are on the store: the prefix its marker names."""
-        url = f"{self.url_of(folder)}/{DONE}"
-        text = remote.read_text(url, self.store)
-        if text is None:
-            raise StorageError(f"{url}: missing: the task that writes {self.url_of(folder)} has not finished")
-        return f"{self.url_of(folder)}/{json.loads(text)['prefix']}"
 
     def put_attempts(self, task: str) -> None:
         """Put a task's attempt log (every host's tasks count their attempts in one place: the store's copy)."""
         log = attempts.log_path(self.plan.job_dir, task)
         if log.is_file():
-            remote.upload(log, self.url_of(log), self.store)
+            self._put([(log, self.url_of(log))])
 
     def put_text(self, url: str, text: str) -> None:
         try:
@@ -116,64 +150,107 @@ class WorkStore:
 
     # -- before a task ----------------------------------------------------
 
+    def markers(self, folders: list[Path]) -> dict[Path, dict[str, Any]]:
+        """The markers of finished tasks' output folders, by folder: each names its prefix and files."""
+        urls = [f"{self.url_of(folder)}/{DONE}" for folder in folders]
+        found = self._cat(urls, missing_ok=True)
+        result = {}
+        for folder, url in zip(folders, urls):
+            data = found[url]
+            if data is None:
+                raise StorageError(f"{url}: missing: the task that writes {self.url_of(folder)} has not finished")
+            marker = json.loads(data)
+            marker["source"] = f"{self.url_of(folder)}/{marker['prefix']}"
+            result[folder] = marker
+        return result
+
     def get_attempts(self, task: str) -> None:
         """This task's attempt log as the store has it (attempts on other hosts count too)."""
         log = attempts.log_path(self.plan.job_dir, task)
-        url = self.url_of(log)
-        if self.exists(url):
-            remote.download(url, log, self.store)
+        data = self._cat([self.url_of(log)], missing_ok=True)[self.url_of(log)]
+        if data is not None:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_bytes(data)
 
     def get_file(self, path: Path) -> None:
-        remote.download(self.url_of(path), path, self.store)
+        self._get([(self.url_of(path), path)])
+
+    def get_folders(self, folders: list[Path]) -> None:
+        """Finished tasks' output folders, as the store has them (replacing any local copies)."""
+        pairs = []
+        for folder, marker in self.markers(folders).items():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            pairs += [(f"{marker['source']}/{name}", folder / name) for name in marker["files"]]
+        self._get(pairs)
 
     def get_folder(self, folder: Path) -> None:
-        """A finished task's output folder, as the store has it (replacing any local copy)."""
-        source = self.done_prefix(folder)
-        shutil.rmtree(folder, ignore_errors=True)
-        remote.download(source, folder, self.store)
+        self.get_folders([folder])
 
-    def get_stats(self, folder: Path) -> str:
-        """A finished task's statistics (its index of runs, for a map), fresh from the store; return its files' prefix."""
-        source = self.done_prefix(folder)
-        remote.download(f"{source}/{STATS_FILE}", folder / STATS_FILE, self.store)
-        return source
+    def get_stats(self, folders: list[Path]) -> None:
+        """Finished tasks' statistics (a map's index of runs), fresh from the store, into their local folders."""
+        sources = {folder: marker["source"] for folder, marker in self.markers(folders).items()}
+        found = self._cat([f"{source}/{STATS_FILE}" for source in sources.values()])
+        for folder, source in sources.items():
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / STATS_FILE).write_bytes(found[f"{source}/{STATS_FILE}"] or b"")
 
     def get_map_outputs(self, partition: int, into: Path) -> list[Path]:
         """Each map's statistics and its runs' byte ranges of one partition, in a folder per map under ``into``.
 
         Each map's files come from the prefix its marker names, so a shuffle
-        never pairs one attempt's index with another attempt's runs.
+        never pairs one attempt's index with another attempt's runs. Ranges
+        are fetched concurrently, :data:`RANGE_BATCH` bytes at most at once.
         """
-        folders = []
-        for index in range(self.plan.num_maps):
-            source = self.done_prefix(self.plan.map_dir(index))
-            local = into / self.plan.map_dir(index).name
+        maps = [self.plan.map_dir(index) for index in range(self.plan.num_maps)]
+        sources = {folder: marker["source"] for folder, marker in self.markers(maps).items()}
+        stats = self._cat([f"{source}/{STATS_FILE}" for source in sources.values()])
+        folders, wanted = [], []
+        for folder, source in sources.items():
+            local = into / folder.name
+            local.mkdir(parents=True)
             self.copies[str(local)] = source
-            remote.download(f"{source}/{STATS_FILE}", local / STATS_FILE, self.store)
+            (local / STATS_FILE).write_bytes(stats[f"{source}/{STATS_FILE}"] or b"")
             for run in read_stats(local)["runs"]:
                 start, end, count = run["partitions"][partition]
                 if count:
-                    self.get_range(f"{source}/{run['file']}", local / run["file"], start, end)
+                    wanted.append((f"{source}/{run['file']}", local / run["file"], start, end))
             folders.append(local)
+        self._get_ranges(wanted)
         return folders
 
-    def get_range(self, source: str, path: Path, start: int, end: int | None) -> None:
-        """Bytes ``[start, end)`` of the object ``source``, written at the same offsets of a local (sparse) file."""
-        url = source
-        try:
-            data = self.fs.cat_file(url, start=start, end=end)
-        except Exception as exc:  # noqa: BLE001
-            raise StorageError(remote.describe(exc, url)) from None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "r+b" if path.exists() else "wb") as fh:
-            fh.seek(start)
-            fh.write(data)
+    def _get_ranges(self, wanted: list[tuple[str, Path, int, int]]) -> None:
+        """Byte ranges of objects, each written at the same offsets of its local (sparse) file."""
+        batch: list[tuple[str, Path, int, int]] = []
+        held = 0
+        for item in [*wanted, None]:
+            if item is not None:
+                batch.append(item)
+                held += item[3] - item[2]
+            if batch and (item is None or held >= RANGE_BATCH):
+                try:
+                    data = self.fs.cat_ranges([u for u, _, _, _ in batch], [s for _, _, s, _ in batch],
+                                              [e for _, _, _, e in batch], on_error="return")
+                except Exception as exc:  # noqa: BLE001
+                    raise StorageError(remote.describe(exc, batch[0][0])) from None
+                for (url, path, start, _), chunk in zip(batch, data):
+                    if isinstance(chunk, BaseException):
+                        raise StorageError(remote.describe(chunk, url))
+                    with open(path, "r+b" if path.exists() else "wb") as fh:
+                        fh.seek(start)
+                        fh.write(chunk)
+                batch, held = [], 0
 
     def get_prefix(self, folder: Path) -> None:
-        """Every object under a folder of the job (bad records, attempt logs), merged into the local folder."""
+        """Every object under a folder of the job (bad records, attempt logs), into the local folder."""
         url = self.url_of(folder)
-        if self.exists(url) or self.fs.isdir(url):
-            remote.download(url, folder, self.store)
+        try:
+            self.fs.invalidate_cache(url)
+            names = self.fs.find(url)
+        except Exception as exc:  # noqa: BLE001
+            raise StorageError(remote.describe(exc, url)) from None
+        base = url.removeprefix(remote.SCHEME) + "/"
+        self._get([(remote.SCHEME + name, folder / name[len(base):]) for name in names if name.startswith(base)])
 
     def ensure_side_files(self) -> None:
         """The job's copies of its side files: shipped and put by the first host, got by the others."""
@@ -193,15 +270,12 @@ class WorkStore:
     def get_for_final(self) -> None:
         """What the final step reads: every task's statistics, the reduce (or map-only) outputs, bad records, attempts."""
         plan = self.plan
-        for index in range(plan.num_maps):
-            if plan.map_only:
-                self.get_folder(plan.map_dir(index))
-            else:
-                self.get_stats(plan.map_dir(index))
-        if not plan.map_only:
-            for partition in range(plan.num_partitions):
-                self.get_stats(plan.reduce_input_dir(partition))
-                self.get_folder(plan.reduce_output_dir(partition))
+        maps = [plan.map_dir(index) for index in range(plan.num_maps)]
+        if plan.map_only:
+            self.get_folders(maps)
+        else:
+            self.get_stats(maps + [plan.reduce_input_dir(p) for p in range(plan.num_partitions)])
+            self.get_folders([plan.reduce_output_dir(p) for p in range(plan.num_partitions)])
         self.get_prefix(plan.quarantine_dir)
         self.get_prefix(plan.job_dir / attempts.FOLDER)
 
