@@ -409,3 +409,19 @@ def test_the_s3_table_takes_the_endpoint_and_region_only(table, field, words):
     assert "AKIA" not in str(caught.value)
     assert remote.Store.from_config({"endpoint_url": "http://h:1", "region": "eu-west-1"}) == \
         remote.Store(endpoint_url="http://h:1", region="eu-west-1")
+
+
+def test_the_python_api_says_where_the_results_on_the_store_are(tmp_path, bucket, monkeypatch):
+    from mr_luigi import JobConfig, MapReduceScheduler
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    bucket.fs.pipe(f"{bucket.name}/in/a.txt", "b a b ä\n".encode())
+    config = JobConfig(job_name="api", input_files=[f"{bucket.url}/in/a.txt"], output_dir=f"{bucket.url}/out",
+                       map_function="tests.jobs_for_tests:count_words", reduce_function="sum", num_reduce_tasks=1,
+                       s3={"endpoint_url": bucket.endpoint})
+    scheduler = MapReduceScheduler(max_concurrent_tasks=1)
+    assert scheduler.execute_job(config)
+    result = scheduler.last_result
+    assert result.location == f"{bucket.url}/out" and result.manifest["config"]["output_dir"] == result.location
+    assert bucket.fs.cat_file(f"{bucket.name}/out/final_output.txt").decode() == "a\t1\nb\t2\nä\t1\n"
+    assert not result.output_dir.exists(), "the staging folder is gone once the results are on the store"

@@ -31,7 +31,12 @@ logger = logging.getLogger("luigi-interface.mr_luigi")
 
 @dataclass
 class JobResult:
-    """What one ``execute_job`` call did."""
+    """What one ``execute_job`` call did.
+
+    ``location`` is where the results are: ``output_dir`` as a string, or
+    the ``s3://`` URL of a job that publishes to a store (``output_dir`` and
+    ``manifest_path`` are then the local staging folder, gone once published).
+    """
 
     success: bool
     status: str
@@ -39,6 +44,7 @@ class JobResult:
     manifest_path: Path
     manifest: dict[str, Any] | None = None
     failures: dict[str, str] = field(default_factory=dict)
+    location: str = ""
 
     @property
     def totals(self) -> dict[str, int]:
@@ -121,6 +127,7 @@ def job_result(plan: JobPlan, run: Any) -> JobResult:
         manifest_path=plan.success_path,
         manifest=manifest,
         failures={} if success else _failures(run.worker),
+        location=plan.output_location,
     )
 
 
