@@ -37,7 +37,7 @@ import luigi
 
 from mr_luigi.engine import attempts, quarantine, side_files
 from mr_luigi.engine.plan import JobPlan
-from mr_luigi.engine.stats import STATS_FILE, read_stats
+from mr_luigi.engine.stats import STATS_FILE, write_stats
 from mr_luigi.errors import StorageError
 from mr_luigi.io import remote
 from mr_luigi.io.atomic import is_temporary
@@ -73,11 +73,8 @@ class WorkStore:
         return self.exists(f"{self.url_of(folder)}/{DONE}")
 
     def exists(self, url: str) -> bool:
-        try:
-            self.fs.invalidate_cache(url.rsplit("/", 1)[0])  # another host may have put it since this one listed
-            return bool(self.fs.exists(url))
-        except Exception as exc:  # noqa: BLE001
-            raise StorageError(remote.describe(exc, url)) from None
+        """Whether an object is there: one GET of it (a marker is a few bytes), never a cached listing."""
+        return self._cat([url], missing_ok=True)[url] is not None
 
     # -- transfers: each a batch of concurrent requests ---------------------
 
@@ -103,15 +100,8 @@ class WorkStore:
 
     def _cat(self, urls: list[str], missing_ok: bool = False) -> dict[str, bytes | None]:
         """The bytes of several objects, fetched concurrently (None for a missing one, if ``missing_ok``)."""
-        if not urls:
-            return {}
-        try:
-            found = self.fs.cat(urls, on_error="return")
-        except Exception as exc:  # noqa: BLE001
-            raise StorageError(remote.describe(exc, urls[0])) from None
         result: dict[str, bytes | None] = {}
-        for url in urls:
-            data = found.get(url, found.get(url.removeprefix(remote.SCHEME)))
+        for url, data in zip(urls, remote.fetch(urls, self.store)):
             if isinstance(data, FileNotFoundError) and missing_ok:
                 result[url] = None
             elif isinstance(data, BaseException) or data is None:
@@ -133,7 +123,8 @@ class WorkStore:
         pairs += [(extra, self.url_of(extra)) for extra in (bad, log) if extra.is_file()]
         self._put(pairs)
         inject("put")
-        marker = {"prefix": prefix, "files": [p.relative_to(folder).as_posix() for p in files]}
+        marker = {"prefix": prefix, "files": [p.relative_to(folder).as_posix() for p in files],
+                  "stats": json.loads((folder / STATS_FILE).read_text())}  # read with the marker: no GET of its own
         self.put_text(f"{self.url_of(folder)}/{DONE}", json.dumps(marker) + "\n")
 
     def put_attempts(self, task: str) -> None:
@@ -189,11 +180,9 @@ class WorkStore:
 
     def get_stats(self, folders: list[Path]) -> None:
         """Finished tasks' statistics (a map's index of runs), fresh from the store, into their local folders."""
-        sources = {folder: marker["source"] for folder, marker in self.markers(folders).items()}
-        found = self._cat([f"{source}/{STATS_FILE}" for source in sources.values()])
-        for folder, source in sources.items():
+        for folder, marker in self.markers(folders).items():
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / STATS_FILE).write_bytes(found[f"{source}/{STATS_FILE}"] or b"")
+            write_stats(folder, marker["stats"])
 
     def get_map_outputs(self, partition: int, into: Path) -> list[Path]:
         """Each map's statistics and its runs' byte ranges of one partition, in a folder per map under ``into``.
@@ -203,15 +192,13 @@ class WorkStore:
         are fetched concurrently, :data:`RANGE_BATCH` bytes at most at once.
         """
         maps = [self.plan.map_dir(index) for index in range(self.plan.num_maps)]
-        sources = {folder: marker["source"] for folder, marker in self.markers(maps).items()}
-        stats = self._cat([f"{source}/{STATS_FILE}" for source in sources.values()])
         folders, wanted = [], []
-        for folder, source in sources.items():
-            local = into / folder.name
+        for folder, marker in self.markers(maps).items():
+            local, source = into / folder.name, marker["source"]
             local.mkdir(parents=True)
             self.copies[str(local)] = source
-            (local / STATS_FILE).write_bytes(stats[f"{source}/{STATS_FILE}"] or b"")
-            for run in read_stats(local)["runs"]:
+            write_stats(local, marker["stats"])
+            for run in marker["stats"]["runs"]:
                 start, end, count = run["partitions"][partition]
                 if count:
                     wanted.append((f"{source}/{run['file']}", local / run["file"], start, end))
