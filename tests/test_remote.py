@@ -24,6 +24,7 @@ from tests.conftest import counts_from_output, reference_word_count
 from tests.services import S3_ENV
 
 REPO = Path(__file__).resolve().parent.parent
+SECRET = "remote-test-secret-0123456789"
 WORDS = ["naïve", "Café", "straße", "ǅemal", "日本語", "emoji😀", "don't", "THE", "the", "x"]
 
 
@@ -156,16 +157,19 @@ def test_log_analysis_reads_and_writes_the_store_through_the_standard_endpoint_v
     assert "_SUCCESS" in steps  # each step published on the store too
 
 
-def test_a_multi_step_job_reads_and_writes_the_store(tmp_path, bucket):
+@pytest.mark.parametrize("work", ["local", "store"])
+def test_a_multi_step_job_reads_and_writes_the_store(tmp_path, bucket, work):
+    """A later step's maps read the records the step before reduced: from the store, with work_dir there."""
     write_inputs(tmp_path / "in")
     upload(bucket, tmp_path / "in", "in")
     config = tmp_path / "steps.toml"
 
-    def write(inputs: str, output: str, endpoint: str | None) -> None:
+    def write(inputs: str, output: str, endpoint: str | None, work_dir: str = "") -> None:
         config.write_text(f'''job_name = "top_words"
 input_files = [{json.dumps(inputs)}]
 output_dir = {json.dumps(output)}
 split_size_mb = 0.05
+{f"work_dir = {json.dumps(work_dir)}" if work_dir else ""}
 {"[s3]" + chr(10) + "endpoint_url = " + json.dumps(endpoint) if endpoint else ""}
 
 [[steps]]
@@ -181,10 +185,12 @@ num_reduce_tasks = 1
 
     write(str(tmp_path / "in"), str(tmp_path / "out"), None)
     assert mr_luigi("run", str(config), tmp_path=tmp_path).returncode == 0
-    write(f"{bucket.url}/in", f"{bucket.url}/out", bucket.endpoint)
-    ran = mr_luigi("run", str(config), tmp_path=tmp_path)
+    write(f"{bucket.url}/in", f"{bucket.url}/out", bucket.endpoint, f"{bucket.url}/work" if work == "store" else "")
+    ran = mr_luigi("run", str(config), "--workers", "2", tmp_path=tmp_path, MR_LUIGI_SECRET=SECRET)
     assert ran.returncode == 0, ran.stderr[-3000:]
     assert remote_files(bucket, "out")["final_output.txt"] == (tmp_path / "out" / "final_output.txt").read_bytes()
+    if work == "store":
+        assert remote_files(bucket, "work") == {}, "both steps' objects removed once the job is done"
 
 
 def test_an_object_is_known_by_its_etag(tmp_path, bucket):
@@ -248,8 +254,6 @@ def test_bad_store_input_is_one_clear_line_naming_the_url_and_nothing_is_publish
     assert S3_ENV["AWS_SECRET_ACCESS_KEY"] not in ran.stdout + ran.stderr and "hunter2" not in ran.stderr
     assert remote_files(bucket, "out") == {}
 
-
-SECRET = "remote-test-secret-0123456789"
 
 
 def test_everything_on_the_store_work_dir_too_gives_the_local_runs_bytes(tmp_path, bucket):
