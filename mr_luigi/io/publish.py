@@ -144,16 +144,15 @@ def publish_to_store(staging: Path, url: str, store: Store, names: list[str], ea
     journal = f"{url}/{JOURNAL_NAME}"
     interrupted = remote.read_text(journal, store) or ""
     listed = [json.loads(line)["name"] for line in interrupted.splitlines() if line.strip().endswith("}")]
-    local_journal = staging / JOURNAL_NAME
-    local_journal.write_text("".join(json.dumps({"name": name}) + "\n" for name in names))
-    remote.upload(local_journal, journal, store)
-    local_journal.unlink()
-    remote.remove([f"{url}/_SUCCESS"], store)
-    stale = [name for name in dict.fromkeys([*earlier, *listed]) if name not in names and name and "/" not in name]
-    remote.remove([f"{url}/{name}" for name in stale], store)
-    for name in names:
-        if (staging / name).is_dir():
-            remote.remove([f"{url}/{name}"], store)  # a folder of bad records holds this run's files only
-        remote.upload(staging / name, f"{url}/{name}", store)
-    remote.upload(staging / "_SUCCESS", f"{url}/_SUCCESS", store)
-    remote.remove([journal], store)
+    remote.put_text(journal, "".join(json.dumps({"name": name}) + "\n" for name in names), store)
+    present = remote.listing(url, store)  # every object under the prefix, by its name relative to it
+    stale = {name for name in [*earlier, *listed] if name and "/" not in name and name not in names}
+    folders = {name for name in names if (staging / name).is_dir()}  # a folder of bad records: this run's files only
+    if "_SUCCESS" in present:  # first, on its own: the earlier results stop counting before any of them goes
+        remote.remove_objects([f"{url}/_SUCCESS"], store)
+    remote.remove_objects([f"{url}/{rel}" for rel in present if rel.split("/")[0] in stale | folders], store)
+    files = [(path, f"{url}/{path.relative_to(staging).as_posix()}") for name in names
+             for path in ([staging / name] if not (staging / name).is_dir() else sorted(p for p in (staging / name).rglob("*") if p.is_file()))]
+    remote.put_files(files, store)
+    remote.put_files([(staging / "_SUCCESS", f"{url}/_SUCCESS")], store)
+    remote.remove_objects([journal], store)

@@ -270,6 +270,50 @@ def upload(local: Path, url: str, store: Store) -> None:
         raise StorageError(describe(exc, url)) from None
 
 
+def put_text(url: str, text: str, store: Store) -> None:
+    try:
+        store.filesystem().pipe_file(url, text.encode("utf-8"))
+    except Exception as exc:  # noqa: BLE001
+        raise StorageError(describe(exc, url)) from None
+
+
+def put_files(pairs: list[tuple[Path, str]], store: Store) -> None:
+    """Put local files to URLs, concurrently."""
+    if not pairs:
+        return
+    try:
+        store.filesystem().put([str(local) for local, _ in pairs], [url for _, url in pairs])
+    except Exception as exc:  # noqa: BLE001
+        raise StorageError(describe(exc, pairs[0][1])) from None
+
+
+def listing(url: str, store: Store) -> list[str]:
+    """The names (relative to ``url``) of every object under a prefix, listed afresh."""
+    fs = store.filesystem()
+    base = url.removeprefix(SCHEME).rstrip("/") + "/"
+    try:
+        fs.invalidate_cache(url)
+        return sorted(key[len(base):] for key in fs.find(url) if key.startswith(base))
+    except FileNotFoundError:
+        return []
+    except Exception as exc:  # noqa: BLE001
+        raise StorageError(describe(exc, url)) from None
+
+
+def remove_objects(urls: list[str], store: Store) -> None:
+    """Delete objects by their exact URLs (in bulk requests); missing ones are fine."""
+    if not urls:
+        return
+    fs = store.filesystem()
+    try:
+        fs.rm([url.removeprefix(SCHEME) for url in urls])
+    except FileNotFoundError:
+        pass
+    except Exception as exc:  # noqa: BLE001
+        raise StorageError(describe(exc, urls[0])) from None
+    fs.invalidate_cache()
+
+
 def remove(urls: Iterable[str], store: Store) -> None:
     """Delete objects, and everything under the prefixes given (``_bad_records``); missing ones are fine."""
     fs = store.filesystem()
