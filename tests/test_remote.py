@@ -429,3 +429,28 @@ def test_the_python_api_says_where_the_results_on_the_store_are(tmp_path, bucket
     assert result.location == f"{bucket.url}/out" and result.manifest["config"]["output_dir"] == result.location
     assert bucket.fs.cat_file(f"{bucket.name}/out/final_output.txt").decode() == "a\t1\nb\t2\nä\t1\n"
     assert not result.output_dir.exists(), "the staging folder is gone once the results are on the store"
+
+
+def test_side_files_with_everything_on_the_store(tmp_path, bucket):
+    """Each host reads its own copy of a side file (checked against the job id's digest); the tasks find it."""
+    from tests.jobs_for_tests import words
+
+    bucket.fs.pipe(f"{bucket.name}/in/a.txt", "the cat and the dog\nThe end and ÄRA\n".encode())
+    (tmp_path / "stop.txt").write_text("the and\n")
+    config = tmp_path / "job.toml"
+    config.write_text(f'''job_name = "stops"
+map_function = "tests.jobs_for_tests:count_words_but_stop_words"
+reduce_function = "sum"
+input_files = ["{bucket.url}/in/a.txt"]
+output_dir = "{bucket.url}/out"
+work_dir = "{bucket.url}/work"
+files = ["stop.txt"]
+[s3]
+endpoint_url = "{bucket.endpoint}"
+''')
+    ran = mr_luigi("run", str(config), "--workers", "2", tmp_path=tmp_path, MR_LUIGI_SECRET=SECRET)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    expected = Counter(w for line in ["the cat and the dog", "The end and ÄRA"] for w in words(line.lower())
+                       if w not in ("the", "and"))
+    published = remote_files(bucket, "out")["final_output.txt"].decode()
+    assert Counter({k: int(v) for k, v in (row.split("\t") for row in published.splitlines())}) == expected

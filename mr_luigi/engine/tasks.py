@@ -136,7 +136,6 @@ class PhaseTask(JobTask):
             stats = self._attempt(started)
         else:
             store.get_attempts(self.attempt_name)  # attempts on other hosts count
-            store.ensure_side_files()
             try:
                 stats = self._attempt(started, store)
             finally:  # the attempt log, with how this attempt ended

@@ -35,7 +35,7 @@ from typing import Any, Callable
 
 import luigi
 
-from mr_luigi.engine import attempts, quarantine, side_files
+from mr_luigi.engine import attempts, quarantine
 from mr_luigi.engine.plan import JobPlan
 from mr_luigi.engine.stats import STATS_FILE, write_stats
 from mr_luigi.errors import StorageError
@@ -79,13 +79,7 @@ class WorkStore:
     # -- transfers: each a batch of concurrent requests ---------------------
 
     def _put(self, pairs: list[tuple[Path, str]]) -> None:
-        """Put local files to URLs, concurrently."""
-        if not pairs:
-            return
-        try:
-            self.fs.put([str(local) for local, _ in pairs], [url for _, url in pairs])
-        except Exception as exc:  # noqa: BLE001
-            raise StorageError(remote.describe(exc, pairs[0][1])) from None
+        remote.put_files(pairs, self.store)
 
     def _get(self, pairs: list[tuple[str, Path]]) -> None:
         """Get URLs to local files, concurrently."""
@@ -134,10 +128,7 @@ class WorkStore:
             self._put([(log, self.url_of(log))])
 
     def put_text(self, url: str, text: str) -> None:
-        try:
-            self.fs.pipe_file(url, text.encode("utf-8"))
-        except Exception as exc:  # noqa: BLE001
-            raise StorageError(remote.describe(exc, url)) from None
+        remote.put_text(url, text, self.store)
 
     # -- before a task ----------------------------------------------------
 
@@ -238,21 +229,6 @@ class WorkStore:
             raise StorageError(remote.describe(exc, url)) from None
         base = url.removeprefix(remote.SCHEME) + "/"
         self._get([(remote.SCHEME + name, folder / name[len(base):]) for name in names if name.startswith(base)])
-
-    def ensure_side_files(self) -> None:
-        """The job's copies of its side files: shipped and put by the first host, got by the others."""
-        resolved = self.plan.resolved
-        folder = self.plan.job_dir / side_files.FOLDER
-        missing = [name for name in resolved.side_files if not (folder / name).is_file()]
-        if not missing:
-            return
-        if all(self.exists(self.url_of(folder / name)) for name in missing):
-            for name in missing:
-                self.get_file(folder / name)
-            return
-        side_files.ship(self.plan.job_dir, resolved.side_files, self.plan.identity["files"])
-        for name in missing:
-            remote.upload(folder / name, self.url_of(folder / name), self.store)
 
     def get_for_final(self) -> None:
         """What the final step reads: every task's statistics, the reduce (or map-only) outputs, bad records, attempts."""

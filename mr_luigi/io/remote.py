@@ -257,19 +257,6 @@ def download(url: str, local: Path, store: Store) -> None:
         raise StorageError(describe(exc, url)) from None
 
 
-def upload(local: Path, url: str, store: Store) -> None:
-    """Put a local file or folder (recursively) at ``url``."""
-    fs = store.filesystem()
-    try:
-        if local.is_dir():
-            for path in sorted(p for p in local.rglob("*") if p.is_file()):
-                fs.put_file(str(path), f"{url}/{path.relative_to(local).as_posix()}")
-        else:
-            fs.put_file(str(local), url)
-    except Exception as exc:  # noqa: BLE001
-        raise StorageError(describe(exc, url)) from None
-
-
 def put_text(url: str, text: str, store: Store) -> None:
     try:
         store.filesystem().pipe_file(url, text.encode("utf-8"))
