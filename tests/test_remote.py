@@ -385,6 +385,7 @@ def test_hosts_with_their_own_cache_folders_plan_the_same_job(tmp_path, bucket):
         shown = mr_luigi("validate", str(config), tmp_path=tmp_path, MR_LUIGI_SECRET=SECRET, XDG_CACHE_HOME=str(tmp_path / host))
         assert shown.returncode == 0, shown.stderr
         ids.add(re.search(r"\((job-[0-9a-f]{12})\)", shown.stdout).group(1))
+        assert re.search(rf"^output: {bucket.url}/out   work: {bucket.url}/work/job-[0-9a-f]{{12}}$", shown.stdout, re.M)
     assert len(ids) == 1
 
 

@@ -158,7 +158,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"tasks: {plan.num_maps} map, 1 barrier, {plan.num_partitions} shuffle, {plan.num_partitions} reduce, 1 final")
         print(f"partitions: {plan.num_partitions} -> {', '.join(part_name(p) for p in range(min(plan.num_partitions, 4)))}"
               f"{', ...' if plan.num_partitions > 4 else ''}")
-    print(f"output: {plan.output_dir}   work: {plan.job_dir}")
+    work = f"{plan.resolved.work_url}/{plan.job_id}" if plan.resolved.work_url else plan.job_dir
+    print(f"output: {plan.output_location}   work: {work}")
     replaces = check_previous_results(plan)  # what run would refuse (a ConfigError) or replace
     if replaces is not None:
         print(f"the output folder holds an earlier run's results ({replaces}): run replaces them when it finishes")
