@@ -253,7 +253,7 @@ class WorkStore:
 
     def remove_job(self) -> None:
         """Delete the job's objects (its intermediates are no longer needed)."""
-        remote.remove([self.url_of(self.plan.job_dir)], self.store)
+        remote.remove_prefix(self.url_of(self.plan.job_dir), self.store)
 
 
 def of(plan: JobPlan) -> WorkStore | None:

@@ -19,7 +19,7 @@ import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Mapping
+from typing import Any, BinaryIO, Mapping
 
 from mr_luigi.errors import ConfigError, InputError, StorageError
 
@@ -301,17 +301,6 @@ def remove_objects(urls: list[str], store: Store) -> None:
     fs.invalidate_cache()
 
 
-def remove(urls: Iterable[str], store: Store) -> None:
-    """Delete objects, and everything under the prefixes given (``_bad_records``); missing ones are fine."""
-    fs = store.filesystem()
-    for url in urls:
-        try:
-            if fs.isdir(url):
-                fs.rm(url, recursive=True)
-            elif fs.exists(url):
-                fs.rm(url)
-        except FileNotFoundError:
-            continue
-        except Exception as exc:  # noqa: BLE001
-            raise StorageError(describe(exc, url)) from None
-    fs.invalidate_cache()
+def remove_prefix(url: str, store: Store) -> None:
+    """Delete every object under a prefix (in bulk requests); an empty prefix is fine."""
+    remove_objects([f"{url}/{name}" for name in listing(url, store)], store)
