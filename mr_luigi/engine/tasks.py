@@ -17,7 +17,6 @@ does exactly the tasks whose outputs are missing.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -138,9 +137,12 @@ class PhaseTask(JobTask):
             store.get_attempts(self.attempt_name)  # attempts on other hosts count
             try:
                 stats = self._attempt(started, store)
-            finally:  # the attempt log, with how this attempt ended
-                with contextlib.suppress(Exception):
+            finally:  # the attempt log, with how this attempt ended (the task's own outcome matters more)
+                try:
                     store.put_attempts(self.attempt_name)
+                except Exception as exc:  # noqa: BLE001
+                    logger.warning("Task %s: its attempt log is not on the store, attempts may be miscounted: %s",
+                                   self.label, exc)
         self._report_done(stats, time.time() - started)
         logger.info("Finished task %s in %.2fs", self.label, time.time() - started)
 
