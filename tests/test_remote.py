@@ -455,3 +455,20 @@ endpoint_url = "{bucket.endpoint}"
                        if w not in ("the", "and"))
     published = remote_files(bucket, "out")["final_output.txt"].decode()
     assert Counter({k: int(v) for k, v in (row.split("\t") for row in published.splitlines())}) == expected
+
+
+def test_clean_removes_the_jobs_in_a_work_folder_on_the_store_and_nothing_else(tmp_path, bucket):
+    write_inputs(tmp_path / "in")
+    upload(bucket, tmp_path / "in", "in")
+    config = word_count_config(tmp_path / "job.toml", f"{bucket.url}/in", f"{bucket.url}/out", bucket.endpoint,
+                               f'work_dir = "{bucket.url}/work"\nkeep_intermediate = true')
+    assert mr_luigi("run", str(config), tmp_path=tmp_path, MR_LUIGI_SECRET=SECRET).returncode == 0
+    bucket.fs.pipe(f"{bucket.name}/work/notes/readme.txt", b"a user's own file")
+    before = remote_files(bucket, "work")
+    assert any("/map_output/" in name for name in before)
+    cleaned = mr_luigi("clean", "--work-dir", f"{bucket.url}/work/", tmp_path=tmp_path, AWS_ENDPOINT_URL=bucket.endpoint)
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert remote_files(bucket, "work") == {"notes/readme.txt": b"a user's own file"}
+    assert "1 job(s) removed" in cleaned.stdout
+    assert "_SUCCESS" in remote_files(bucket, "out"), "the results stay"
+    assert not (tmp_path / "cache" / "mr_luigi" / bucket.name / "work").exists(), "and this host's mirror goes"

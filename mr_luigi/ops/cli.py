@@ -35,7 +35,7 @@ from mr_luigi.engine.counters import format_counters
 from mr_luigi.engine.phases.final import check_previous_results
 from mr_luigi.engine.plan import JobPlan, make_plan, part_name
 from mr_luigi.errors import ConfigError, MrLuigiError
-from mr_luigi.io import atomic
+from mr_luigi.io import atomic, remote
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_CODES = "exit codes: 0 success; 1 the job failed (one line says which task and why); 2 a bad config or command line; " \
@@ -108,7 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     clean = sub.add_parser("clean", help="remove intermediates and leftover temporary files")
     target = clean.add_mutually_exclusive_group(required=True)
     target.add_argument("output_dir", type=Path, nargs="?", help="a job's output folder: its _work/ and leftovers")
-    target.add_argument("--work-dir", type=Path, help="a work folder set apart from the output (work_dir in the config)")
+    target.add_argument("--work-dir", type=_folder_or_url,
+                        help="a work folder set apart from the output (work_dir in the config), or its s3:// URL")
     clean.set_defaults(command=cmd_clean)
     return parser
 
@@ -268,8 +269,14 @@ def _report_steps(manifest: dict[str, Any], args: argparse.Namespace) -> int:
     return status
 
 
+def _folder_or_url(value: str) -> Path | str:
+    return value.rstrip("/") if remote.is_url(value) else Path(value)
+
+
 def cmd_clean(args: argparse.Namespace) -> int:
     """Remove a job's work folder and every ``*-luigi-tmp-*`` leftover under the folder."""
+    if isinstance(args.work_dir, str):
+        return _clean_store(args.work_dir)
     folder = args.work_dir or args.output_dir
     if not folder.is_dir():
         print(f"mr-luigi: {folder} is not a folder", file=sys.stderr)
@@ -291,6 +298,30 @@ def cmd_clean(args: argparse.Namespace) -> int:
         count += 1
         print(f"removed {path}")
     print(f"{count} item(s) removed from {folder}")
+    return EXIT_OK
+
+
+#: what a job's folder in a work folder holds (see :mod:`mr_luigi.engine.workstore`)
+_JOB_FOLDER_NAMES = ("map_output", "reduce_input", "reduce_output", "attempts", "bad_records", "maps_checked.json")
+
+
+def _clean_store(url: str) -> int:
+    """Remove the objects of every job in a work folder on a store, and this host's mirror of it.
+
+    The store is reached as a job reaches it without an ``[s3]`` table:
+    ``AWS_ENDPOINT_URL`` and the ``AWS_*`` credentials.
+    """
+    store = remote.Store()
+    parts = [name.split("/") for name in remote.listing(url, store)]
+    jobs = sorted({p[0] for p in parts if len(p) > 1 and p[1] in _JOB_FOLDER_NAMES})  # only what jobs wrote
+    for job in jobs:
+        remote.remove_prefix(f"{url}/{job}", store)
+        print(f"removed {url}/{job}")
+    mirror = remote.cache_folder(url)
+    if mirror.is_dir():
+        shutil.rmtree(mirror)
+        print(f"removed {mirror}")
+    print(f"{len(jobs)} job(s) removed from {url}")
     return EXIT_OK
 
 
