@@ -107,7 +107,7 @@ def test_word_count_from_and_to_the_store_gives_the_local_runs_bytes(tmp_path, b
     assert f"-> {bucket.url}/out/final_output.txt" in ran.stdout
     assert S3_ENV["AWS_SECRET_ACCESS_KEY"] not in ran.stdout + ran.stderr + published["_SUCCESS"].decode() \
         + published["_report.html"].decode()
-    assert not (tmp_path / "cache" / "mr_luigi" / bucket.name / "out" / "_output").exists(), "the staging folder went"
+    assert not list((tmp_path / "cache").rglob("final_output.txt")), "no staged copy of the results is left"
 
     again = mr_luigi("run", str(config), tmp_path=tmp_path)  # finished: nothing runs, the same summary
     assert again.returncode == 0 and "succeeded" in again.stdout
@@ -472,3 +472,17 @@ def test_clean_removes_the_jobs_in_a_work_folder_on_the_store_and_nothing_else(t
     assert "1 job(s) removed" in cleaned.stdout
     assert "_SUCCESS" in remote_files(bucket, "out"), "the results stay"
     assert not (tmp_path / "cache" / "mr_luigi" / bucket.name / "work").exists(), "and this host's mirror goes"
+
+
+def test_jobs_sharing_a_work_folder_stage_their_store_outputs_apart(tmp_path):
+    from mr_luigi import JobConfig
+    from mr_luigi.engine.config import validate
+
+    (tmp_path / "in.txt").write_text("a\n")
+    staged = [validate(JobConfig(job_name=f"j{n}", input_files=[str(tmp_path / "in.txt")], output_dir=f"s3://b/out{n}",
+                                 work_dir=str(tmp_path / "scratch"), map_function="tests.jobs_for_tests:count_words",
+                                 reduce_function="sum")) for n in (1, 2)]
+    assert [r.output_url for r in staged] == ["s3://b/out1", "s3://b/out2"]
+    folders = [r.output_dir for r in staged]
+    assert folders[0] != folders[1] and all(f.is_relative_to(tmp_path / "scratch") for f in folders)
+    assert not folders[0].is_relative_to(folders[1]) and not folders[1].is_relative_to(folders[0])

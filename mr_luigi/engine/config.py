@@ -435,7 +435,7 @@ def validate(config: JobConfig, record_inputs: Sequence[Path] | None = None) -> 
     if any(is_url(p) for p in input_paths) and is_file_map(functions["map_function"]):
         raise ConfigError("map_function", "a file map is given a local path to open: it cannot read s3:// inputs yet")
     side_files = _side_files(config.files)
-    output_url = _output_url(config)
+    output_url = _url_field(config.output_dir, "output_dir")
     work_url = _url_field(config.work_dir, "work_dir")
     work_dir = remote.cache_folder(work_url) if work_url else _work_dir(config, output_url)
     output_dir = _staging_dir(work_dir, output_url) if output_url else _check_output_dir(config.output_dir)
@@ -575,10 +575,6 @@ def _store(config: JobConfig) -> Store | None:
     return Store.from_config(config.s3)
 
 
-def _output_url(config: JobConfig) -> str | None:
-    return _url_field(config.output_dir, "output_dir")
-
-
 def _url_field(value: Any, name: str) -> str | None:
     """A folder field's ``s3://bucket/prefix`` URL (without a trailing slash), or None when it is a local path."""
     if not is_url(value):
@@ -603,7 +599,7 @@ def _work_dir(config: JobConfig, output_url: str | None) -> Path | None:
 def _staging_dir(work_dir: Path | None, output_url: str) -> Path:
     """Where the final step writes the outputs of an ``s3://`` output_dir before putting them there."""
     assert work_dir is not None
-    return work_dir / "_output"
+    return work_dir / "_outputs" / output_url.removeprefix(SCHEME)  # one per URL: jobs may share a work folder
 
 
 def _expand_inputs(patterns: Any, store: Store | None = None) -> tuple[Path | str, ...]:
