@@ -486,3 +486,34 @@ def test_jobs_sharing_a_work_folder_stage_their_store_outputs_apart(tmp_path):
     folders = [r.output_dir for r in staged]
     assert folders[0] != folders[1] and all(f.is_relative_to(tmp_path / "scratch") for f in folders)
     assert not folders[0].is_relative_to(folders[1]) and not folders[1].is_relative_to(folders[0])
+
+
+def test_a_finished_jobs_prefix_is_read_as_its_part_objects_once(tmp_path, bucket):
+    """As with a folder: the prefix means the part objects, and final_output.txt with them is refused."""
+    bucket.fs.pipe(f"{bucket.name}/in/a.txt", "x y y\nz\n".encode())
+    first = word_count_config(tmp_path / "first.toml", f"{bucket.url}/in", f"{bucket.url}/first", bucket.endpoint)
+    assert mr_luigi("run", str(first), tmp_path=tmp_path).returncode == 0
+    second = tmp_path / "second.toml"
+    second.write_text(f'''job_name = "second"
+map_function = "tests.jobs_for_tests:count_words"
+reduce_function = "sum"
+input_files = ["{bucket.url}/first"]
+output_dir = "{bucket.url}/second"
+num_reduce_tasks = 1
+[s3]
+endpoint_url = "{bucket.endpoint}"
+''')
+    ran = mr_luigi("run", str(second), tmp_path=tmp_path)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    published = remote_files(bucket, "first")
+    lines = [line for name in published if name.startswith("part-") for line in published[name].decode().splitlines()]
+    assert len(lines) == 3 and published["final_output.txt"].decode().splitlines() == sorted(lines)
+    manifest = json.loads(remote_files(bucket, "second")["_SUCCESS"])
+    assert manifest["totals"]["input_records"] == len(lines)  # each record once, not again from final_output.txt
+    assert {row["path"].rsplit("/", 1)[1] for row in manifest["inputs"]} == {n for n in published if n.startswith("part-")}
+
+    both = second.read_text().replace(f'["{bucket.url}/first"]',
+                                      f'["{bucket.url}/first/final_output.txt", "{bucket.url}/first/part-*"]')
+    second.write_text(both)
+    refused = mr_luigi("run", str(second), tmp_path=tmp_path)
+    assert refused.returncode == 2 and "every record would be read twice" in refused.stderr, refused.stderr[-2000:]

@@ -17,6 +17,7 @@ import glob
 import importlib
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 from mr_luigi.engine import aggregations
 from mr_luigi.engine.hooks import HOOK_FIELDS
 from mr_luigi.engine.mapping import emits_pairs, is_batch_map, is_file_map, takes_record
-from mr_luigi.errors import ConfigError
+from mr_luigi.errors import ConfigError, StorageError
 from mr_luigi.io import remote
 from mr_luigi.io.decoding import Decoding
 from mr_luigi.io.remote import SCHEME, Store, is_url
@@ -643,11 +644,23 @@ def _expand_inputs(patterns: Any, store: Store | None = None) -> tuple[Path | st
             found[path] = None
     paths = tuple(Path(p) for p in found)
     _check_not_read_twice(paths)
+    _check_urls_not_read_twice(list(urls), store)
     return (*paths, *urls)
 
 
 def _expand_url(pattern: str, store: Store) -> list[str]:
-    """The objects of an ``s3://`` input pattern; a wildcard skips ``.`` and ``_`` names, as for local files."""
+    """The objects of an ``s3://`` input pattern; a wildcard skips ``.`` and ``_`` names, as for local files.
+
+    A prefix holding a finished job's results (its ``_SUCCESS`` manifest)
+    means that job's output, as a folder does: its ``part-*`` objects, read once.
+    """
+    if not any(c in pattern for c in "*?[") and _finished_job_at(pattern.rstrip("/"), store) is not None:
+        base = pattern.rstrip("/")
+        parts = [m for m in remote.expand(base, store) if _PART_OBJECT.fullmatch(m[len(base) + 1:])]
+        if not parts:
+            raise ConfigError("input_files", f"{base!r} holds a finished job's results but no part-* objects: "
+                                             "name the output object(s) to read")
+        return parts
     matches = remote.expand(pattern, store)
     if any(c in pattern for c in "*?["):
         spelled = pattern.split("/")
@@ -656,6 +669,18 @@ def _expand_url(pattern: str, store: Store) -> list[str]:
     if not matches:
         raise ConfigError("input_files", remote.missing(pattern, store))
     return matches
+
+
+_PART_OBJECT = re.compile(r"part-[0-9]{5}")
+
+
+def _finished_job_at(url: str, store: Store) -> dict[str, Any] | None:
+    """The ``_SUCCESS`` manifest of a finished mr_luigi job under an ``s3://`` prefix, or None."""
+    try:
+        manifest = json.loads(remote.read_text(f"{url}/_SUCCESS", store) or "null")
+    except (ValueError, StorageError):
+        return None
+    return manifest if isinstance(manifest, dict) and "job_id" in manifest else None
 
 
 def _side_files(paths: Any) -> dict[str, Path]:
@@ -724,6 +749,17 @@ def _check_not_read_twice(paths: tuple[Path, ...]) -> None:
             raise ConfigError("input_files", f"{str(folder)!r} is a finished job's output: its final_output.txt and its "
                                              f"part files ({parts[0].name}, ...) hold the same records, so every record would "
                                              "be read twice; name the folder itself (its part files) or final_output.txt")
+
+
+def _check_urls_not_read_twice(urls: list[str], store: Store | None) -> None:
+    """:func:`_check_not_read_twice` for objects: a finished job's final_output.txt and its part objects together."""
+    for folder in {url.rsplit("/", 1)[0] for url in urls if url.endswith("/final_output.txt")}:
+        parts = [url for url in urls if url.rsplit("/", 1)[0] == folder and url.rsplit("/", 1)[1].startswith("part-")]
+        if parts and store is not None and _finished_job_at(folder, store) is not None:
+            raise ConfigError("input_files", f"{folder!r} is a finished job's output: its final_output.txt and its "
+                                             f"part objects ({parts[0].rsplit('/', 1)[1]}, ...) hold the same records, so "
+                                             "every record would be read twice; name the prefix itself (its part "
+                                             "objects) or final_output.txt")
 
 
 def _check_apart(patterns: Any, input_paths: tuple[Path, ...], folders: dict[str, Path]) -> None:
