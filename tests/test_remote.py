@@ -517,3 +517,24 @@ endpoint_url = "{bucket.endpoint}"
     second.write_text(both)
     refused = mr_luigi("run", str(second), tmp_path=tmp_path)
     assert refused.returncode == 2 and "every record would be read twice" in refused.stderr, refused.stderr[-2000:]
+
+
+@pytest.mark.parametrize("field", ["output_dir", "work_dir"])
+def test_a_folder_on_the_store_inside_an_input_prefix_is_refused(tmp_path, bucket, field):
+    bucket.fs.pipe(f"{bucket.name}/data/a.txt", b"a\n")
+    inside = f'{field} = "{bucket.url}/data/{field}"'
+    other = f'output_dir = "{bucket.url}/out"' if field == "work_dir" else ""
+    config = tmp_path / "job.toml"
+    config.write_text(f'''job_name = "apart"
+map_function = "tests.jobs_for_tests:count_words"
+reduce_function = "sum"
+input_files = ["{bucket.url}/data"]
+{inside}
+{other}
+[s3]
+endpoint_url = "{bucket.endpoint}"
+''')
+    shown = mr_luigi("validate", str(config), tmp_path=tmp_path, MR_LUIGI_SECRET=SECRET)
+    assert shown.returncode == 2
+    assert re.search(rf"{field}: 's3://{bucket.name}/data/{field}' is inside the input 's3://{bucket.name}/data'",
+                     shown.stderr), shown.stderr

@@ -447,7 +447,7 @@ def validate(config: JobConfig, record_inputs: Sequence[Path] | None = None) -> 
         local_inputs = tuple(p for p in input_paths if isinstance(p, Path))
         _check_apart([p for p in _as_list(config.input_files) if not is_url(p)], local_inputs,
                      {"output_dir": output_dir, "work_dir": work_dir})
-        _check_url_apart(config.input_files, input_paths, output_url)
+        _check_url_apart(config.input_files, input_paths, {"output_dir": output_url, "work_dir": work_url})
     _check_writable("output_dir", output_dir)
     _check_writable("work_dir", work_dir)
     return ResolvedConfig(
@@ -782,19 +782,20 @@ def _check_apart(patterns: Any, input_paths: tuple[Path, ...], folders: dict[str
                                         "writes: choose another folder")
 
 
-def _check_url_apart(patterns: Any, input_paths: tuple[Path | str, ...], output_url: str | None) -> None:
-    """An ``s3://`` output folder neither inside an input prefix nor holding an input."""
-    if output_url is None:
-        return
-    for pattern in _as_list(patterns):
-        if is_url(pattern) and not any(c in pattern for c in "*?[") and \
-                (output_url + "/").startswith(pattern.rstrip("/") + "/"):
-            raise ConfigError("output_dir", f"{output_url!r} is inside the input {pattern!r}: a later run would read "
-                                            "this job's files as input; choose a prefix outside it")
-    for path in input_paths:
-        if is_url(path) and str(path).startswith(output_url + "/"):
-            raise ConfigError("output_dir", f"input {path!r} is inside output_dir {output_url!r}, where the job writes: "
-                                            "choose another prefix")
+def _check_url_apart(patterns: Any, input_paths: tuple[Path | str, ...], folders: dict[str, str | None]) -> None:
+    """:func:`_check_apart` for ``s3://`` folders: neither inside an input prefix nor holding an input."""
+    for name, url in folders.items():
+        if url is None:
+            continue
+        for pattern in _as_list(patterns):
+            if is_url(pattern) and not any(c in pattern for c in "*?[") and \
+                    (url + "/").startswith(pattern.rstrip("/") + "/"):
+                raise ConfigError(name, f"{url!r} is inside the input {pattern!r}: a later run would read this job's "
+                                        "files as input; choose a prefix outside it")
+        for path in input_paths:
+            if is_url(path) and str(path).startswith(url + "/"):
+                raise ConfigError(name, f"input {path!r} is inside {name} {url!r}, where the job writes: choose "
+                                        "another prefix")
 
 
 def _glob_base(pattern: str) -> Path:
