@@ -154,9 +154,6 @@ class WorkStore:
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_bytes(data)
 
-    def get_file(self, path: Path) -> None:
-        self._get([(self.url_of(path), path)])
-
     def get_folders(self, folders: list[Path]) -> None:
         """Finished tasks' output folders, as the store has them (replacing any local copies)."""
         pairs = []
