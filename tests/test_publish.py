@@ -229,3 +229,15 @@ def test_a_named_output_job_interrupted_while_writing_stops_in_its_first_output(
     assert not MapReduceScheduler(1).execute_job(named)
     # the outputs come in name order (lengths, words): the first was stopped half-written, so none is published
     assert sorted(p.name for p in out.iterdir() if p.name not in ("_work", JOURNAL_NAME)) == []
+
+
+def test_a_named_output_is_never_written_twice_when_lines_come_out_of_order(tmp_path):
+    from mr_luigi.engine.phases.final import _write_named_outputs
+    from mr_luigi.errors import StorageError
+
+    out = tmp_path / "out"
+    out.mkdir()
+    merged = iter([(("a", 1), "a\t1\n"), (("b", 1), "b\t1\n"), (("a", 2), "a\t2\n")])  # "a" comes back after "b"
+    with pytest.raises(StorageError, match="named output 'a' are not together"):
+        _write_named_outputs(out, merged, Journal(out, "job"), lambda point: None)
+    assert (out / "a.txt").read_text() == "a\t1\n"  # written once, never replaced by the second run of "a"

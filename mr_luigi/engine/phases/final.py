@@ -138,6 +138,8 @@ def _write_named_outputs(out: Path, merged: Iterator[tuple[Any, str]], journal: 
     lines = 0
     for name, group in groupby(merged, key=lambda record: record[0][0]):
         path = out / f"{name}.txt"
+        if path.name in names:  # the partitions' lines were not in (name, key) order: never write a name twice
+            raise StorageError(f"the reduce outputs are out of order: the lines of named output {name!r} are not together")
         journal.add(path.name)
         lines += _write_lines(path, group, inject if not names else _no_fault)
         names.append(path.name)
