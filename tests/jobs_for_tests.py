@@ -416,6 +416,20 @@ def count_and_length(key, values):
 
 
 @pair_reducer
+def count_into_named_outputs(key, values):
+    """With named outputs: every word's count in "words", words of 4 letters or more in "long" (their length), and
+    words with an 'x' in "x.words" (a name with a dot); a word starting with q yields a pair, then is a bad record."""
+    n = sum(values)
+    yield ("words", key), n
+    if key.startswith("q"):
+        raise BadRecord("q words are refused")
+    if len(key) >= 4:
+        yield ("long", key), len(key)
+    if "x" in key:
+        yield ("x.words", key), n
+
+
+@pair_reducer
 def yields_triples(key, values):
     yield key, 1, 2
 

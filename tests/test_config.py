@@ -321,16 +321,6 @@ def test_a_finished_job_folder_without_part_files_or_outputs_says_so(tmp_path):
                                 "part-* files: name the output file(s) to read")
 
 
-def test_a_pair_reducer_with_named_outputs_is_refused(tmp_path):
-    from mr_luigi.engine.config import validate
-
-    (tmp_path / "in.txt").write_text("a\n")
-    config = JobConfig(job_name="j", map_function=jobs.split_words, reduce_function=jobs.count_and_length,
-                       input_files=[str(tmp_path / "in.txt")], output_dir=str(tmp_path / "out"), named_outputs=True)
-    with pytest.raises(ConfigError, match="^reduce_function: a pair_reducer cannot write named outputs yet"):
-        validate(config)
-
-
 @pytest.mark.parametrize("raw, value", [("3", 3), ("0.5", 0.5), ("true", True), ('["a.txt", "b.txt"]', ["a.txt", "b.txt"]),
                                         ('"quoted"', "quoted"), ("plain text", "plain text"), ("out/dir", "out/dir")])
 def test_a_set_value_is_read_as_toml_or_else_as_text(raw, value):

@@ -258,6 +258,32 @@ def test_a_pair_reducer_writes_none_one_or_many_pairs_per_key_in_key_order(tmp_p
     assert scheduler.last_result.manifest["bad_records"]["total"] == 1  # quince, with nothing of it written
 
 
+@pytest.mark.parametrize("sealed", [False, True])
+def test_a_pair_reducer_writes_named_outputs_each_in_key_order(tmp_path, monkeypatch, sealed):
+    from mr_luigi.engine.phases import reduce as reduce_phase
+
+    if sealed:
+        monkeypatch.setenv("MR_LUIGI_SECRET", "a secret of sixteen characters or more")
+    monkeypatch.setattr(reduce_phase, "NAMED_FLUSH_LINES", 5)  # a partition's lines go through the files per name
+    src = tmp_path / "in.txt"
+    words = [f"{prefix}{i}" for i in range(40) for prefix in ("ab", "x", "abcd", "qu", "zzzxz")]
+    src.write_text("\n".join(" ".join(words[i:i + 7]) for i in range(0, len(words), 3)) + "\n")
+    counts = Counter(w for line in src.read_text().splitlines() for w in line.split())
+    kept = sorted(w for w in counts if not w.startswith("q"))
+    expected = {"words": [(w, counts[w]) for w in kept], "long": [(w, len(w)) for w in kept if len(w) >= 4],
+                "x.words": [(w, counts[w]) for w in kept if "x" in w]}
+    scheduler = MapReduceScheduler(2)
+    config = make_config([src], tmp_path / "out", map_function=jobs.split_words, reduce_function=jobs.count_into_named_outputs,
+                         combine_function=jobs.total, num_reduce_tasks=3, named_outputs=True, max_bad_records=1000)
+    assert scheduler.execute_job(config), scheduler.last_result.failures
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.glob("*.txt")) == ["long.txt", "words.txt", "x.words.txt"]
+    for name, pairs in expected.items():
+        assert list(read_output(out / f"{name}.txt")) == pairs, name
+    assert scheduler.last_result.manifest["bad_records"]["total"] == len([w for w in counts if w.startswith("q")])
+    assert not list(tmp_path.rglob("named"))  # the lines per name were put together and removed
+
+
 @pytest.mark.parametrize("reducer, message", [
     (jobs.yields_triples, r"reduce_function \(a pair_reducer\) must yield \(key, value\) tuples, got \('\w+', 1, 2\) for key '\w+'"),
     (jobs.returns_a_number, r"reduce_function \(a pair_reducer\) must yield \(key, value\) tuples, but returned \d+ for key '\w+'"),

@@ -30,7 +30,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from mr_luigi.engine import aggregations
 from mr_luigi.engine.hooks import HOOK_FIELDS
-from mr_luigi.engine.mapping import emits_pairs, is_batch_map, is_file_map, takes_record
+from mr_luigi.engine.mapping import is_batch_map, is_file_map, takes_record
 from mr_luigi.errors import ConfigError, StorageError
 from mr_luigi.io import remote
 from mr_luigi.io.decoding import Decoding
@@ -427,10 +427,6 @@ def validate(config: JobConfig, record_inputs: Sequence[Path] | None = None) -> 
     _check_map_only(config, functions)
     _check_map_kind(functions["map_function"])
     _check_hooks(config, functions)
-    if config.named_outputs and emits_pairs(functions["reduce_function"]):
-        raise ConfigError("reduce_function", "a pair_reducer cannot write named outputs yet: its keys are its own, not "
-                                             "the (name, key) the outputs are ordered by; return values, or set "
-                                             "named_outputs = false")
     store = _store(config)
     input_paths = _expand_inputs(config.input_files, store) if record_inputs is None else tuple(record_inputs)
     if any(is_url(p) for p in input_paths) and is_file_map(functions["map_function"]):

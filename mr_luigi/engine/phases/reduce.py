@@ -11,6 +11,7 @@ final step puts after the partition's lines (they have no input key).
 from __future__ import annotations
 
 import re
+import shutil
 from contextlib import closing
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -30,6 +31,10 @@ from mr_luigi.io.seal import Seal
 from mr_luigi.io.textformat import render_json_line, render_line, render_text_line
 
 KEYS_FILE = "keys"
+#: a pair reducer's lines per output name, while its partition is reduced (see _NamedPairOutput)
+NAMED_FOLDER = "named"
+#: lines a pair reducer with named outputs holds in memory before it appends them to their names' files
+NAMED_FLUSH_LINES = 8192
 #: the lines of a ``reduce_final`` hook's pairs, after the partition's own
 FINAL_HOOK_LINES = "final_hook_lines"
 
@@ -51,8 +56,12 @@ def run_reduce(plan: JobPlan, partition: int, out: Path, progress: Progress | No
     quarantine = Quarantine(plan.job_dir, "reduce", partition, BadRecordLimit.from_config(plan.config.max_bad_records))
     where = f"reduce {partition}"
     hooks.call_init(plan.resolved.reduce_init, "reduce_init", where)
-    output = (_RecordOutput(out, plan.seal) if plan.writes_records
-              else _TextOutput(out, partition, line_renderer(plan), plan.seal))
+    if plan.writes_records:
+        output: _RecordOutput | _TextOutput | _NamedPairOutput = _RecordOutput(out, plan.seal)
+    elif pairs_of is not None and plan.config.named_outputs:
+        output = _NamedPairOutput(out, partition, line_renderer(plan), plan.seal)
+    else:
+        output = _TextOutput(out, partition, line_renderer(plan), plan.seal)
     with closing(output), closing(quarantine):
         add = output.add
         for key, values in grouped(records):
@@ -116,6 +125,70 @@ class _TextOutput:
         finally:
             self.keys_fh.close()
             self.text.close()
+
+
+class _NamedPairOutput:
+    """A :func:`~mr_luigi.pair_reducer`'s lines with named outputs: each name's lines apart, then one after the other.
+
+    The final step merges the partitions by the keys file and writes one
+    file per name (see :mod:`mr_luigi.engine.phases.final`), so the lines of a
+    partition must come in the order of their merge keys. A plain reducer's
+    input keys are ``(name, key)`` already; a pair reducer names its own
+    outputs, so each line's merge key is ``(its output name, the input key)``.
+    Lines are kept per name (in memory up to :data:`NAMED_FLUSH_LINES` lines,
+    then appended to a file per name) and put together, name by name, when
+    the partition is done.
+    """
+
+    def __init__(self, out: Path, partition: int, render: Callable[[Any, Any], str], seal: Seal | None) -> None:
+        self.out, self.partition, self.render, self.seal = out, partition, render, seal
+        self.folder = out / NAMED_FOLDER
+        self.folder.mkdir(exist_ok=True)
+        self.lines: dict[str, list[str]] = {}
+        self.keys: dict[str, list[Any]] = {}
+        self.held = 0
+        self.count = 0
+        self.path = out / part_name(partition)
+
+    def add(self, input_key: Any, key: Any, value: Any) -> None:
+        line = self.render(key, value)  # checks that the key is (name, key) with a name that can be a file name
+        name = key[0]
+        lines = self.lines.get(name)
+        if lines is None:
+            lines = self.lines[name] = []
+            self.keys[name] = []
+        lines.append(line)
+        self.keys[name].append((name, input_key))
+        self.count += 1
+        self.held += 1
+        if self.held >= NAMED_FLUSH_LINES:
+            self._flush()
+
+    def add_final(self, pairs: list[tuple[Any, Any]]) -> None:
+        assert not pairs, "reduce_final is refused with named_outputs (config.validate)"
+
+    def _flush(self) -> None:
+        for name, lines in self.lines.items():
+            if lines:
+                with open(self.folder / f"{name}.lines", "a", encoding="utf-8", newline="\n") as fh:
+                    fh.writelines(lines)
+                with open(self.folder / f"{name}.keys", "ab") as fh:
+                    write_records(fh, self.keys[name], self.seal)
+                lines.clear()
+                self.keys[name].clear()
+        self.held = 0
+
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+    def close(self) -> None:
+        self._flush()
+        with open(self.path, "wb") as text, open(self.out / KEYS_FILE, "wb", buffering=BUFFER_SIZE) as keys_fh:
+            for name in sorted(self.lines):
+                with open(self.folder / f"{name}.lines", "rb") as fh:
+                    shutil.copyfileobj(fh, text)
+                write_records(keys_fh, read_run(self.folder / f"{name}.keys", seal=self.seal), self.seal)
+        shutil.rmtree(self.folder)
 
 
 class _RecordOutput:
