@@ -24,10 +24,10 @@ import re
 from collections import Counter
 from itertools import chain
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from mr_luigi import (BadRecord, BatchResult, ConfigError, ConfigFileParams, JobConfig, MultiStepJob, atomic_file, location, format_output_line,
-                      batch_map, job_params, parse_output_line, publish_file)
+                      batch_map, job_params, pair_reducer, parse_output_line, publish_file)
 
 # host ident authuser [date] "request" status bytes ["referer" "user-agent"]
 # A quoted field may hold backslash-escaped quotes. Written as runs of plain characters between escapes
@@ -52,13 +52,9 @@ def parse_line(line: str) -> tuple[str, int, int]:
 
 
 def log_stats_map(line: str) -> list[tuple[tuple[str, Any], Any]]:
-    """One line -> its IP's request, its status code, and its IP's (requests, errors, bytes)."""
+    """One line -> its IP's (requests, errors, bytes) and its status code's request."""
     ip, status, size = parse_line(line)
-    return [
-        (("requests_per_ip", ip), 1),
-        (("status_codes", status), 1),
-        (("ip_error_rates", ip), (1, 1 if status >= 400 else 0, size)),
-    ]
+    return [(("ip", ip), (1, 1 if status >= 400 else 0, size)), (("status_codes", status), 1)]
 
 
 @batch_map
@@ -93,14 +89,13 @@ def log_stats_batch_map(lines: list[str]) -> BatchResult:
         key = ("status_codes", codes[status])
         sums[key] = sums.get(key, 0) + count
     for ip, count in Counter(ips).items():
-        sums[("requests_per_ip", ip)] = count
-        sums[("ip_error_rates", ip)] = (count, errors[ip], sizes.get(ip, 0))
+        sums[("ip", ip)] = (count, errors[ip], sizes.get(ip, 0))
     return BatchResult(sums, bad)
 
 
 def log_stats_combine(key: tuple[str, Any], values: Iterable[Any]) -> Any:
     """Sum counts, or (requests, errors, bytes) triples element by element."""
-    if key[0] != "ip_error_rates":
+    if key[0] != "ip":
         return sum(values)
     requests = errors = size = 0
     for r, e, b in values:
@@ -110,12 +105,17 @@ def log_stats_combine(key: tuple[str, Any], values: Iterable[Any]) -> Any:
     return requests, errors, size
 
 
-def log_stats_reduce(key: tuple[str, Any], values: Iterable[Any]) -> Any:
+@pair_reducer
+def log_stats_reduce(key: tuple[str, Any], values: Iterable[Any]) -> Iterator[tuple[tuple[str, Any], Any]]:
+    """A status code's requests; an IP's requests, and its requests, errors, error rate and bytes (two outputs)."""
     total = log_stats_combine(key, values)
-    if key[0] != "ip_error_rates":
-        return total
+    if key[0] != "ip":
+        yield key, total
+        return
+    ip = key[1]
     requests, errors, size = total
-    return {"requests": requests, "errors": errors, "error_rate": round(errors / requests, 6), "bytes": size}
+    yield ("requests_per_ip", ip), requests
+    yield ("ip_error_rates", ip), {"requests": requests, "errors": errors, "error_rate": round(errors / requests, 6), "bytes": size}
 
 
 def top_map(line: str) -> list[tuple[str, list[tuple[int, str]]]]:
