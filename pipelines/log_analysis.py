@@ -34,7 +34,19 @@ from mr_luigi import (BadRecord, BatchResult, ConfigError, ConfigFileParams, Job
 # ("unrolled"), which matches the same strings as "(?:[^"\\]|\\.)*" in a third of the time: the regex engine
 # then loops over a character class instead of trying an alternation at every character of a user agent.
 _QUOTED = r'"[^"\\]*(?:\\.[^"\\]*)*"'
-LOG_LINE = re.compile(rf"(\S+) \S+ \S+ \[[^\]]+\] {_QUOTED} (\d{{3}}) (\d+|-)(?: {_QUOTED} {_QUOTED})?\s*")
+#: A quoted field without escapes. On a line with no backslash before a quote, a field can only end at the next
+#: quote under either pattern, so both match the same lines with the same groups; this one in half the time.
+_PLAIN_QUOTED = r'"[^"]*"'
+
+
+def _log_line(quoted: str) -> re.Pattern[str]:
+    return re.compile(rf"(\S+) \S+ \S+ \[[^\]]+\] {quoted} (\d{{3}}) (\d+|-)(?: {quoted} {quoted})?\s*")
+
+
+LOG_LINE = _log_line(_QUOTED)
+#: LOG_LINE for lines without ``\"`` (see _PLAIN_QUOTED)
+PLAIN_LOG_LINE = _log_line(_PLAIN_QUOTED)
+ESCAPED_QUOTE = '\\"'
 
 #: the bad record of a line that does not parse: its reason and detail
 NOT_A_LOG_LINE = ("unparsable_log_line", "not an Apache common or combined log line")
@@ -44,7 +56,7 @@ STATS_OUTPUTS = ("requests_per_ip", "status_codes", "ip_error_rates")
 
 def parse_line(line: str) -> tuple[str, int, int]:
     """``(ip, status, bytes)`` of an access-log line, or BadRecord."""
-    match = LOG_LINE.fullmatch(line)
+    match = (LOG_LINE if ESCAPED_QUOTE in line else PLAIN_LOG_LINE).fullmatch(line)
     if match is None:
         raise BadRecord(*NOT_A_LOG_LINE)
     ip, status, size = match.groups()
@@ -66,7 +78,7 @@ def log_stats_batch_map(lines: list[str]) -> BatchResult:
     a tuple, which "sum" adds element by element. Lines that do not parse are
     named in the result and become bad records, as in the per-line map.
     """
-    match = LOG_LINE.fullmatch
+    match = (LOG_LINE if ESCAPED_QUOTE in "\n".join(lines) else PLAIN_LOG_LINE).fullmatch
     ips: list[str] = []
     statuses: list[str] = []
     sizes: dict[str, int] = {}

@@ -32,12 +32,21 @@ TRUNCATED = [  # the shapes of the real log's broken lines
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 
+#: a line with an unclosed request: bad, though with its \" taken as the end of the request it would parse
+ENDS_IN_AN_ESCAPE = '1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET /a\\" 200 5'
+
+
 def make_log(rng: random.Random, lines: int = 3000) -> list[str]:
+    """Access-log lines; the first half without escaped quotes but for two lines, the second half with them."""
     ips = ["10.0.0.1", "10.0.0.2", "10.0.0.10", "192.168.1.5", "8.8.8.8", "1.2.3.4"] + [f"172.16.{i}.{i}" for i in range(40)]
     out = []
     for i in range(lines):
+        plain = i < lines // 2
         if i % 211 == 7:
             out.append(rng.choice(TRUNCATED))
+            continue
+        if i in (lines // 8, lines // 4):
+            out.append(ENDS_IN_AN_ESCAPE)
             continue
         ip = rng.choice(ips[:6]) if rng.random() < 0.6 else rng.choice(ips)
         # the boundaries of "an error" (4xx and 5xx) each appear: 399 is not one, 400 and 599 are
@@ -45,13 +54,14 @@ def make_log(rng: random.Random, lines: int = 3000) -> list[str]:
         size = "-" if status in (304, 301) or rng.random() < 0.05 else str(rng.randint(0, 99999))
         if rng.random() < 0.02:  # digits of another script: the status is still the number they spell
             status = str(status).translate(ARABIC_INDIC)
-        request = rng.choice(['GET / HTTP/1.1', 'GET /a\\"b HTTP/1.1', 'POST /login HTTP/1.0'])
+        request = rng.choice(['GET / HTTP/1.1', 'GET /a\\b HTTP/1.1' if plain else 'GET /a\\"b HTTP/1.1', 'POST /login HTTP/1.0'])
         stamp = "[17/May/2015:10:05:03 +0000]"
         if rng.random() < 0.3:  # common format: no referer or agent
             out.append(f'{ip} - - {stamp} "{request}" {status} {size}')
         else:
-            agent = LONG_AGENT if rng.random() < 0.05 else 'curl/7.38 \\"quoted\\"'
-            out.append(f'{ip} - frank {stamp} "{request}" {status} {size} "http://x.y/?q=\\"z\\"" "{agent}"')
+            agent = LONG_AGENT if rng.random() < 0.05 else 'curl/7.38 (x)' if plain else 'curl/7.38 \\"quoted\\"'
+            referer = "http://x.y/?q=z" if plain else 'http://x.y/?q=\\"z\\"'
+            out.append(f'{ip} - frank {stamp} "{request}" {status} {size} "{referer}" "{agent}"')
     return out
 
 
@@ -117,6 +127,8 @@ def test_every_result_matches_the_reference(tmp_path, log_file, functions):
                         rf"{re.escape(str(tmp_path / 'out'))}: requests_per_ip.txt, status_codes.txt, ip_error_rates.txt, "
                         rf"top_ips.txt; \d+ bad records skipped \(see .*_bad_records\)", last), last
     ref, out = reference(lines), tmp_path / "out"
+    assert [n for n, line in enumerate(lines, 1) if line == ENDS_IN_AN_ESCAPE] == [376, 751]
+    assert {376, 751} <= set(ref["bad"])
 
     assert read_tsv(out / "requests_per_ip.txt") == [(ip, ref["per_ip"][ip]) for ip in sorted(ref["per_ip"])]
     assert read_tsv(out / "status_codes.txt") == [(s, ref["per_status"][s]) for s in sorted(ref["per_status"])]
