@@ -681,6 +681,16 @@ def word_count_and_length(lines):
     return totals
 
 
+@batch_map
+def word_count_length_and_vowels(lines):
+    """Each word of the batch -> (occurrences, summed length, summed vowels): a triple "sum" adds element by element."""
+    totals = {}
+    for word in words("\n".join(lines).lower()):
+        n, size, vowels = totals.get(word, (0, 0, 0))
+        totals[word] = (n + 1, size + len(word), vowels + sum(word.count(v) for v in "aeioué"))
+    return totals
+
+
 def word_count_and_length_per_line(line):
     return [(word, (1, len(word))) for word in words(line.lower())]
 

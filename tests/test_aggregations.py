@@ -114,6 +114,20 @@ def test_tuples_are_summed_element_by_element(tmp_path, map_function, combiner):
     assert manifest["totals"]["spills"] > manifest["task_counts"]["map"]
 
 
+def test_triples_from_a_batch_map_are_summed_element_by_element_across_blocks(tmp_path):
+    """Three maps of several 64 KiB blocks each: a word's subtotals of each block are added to those before."""
+    path = tmp_path / "in.txt"
+    path.write_text("".join(f"w{i % 5000} Common café aeiou{(i * 7) % 300}\n" for i in range(30_000)), encoding="utf-8")
+    manifest = run([path], tmp_path / "out", map_function=jobs.word_count_length_and_vowels, combine_function="sum",
+                   reduce_function="sum", split_size_mb=0.3)
+    counts = reference_word_count([path])
+    vowels = {w: sum(1 for ch in w if ch in "aeioué") for w in counts}
+    assert dict(read_output(tmp_path / "out" / "final_output.txt")) == {w: [n, n * len(w), n * vowels[w]] for w, n in counts.items()}
+    assert manifest["task_counts"]["map"] == 3
+    # each block's subtotals (about 1,800 words each) were added to those of the blocks before in the map
+    assert manifest["counters"]["mr_luigi"]["combine_output_records"] < manifest["counters"]["mr_luigi"]["combine_input_records"] / 2
+
+
 def test_tuples_of_different_lengths_under_one_key_fail_the_job_naming_them(tmp_path):
     (tmp_path / "in.txt").write_text("a\nbb\n" * 40)
     scheduler = MapReduceScheduler(1)
