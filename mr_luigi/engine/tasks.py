@@ -28,7 +28,7 @@ from typing import Any
 
 import luigi
 
-from mr_luigi.engine import context, counters, failures, interrupts, luigi_setup, workstore
+from mr_luigi.engine import collector, context, counters, failures, interrupts, luigi_setup, workstore
 from mr_luigi.engine.attempts import RetriesOfJob, attempt_of
 from mr_luigi.engine.phases import map as map_phase
 from mr_luigi.engine.phases import reduce as reduce_phase
@@ -156,7 +156,8 @@ class PhaseTask(JobTask):
             with context.running(self.plan.config.params, self.plan.side_file_copies) as user_counters, \
                     atomic.atomic_directory(self.output_dir()) as out:
                 try:
-                    stats = self.work(out, Progress(self, self.label, 0, "records", hook=inject.middle))
+                    with collector.task_thresholds():
+                        stats = self.work(out, Progress(self, self.label, 0, "records", hook=inject.middle))
                 except OSError as exc:
                     raise StorageError(f"{self.label}: file error in {out.parent}: {exc}") from exc
                 inject.middle()  # a task too short to report progress
