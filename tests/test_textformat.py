@@ -120,3 +120,29 @@ def test_a_lines_value_is_written_as_it_is():
 def test_a_lines_value_that_is_not_one_line_of_text_is_refused_naming_the_key(value, words):
     with pytest.raises(RecordError, match=f"key 'k' {words}"):
         render_text_line(value, key="k")
+
+
+def _json_or_text(text):
+    """The reading rule, spelled the slow way: what json.loads gives, or the text when it refuses it."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+    return type(a) is type(b) and a == b
+
+
+NUMBERLIKE = st.text(alphabet=" \t\n\r\u00a0-+.eE0123456789\u0661xI", max_size=12)
+
+
+@settings(max_examples=600)
+@given(st.one_of(NUMBERLIKE, st.text(max_size=12), st.sampled_from(
+    ["-Infinity", " -Infinity\n", "Infinity", "NaN", "1e400", "-0", "-0.0", "1.", "01", "1.2.3.4", "2026-11-30", "9" * 5000])))
+def test_a_field_reads_back_as_json_loads_reads_it_or_as_the_text(text):
+    from mr_luigi.io.textformat import parse_field
+
+    assert _same(parse_field(text), _json_or_text(text))
