@@ -130,10 +130,11 @@ def log_stats_reduce(key: tuple[str, Any], values: Iterable[Any]) -> Iterator[tu
     yield ("ip_error_rates", ip), {"requests": requests, "errors": errors, "error_rate": round(errors / requests, 6), "bytes": size}
 
 
-def top_map(line: str) -> list[tuple[str, list[tuple[int, str]]]]:
-    """``ip<TAB>requests`` -> one candidate list for the single key ``top``."""
-    ip, count = parse_output_line(line)
-    return [("top", [(-count, ip)])]
+@batch_map
+def top_map(lines: list[str]) -> dict[str, list[tuple[int, str]]]:
+    """``ip<TAB>requests`` lines -> the block's ``top_n`` candidates, under the single key ``top``."""
+    ranked = [(-count, ip) for ip, count in map(parse_output_line, lines)]
+    return {"top": heapq.nsmallest(int(job_params()["top_n"]), ranked)}
 
 
 def top_reduce(key: str, values: Iterable[list[tuple[int, str]]]) -> list[tuple[int, str]]:
