@@ -10,7 +10,7 @@ from mr_luigi.engine.phases.combining import combiner_of
 from mr_luigi.engine.plan import JobPlan
 from mr_luigi.engine.progress import Progress, counted
 from mr_luigi.engine.stats import read_stats
-from mr_luigi.io.merge import checked_merge, combine_sorted, first, sort_records
+from mr_luigi.io.merge import checked_merge, combine_sorted, first
 from mr_luigi.io.records import MERGE_BUFFER, read_run, write_run
 from mr_luigi.io.seal import Seal
 
@@ -27,7 +27,7 @@ def run_shuffle(plan: JobPlan, partition: int, out: Path, progress: Progress | N
     are first merged into bigger runs (combining when there is a combiner),
     pass after pass, so memory stays bounded whatever the number of runs.
     Runs that fit in half the memory budget are read whole and sorted instead
-    (see :func:`_sort_pieces`), with the same result.
+    (see :func:`_sorted_pieces`), with the same result.
     ``map_folders`` are where the maps' outputs are read (by default their
     own folders; copies got from the store, see :mod:`mr_luigi.engine.workstore`).
     """
@@ -50,11 +50,13 @@ def run_shuffle(plan: JobPlan, partition: int, out: Path, progress: Progress | N
     while len(pieces) > fan_in:
         passes += 1
         pieces = _merge_pass(pieces, fan_in, combiner, by_value, out, passes, plan.seal)
-    in_memory = passes == 0 and _fits_in_memory(pieces, plan.config.map_memory_mb)
-    if in_memory:
-        merged = _sort_pieces(pieces, combiner, by_value, plan.seal)
-    else:
+    sorted_records = _sorted_pieces(pieces, by_value, plan.seal) \
+        if passes == 0 and _fits_in_memory(pieces, plan.config.map_memory_mb) else None
+    in_memory = sorted_records is not None
+    if sorted_records is None:
         merged = _merge_pieces(pieces, combiner, by_value, plan.seal)
+    else:
+        merged = iter(sorted_records) if combiner is None else combine_sorted(sorted_records, combiner)
     if progress is not None:
         progress.total, progress.unit = total, "records merged"
         merged = counted(merged, lambda n: progress(n, f"{map_pieces} runs, {passes} earlier merge passes"))
@@ -111,17 +113,21 @@ def _fits_in_memory(pieces: list[Piece], memory_mb: float) -> bool:
     return size * EXPANSION <= memory_mb * (1 << 20) / 2
 
 
-def _sort_pieces(pieces: list[Piece], combiner: Any, by_value: bool, seal: Seal | None) -> Iterator[tuple[Any, Any]]:
-    """:func:`_merge_pieces` for pieces that fit in memory: read whole and sorted at once.
+def _sorted_pieces(pieces: list[Piece], by_value: bool, seal: Seal | None) -> list[tuple[Any, Any]] | None:
+    """The pieces' records read whole and sorted, as :func:`_merge_pieces` would merge them; None if a sort cannot.
 
     Python's sort finds the pieces' sorted runs and merges them in C, where
     a heap merges record by record in Python; being stable, it gives equal
     keys (or records, with ``sort_values``) in the order of the pieces, as
-    the merge does.
+    the merge does. Keys the sort cannot order but a merge can (equal ones,
+    which a merge never compares, such as None) give None: merge them then.
     """
     records: list[tuple[Any, Any]] = []
     with collector.paused():  # only records are allocated, and kept: a collection would walk them all again
         for path, start, end in pieces:
             records.extend(read_run(path, start, end, MERGE_BUFFER, seal))
-        sort_records(records, by_value)
-    return iter(records) if combiner is None else combine_sorted(records, combiner)
+        try:
+            records.sort() if by_value else records.sort(key=first)
+        except TypeError:
+            return None
+    return records
