@@ -538,3 +538,17 @@ endpoint_url = "{bucket.endpoint}"
     assert shown.returncode == 2
     assert re.search(rf"{field}: 's3://{bucket.name}/data/{field}' is inside the input 's3://{bucket.name}/data'",
                      shown.stderr), shown.stderr
+
+
+@pytest.mark.parametrize("success", [b"", b"{}", b'{"status": "done"}', b"[1]", b"not json"],
+                         ids=["empty, as Spark writes it", "an object", "another tool's", "a list", "not JSON"])
+def test_a_prefix_with_another_tools_success_object_means_every_object_under_it(bucket, success):
+    """Only an mr_luigi manifest (with its job_id) makes a prefix a finished job's part objects."""
+    from mr_luigi.engine.config import _expand_url
+
+    for name in ("in2/a.txt", "in2/b.txt", "in2/part-00000"):
+        bucket.fs.pipe(f"{bucket.name}/{name}", b"x\n")
+    bucket.fs.pipe(f"{bucket.name}/in2/_SUCCESS", success)
+    bucket.fs.invalidate_cache()
+    found = _expand_url(f"{bucket.url}/in2", remote.Store(endpoint_url=bucket.endpoint))
+    assert sorted(url.rsplit("/", 1)[1] for url in found) == ["a.txt", "b.txt", "part-00000"]  # as for a folder: not _SUCCESS
