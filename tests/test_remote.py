@@ -552,3 +552,15 @@ def test_a_prefix_with_another_tools_success_object_means_every_object_under_it(
     bucket.fs.invalidate_cache()
     found = _expand_url(f"{bucket.url}/in2", remote.Store(endpoint_url=bucket.endpoint))
     assert sorted(url.rsplit("/", 1)[1] for url in found) == ["a.txt", "b.txt", "part-00000"]  # as for a folder: not _SUCCESS
+
+
+@pytest.mark.parametrize("spelled", ["{url}/done-X", "{url}/done-X/"], ids=["prefix", "prefix with a slash"])
+def test_a_finished_jobs_prefix_means_its_part_objects_however_it_is_spelled(bucket, spelled):
+    from mr_luigi.engine.config import _expand_url
+
+    for name in ("part-00000", "part-00001", "final_output.txt"):
+        bucket.fs.pipe(f"{bucket.name}/done-X/{name}", b"x\t1\n")
+    bucket.fs.pipe(f"{bucket.name}/done-X/_SUCCESS", json.dumps({"job_id": "earlier-0123456789ab"}).encode())
+    bucket.fs.invalidate_cache()
+    found = _expand_url(spelled.format(url=bucket.url), remote.Store(endpoint_url=bucket.endpoint))
+    assert [url.rsplit("/", 1)[1] for url in found] == ["part-00000", "part-00001"]  # final_output.txt would count twice
