@@ -141,24 +141,22 @@ class _NamedPairOutput:
     """
 
     def __init__(self, out: Path, partition: int, render: Callable[[Any, Any], str], seal: Seal | None) -> None:
-        self.out, self.partition, self.render, self.seal = out, partition, render, seal
+        self.out, self.render, self.seal = out, render, seal
+        self.path = out / part_name(partition)
         self.folder = out / NAMED_FOLDER
         self.folder.mkdir(exist_ok=True)
-        self.lines: dict[str, list[str]] = {}
-        self.keys: dict[str, list[Any]] = {}
+        self.held_by_name: dict[str, tuple[list[str], list[Any]]] = {}  # name -> its lines and merge keys not yet appended
         self.held = 0
         self.count = 0
-        self.path = out / part_name(partition)
 
     def add(self, input_key: Any, key: Any, value: Any) -> None:
         line = self.render(key, value)  # checks that the key is (name, key) with a name that can be a file name
         name = key[0]
-        lines = self.lines.get(name)
-        if lines is None:
-            lines = self.lines[name] = []
-            self.keys[name] = []
-        lines.append(line)
-        self.keys[name].append((name, input_key))
+        held = self.held_by_name.get(name)
+        if held is None:
+            held = self.held_by_name[name] = ([], [])
+        held[0].append(line)
+        held[1].append((name, input_key))
         self.count += 1
         self.held += 1
         if self.held >= NAMED_FLUSH_LINES:
@@ -168,14 +166,14 @@ class _NamedPairOutput:
         assert not pairs, "reduce_final is refused with named_outputs (config.validate)"
 
     def _flush(self) -> None:
-        for name, lines in self.lines.items():
+        for name, (lines, keys) in self.held_by_name.items():
             if lines:
                 with open(self.folder / f"{name}.lines", "a", encoding="utf-8", newline="\n") as fh:
                     fh.writelines(lines)
                 with open(self.folder / f"{name}.keys", "ab") as fh:
-                    write_records(fh, self.keys[name], self.seal)
+                    write_records(fh, keys, self.seal)
                 lines.clear()
-                self.keys[name].clear()
+                keys.clear()
         self.held = 0
 
     def size(self) -> int:
@@ -184,7 +182,7 @@ class _NamedPairOutput:
     def close(self) -> None:
         self._flush()
         with open(self.path, "wb") as text, open(self.out / KEYS_FILE, "wb", buffering=BUFFER_SIZE) as keys_fh:
-            for name in sorted(self.lines):
+            for name in sorted(self.held_by_name):
                 with open(self.folder / f"{name}.lines", "rb") as fh:
                     shutil.copyfileobj(fh, text)
                 write_records(keys_fh, read_run(self.folder / f"{name}.keys", seal=self.seal), self.seal)
