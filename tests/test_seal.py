@@ -15,7 +15,7 @@ from mr_luigi.errors import ConfigError, StorageError
 from mr_luigi.io.records import read_run, write_run
 from mr_luigi.io.seal import Seal, filesystem_type
 from mr_luigi.io.spill import write_partitions
-from tests.conftest import counts_from_output, reference_word_count
+from tests.conftest import counts_from_output, read_tsv, reference_word_count
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "test-secret-0123456789abcdef"
@@ -37,7 +37,7 @@ def records(n: int) -> list[tuple[str, int]]:
 
 def test_sealed_runs_read_back_exactly_by_byte_range(tmp_path):
     seal = Seal(SECRET)
-    parts = [records(5000)[i::3] for i in range(3)]  # several batches per partition
+    parts = [records(15000)[i::3] for i in range(3)]  # three batches of 2,048 or fewer per partition
     index = write_partitions(tmp_path / "run", parts, seal)
     assert [list(read_run(tmp_path / "run", start, end, seal=seal)) for start, end, _ in index] == parts
     plain = write_partitions(tmp_path / "plain", parts)
@@ -59,6 +59,32 @@ def test_a_changed_byte_anywhere_fails_the_check_naming_the_file(tmp_path, where
     with pytest.raises((StorageError, EOFError)) as caught:
         list(read_run(path, seal=seal))
     assert str(path) in str(caught.value)
+
+
+def test_a_failed_check_says_nothing_was_read_and_what_to_do(tmp_path):
+    path = tmp_path / "run"
+    write_run(path, records(10), Seal(SECRET))
+    with pytest.raises(StorageError) as caught:
+        list(read_run(path, seal=Seal("another-secret-0123456789")))
+    assert str(caught.value) == (
+        f"{path}: the records at byte 0 fail their check against MR_LUIGI_SECRET, so nothing of them was read: the "
+        "file was altered, or written by a run with another secret (every host must have the same one). Remove the "
+        "job's work folder (mr-luigi clean) and run the job again")
+
+
+@pytest.mark.parametrize("kept", [1, 3, 4, 19])
+def test_a_file_cut_inside_a_batch_header_is_truncated_after_the_batches_before(tmp_path, kept):
+    seal = Seal(SECRET)
+    path = tmp_path / "run"
+    write_run(path, records(4096), seal)  # two batches of 2,048
+    data = path.read_bytes()
+    second = 4 + 16 + struct.unpack_from("<I", data)[0]
+    path.write_bytes(data[:second + kept])
+    read = []
+    with pytest.raises(EOFError) as caught:
+        read.extend(read_run(path, seal=seal))
+    assert str(caught.value) == f"{path}: record stream truncated at byte {second}"
+    assert read == records(4096)[:2048]
 
 
 def test_a_planted_pickle_is_never_unpickled(tmp_path):
@@ -184,3 +210,34 @@ def test_a_planted_map_output_fails_the_job_and_is_never_unpickled(tmp_path):
     assert not marker.exists()
     assert not (tmp_path / "out" / "_SUCCESS").exists() and not (tmp_path / "out" / "final_output.txt").exists()
     assert SECRET not in again.stderr
+
+
+@pytest.mark.parametrize("last", ["reduced", "map-only"])
+def test_the_later_steps_of_a_sealed_job_read_the_records_of_the_step_before(tmp_path, monkeypatch, last):
+    """A later step's map reads what the step before reduced, sealed: through the check, with a reduce or map-only."""
+    from mr_luigi import JobConfig, MapReduceScheduler, Step
+    from tests import jobs_for_tests as jobs
+
+    _, inputs = write_job(tmp_path, "unused")
+    second = (Step(map_function=jobs.by_count, reduce_function=jobs.sorted_words, num_reduce_tasks=2) if last == "reduced"
+              else Step(map_function=jobs.by_count, num_reduce_tasks=0))
+    job = JobConfig(job_name="sealed_steps", input_files=[str(p) for p in inputs], output_dir=str(tmp_path / "out"),
+                    num_reduce_tasks=3, max_retries=0, keep_intermediate=True,
+                    steps=[Step(map_function=jobs.count_words, reduce_function=jobs.total), second])
+    monkeypatch.setenv("MR_LUIGI_SECRET", SECRET)
+    scheduler = MapReduceScheduler(2)
+    assert scheduler.execute_job(job), scheduler.last_result.describe_failure()
+    by_count: dict[int, list[str]] = {}
+    for word, count in sorted(reference_word_count(inputs).items()):
+        by_count.setdefault(count, []).append(word)
+    rows = read_tsv(tmp_path / "out" / "final_output.txt")
+    if last == "reduced":
+        assert dict(rows) == by_count
+    else:
+        assert sorted(rows) == sorted((count, word) for count, words in by_count.items() for word in words)
+    step1_outputs = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and "sealed_steps.step1" in str(p)
+                     and "reduce" in p.name]
+    assert step1_outputs, "the first step's reduce outputs were kept"
+    for path in step1_outputs:  # sealed: not readable as plain records
+        with pytest.raises(Exception):
+            list(read_run(path))
