@@ -811,3 +811,17 @@ def word_and_count_line(key, values):
 
 def count_as_number(key, values):
     return sum(values)
+
+
+class Unreadable:
+    """A value that pickles but refuses to be unpickled: a record the next step cannot read back."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def __setstate__(self, state):
+        raise ValueError("this record cannot be read back")
+
+
+def total_unreadable(key, values):
+    return Unreadable(sum(values))

@@ -343,6 +343,19 @@ def test_an_error_of_mr_luigis_own_raised_in_a_later_map_is_passed_on_as_it_is(t
     assert "params.z: told to stop" in failure and "map_function raised" not in failure, failure
 
 
+def test_records_of_the_step_before_that_cannot_be_read_fail_the_later_map_with_their_own_error(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("alpha beta\n")
+    job = JobConfig(job_name="unreadable", input_files=[str(path)], output_dir=str(tmp_path / "out"), max_retries=0,
+                    num_reduce_tasks=1, steps=[Step(map_function=jobs.count_words, reduce_function=jobs.total_unreadable),
+                                               Step(map_function=jobs.by_count, reduce_function=jobs.sorted_words)])
+    scheduler = MapReduceScheduler(1)
+    assert not scheduler.execute_job(job)
+    failure = scheduler.last_result.describe_failure()
+    assert "ValueError: this record cannot be read back" in failure and "TypeError" not in failure, failure
+    assert not (tmp_path / "out" / "final_output.txt").exists()
+
+
 @pytest.mark.parametrize("combine", [True, False])
 def test_a_later_steps_hot_keys_are_folded_with_their_key_or_spilled_within_the_budget(tmp_path, combine):
     path = tmp_path / "in.txt"
