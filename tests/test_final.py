@@ -12,9 +12,13 @@ import re
 import pytest
 
 from mr_luigi import ConfigError, JobConfig, OutputTaken
-from mr_luigi.engine.phases.final import check_output_free, check_previous_results
+from mr_luigi.api.job import Job
+from mr_luigi.api.runner import build_job
+from mr_luigi.engine.phases.final import check_output_free, check_previous_results, remove_leftovers
 from mr_luigi.engine.plan import make_plan
+from mr_luigi.io.atomic import TMP_MARKER
 from tests import jobs_for_tests as jobs
+from tests.conftest import read_tsv
 
 
 @pytest.fixture
@@ -59,3 +63,33 @@ def test_results_published_while_the_job_ran_fail_it_without_the_force_hint(plan
         f"they differ in num_reduce_tasks), not of this one ({plan.job_id}): remove that folder or choose another "
         "output_dir")
     assert check_output_free(plan, replaces="other-0123456789ab")["job_id"] == "other-0123456789ab"
+
+
+def test_forced_over_results_whose_manifest_lists_no_outputs_the_job_replaces_them(plan):
+    """A ``_SUCCESS`` of JSON without ``outputs`` (another tool's, or hand-made): forced, the job still publishes."""
+    leave_results(plan)
+    (plan.output_dir / "notes.txt").write_text("not listed, so not ours to remove")
+    build_job(Job.of(plan, force=True), workers=1, local_scheduler=True)
+    assert json.loads((plan.output_dir / "_SUCCESS").read_text())["job_id"] == plan.job_id
+    assert read_tsv(plan.output_dir / "final_output.txt") == [("a", 1), ("b", 1)]
+    assert (plan.output_dir / "notes.txt").read_text() == "not listed, so not ours to remove"
+
+
+def test_leftovers_of_killed_attempts_are_removed_nested_or_already_gone(tmp_path, monkeypatch):
+    """``*-luigi-tmp-*`` files and folders go, at any depth, even when another process removed one first."""
+    work = tmp_path / "work"
+    (work / "map-00000").mkdir(parents=True)
+    (work / "map-00000" / "output").write_text("kept")
+    (work / f"map-00001{TMP_MARKER}1" / f"inner{TMP_MARKER}2").mkdir(parents=True)
+    (work / f"map-00001{TMP_MARKER}1" / f"inner{TMP_MARKER}2" / f"run{TMP_MARKER}3").write_text("half")
+    (work / "map-00000" / f"output{TMP_MARKER}4").write_text("half")
+    real_rglob = type(work).rglob
+
+    def listed_with_one_already_removed(self, pattern):
+        yield from real_rglob(self, pattern)
+        yield self / f"gone{TMP_MARKER}5"  # listed, then removed by another process before this one got to it
+
+    monkeypatch.setattr(type(work), "rglob", listed_with_one_already_removed)
+    remove_leftovers(work)
+    monkeypatch.undo()
+    assert sorted(str(p.relative_to(work)) for p in work.rglob("*")) == ["map-00000", "map-00000/output"]
