@@ -26,6 +26,12 @@ def test_each_change_of_an_input_has_its_words(after, words):
     assert describe_change(BEFORE, after) == words
 
 
+def test_an_object_on_a_store_rewritten_at_the_same_size_is_named_by_its_etag():
+    assert describe_change((1000, '"9b2cf535f27731c974343645a3985328"'), (1000, '"6f5902ac237024bdd0c176cb93063dc4"')) == \
+        "rewritten: same size, another ETag"
+    assert describe_change((1000, '"9b2c"'), (2000, '"6f59"')) == "size 1,000 -> 2,000 bytes"  # no time to speak of
+
+
 def test_an_identity_of_size_and_time_only_never_claims_a_new_inode():
     assert describe_change((5, 1), (5, 1)) == "rewritten or touched: same size and modification time, but its status change time moved"
 
@@ -47,6 +53,7 @@ def identity(**changes):
      "other inputs (1 added, 0 gone, e.g. '/in/c.txt')"),
     (identity(functions={"map_function": ["m:f", "d2"]}), "functions: map_function"),
     (identity(num_reduce_tasks=8), "num_reduce_tasks"),
+    (identity(sealed=True), "MR_LUIGI_SECRET is set for one and not for the other"),
     (identity(splits=[[["/in/a.txt", 0, 500]], [["/in/a.txt", 500, 1000]], [["/in/b.txt", 0, 5]]]), "splits"),
 ])
 def test_what_differs_between_two_jobs_is_named(after, words):

@@ -369,9 +369,11 @@ def file_identity(path: str | Path, store: Store | None = None) -> FileIdentity:
 
 def describe_change(before: Sequence[int], after: Sequence[int]) -> str:
     """What differs between two :func:`file_identity` values, in words."""
+    etag = isinstance(after[1], str)  # an object on a store: (size, ETag)
     if before[0] != after[0]:
-        return f"size {before[0]:,} -> {after[0]:,} bytes" + (", modification time changed" if before[1] != after[1] else "")
-    if isinstance(after[1], str):
+        return f"size {before[0]:,} -> {after[0]:,} bytes" + (
+            ", modification time changed" if before[1] != after[1] and not etag else "")
+    if etag:
         return "rewritten: same size, another ETag"
     if before[1] != after[1]:
         return "modification time changed"
