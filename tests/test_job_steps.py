@@ -153,6 +153,16 @@ def test_a_later_steps_id_follows_the_steps_before(inputs, tmp_path):
     assert make_plan(single).job_id != make_plan(two_steps(inputs, tmp_path / "out", steps=job.steps[:1])).job_id
 
 
+def test_how_the_last_step_writes_its_lines_leaves_the_steps_before_as_they_were(inputs, tmp_path):
+    """An earlier step's records do not depend on the job's output format or named outputs: only the last step re-runs."""
+    tsv = make_plan(two_steps(inputs, tmp_path / "out"))
+    for fields in ({"output_format": "jsonl"}, {"named_outputs": True}):
+        other = make_plan(two_steps(inputs, tmp_path / "out", **fields))
+        assert other.job_id != tsv.job_id, fields
+        assert [s.job_id for s in other.steps()[:-1]] == [s.job_id for s in tsv.steps()[:-1]], fields
+        assert (other.steps()[0].config.output_format, other.steps()[0].config.named_outputs) == ("tsv", False)
+
+
 COUNT = "tests.jobs_for_tests:count_words"
 TOTAL = "tests.jobs_for_tests:total"
 
