@@ -691,6 +691,22 @@ def word_count_length_and_vowels(lines):
     return totals
 
 
+@batch_map
+def word_count_length_vowels_and_one(lines):
+    """Each word of the batch -> (occurrences, summed length, summed vowels, occurrences again): a 4-tuple for "sum"."""
+    totals = {}
+    for word in words("\n".join(lines).lower()):
+        n, size, vowels, again = totals.get(word, (0, 0, 0, 0))
+        totals[word] = (n + 1, size + len(word), vowels + sum(word.count(v) for v in "aeioué"), again + 1)
+    return totals
+
+
+@batch_map
+def shape_by_first_line(lines):
+    """One key whose subtotal's shape follows the block's first line: ``int``, ``pair``, ``triple`` or ``text``."""
+    return {"k": {"int": 1, "pair": (1, 2), "triple": (1, 2, 3), "text": "one"}[lines[0].split()[0]]}
+
+
 def word_count_and_length_per_line(line):
     return [(word, (1, len(word))) for word in words(line.lower())]
 

@@ -8,6 +8,8 @@ word counts one) or a mapping of subtotals, the fast paths "sum" enables.
 
 from __future__ import annotations
 
+import re
+
 import json
 from collections import Counter
 
@@ -114,18 +116,46 @@ def test_tuples_are_summed_element_by_element(tmp_path, map_function, combiner):
     assert manifest["totals"]["spills"] > manifest["task_counts"]["map"]
 
 
-def test_triples_from_a_batch_map_are_summed_element_by_element_across_blocks(tmp_path):
-    """Three maps of several 64 KiB blocks each: a word's subtotals of each block are added to those before."""
+@pytest.mark.parametrize("size", [2, 3, 4])
+def test_tuples_from_a_batch_map_are_summed_element_by_element_across_blocks(tmp_path, size):
+    """Three maps of several 64 KiB blocks each: a word's subtotals of each block are added to those before.
+
+    Triples take an unrolled path, other lengths the general one: both are checked."""
+    function = {2: jobs.word_count_and_length, 3: jobs.word_count_length_and_vowels,
+                4: jobs.word_count_length_vowels_and_one}[size]
     path = tmp_path / "in.txt"
     path.write_text("".join(f"w{i % 5000} Common café aeiou{(i * 7) % 300}\n" for i in range(30_000)), encoding="utf-8")
-    manifest = run([path], tmp_path / "out", map_function=jobs.word_count_length_and_vowels, combine_function="sum",
+    manifest = run([path], tmp_path / "out", map_function=function, combine_function="sum",
                    reduce_function="sum", split_size_mb=0.3)
     counts = reference_word_count([path])
     vowels = {w: sum(1 for ch in w if ch in "aeioué") for w in counts}
-    assert dict(read_output(tmp_path / "out" / "final_output.txt")) == {w: [n, n * len(w), n * vowels[w]] for w, n in counts.items()}
+    expected = {w: [n, n * len(w), n * vowels[w], n][:size] for w, n in counts.items()}
+    assert dict(read_output(tmp_path / "out" / "final_output.txt")) == expected
     assert manifest["task_counts"]["map"] == 3
     # each block's subtotals (about 1,800 words each) were added to those of the blocks before in the map
     assert manifest["counters"]["mr_luigi"]["combine_output_records"] < manifest["counters"]["mr_luigi"]["combine_input_records"] / 2
+
+
+@pytest.mark.parametrize("first, then, message", [
+    ("pair", "triple", '"sum" adds tuples of one length element by element; got 2-tuples, 3-tuples'),
+    ("int", "pair", '"sum" adds tuples of one length element by element; got '),
+    ("int", "text", 'map_function (a batch_map with combine_function = "sum") gave a key or value that cannot be summed: '),
+])
+def test_a_batch_maps_subtotals_that_cannot_be_added_across_blocks_fail_the_job_naming_them(tmp_path, first, then, message):
+    """The first blocks give one shape of subtotal, a later block another: the job fails, saying what was mixed."""
+    path = tmp_path / "in.txt"
+    path.write_text(f"{first} line\n" * 15_000 + f"{then} line\n" * 15_000)  # 150 KB each: three blocks or more
+    scheduler = MapReduceScheduler(1)
+    config = JobConfig(job_name="shapes", map_function=jobs.shape_by_first_line, reduce_function="sum",
+                       combine_function="sum", input_files=[str(path)], output_dir=str(tmp_path / "out"), max_retries=0)
+    assert not scheduler.execute_job(config)
+    failure = scheduler.last_result.describe_failure()
+    assert message in failure, failure
+    if then == "text":  # the block named starts with a text line
+        at = re.search(rf"unsupported operand type\(s\) for \+: 'int' and 'str' \(lines from {re.escape(str(path))} at "
+                       rf"byte ([\d,]+)\)", failure)
+        assert at and path.read_bytes()[int(at[1].replace(",", "")):].startswith(b"text line\n"), failure
+    assert not (tmp_path / "out" / "final_output.txt").exists()
 
 
 def test_tuples_of_different_lengths_under_one_key_fail_the_job_naming_them(tmp_path):
