@@ -841,3 +841,11 @@ class Unreadable:
 
 def total_unreadable(key, values):
     return Unreadable(sum(values))
+
+
+def bare_word_for_bad(line):
+    """Pairs for every line but one starting ``BAD``, for which a bare word: output the engine cannot unpack."""
+    if line.startswith("BAD"):
+        yield "oops"
+    else:
+        yield line.split()[0], 1

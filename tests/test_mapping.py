@@ -146,6 +146,21 @@ def test_bad_lines_of_a_batch_map_in_splits_that_start_mid_file_have_their_file_
     assert result.manifest["counters"]["mr_luigi"]["input_records"] == 5000
 
 
+@pytest.mark.parametrize("function", [jobs.bare_word_for_bad, jobs.batch_strict_map])
+def test_a_line_failing_the_job_in_a_split_that_starts_mid_file_is_named_by_its_file_line(tmp_path, function):
+    """The error names the line's number in its file, not in its split: counted from the start of the file."""
+    path = tmp_path / "in.txt"
+    lines = [f"good {i}" for i in range(1, 5001)]
+    lines[4199] = "BAD 4200"
+    path.write_text("\n".join(lines) + "\n")
+    ok, result = run([path], tmp_path / "out", map_function=function, combine_function=None, max_bad_records=0,
+                     split_size_mb=0.005)
+    assert not ok and result.manifest is None
+    failure = result.describe_failure()
+    assert int(re.search(r"batch map (\d+)/\d+", failure)[1]) > 0, failure  # one file: a later map's split starts mid-file
+    assert f"{path}:4200" in failure and f"{path}:4200" == re.search(rf"{re.escape(str(path))}:\d+", failure)[0], failure
+
+
 # -- map_with_record: where each line came from ---------------------------------------------------------------
 
 
