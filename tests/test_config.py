@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mr_luigi import ConfigError, JobConfig, load_config
+from mr_luigi import ConfigError, JobConfig, Step, load_config
 from mr_luigi.engine.config import read_config_file, validate
 from pipelines.word_count import word_count_map, word_count_reduce
 from tests import jobs_for_tests as jobs
@@ -327,3 +327,47 @@ def test_a_set_value_is_read_as_toml_or_else_as_text(raw, value):
     from mr_luigi.engine.config import parse_toml_value
 
     assert parse_toml_value(raw) == value and type(parse_toml_value(raw)) is type(value)
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"steps": [Step(map_function=jobs.count_words, reduce_function=jobs.total)]},
+     "steps: a multi-step job is planned step by step (make_plan), not validated as one job"),
+    ({"map_function": None}, "map_function: missing: every job needs it (or steps, each with its map)"),
+    ({"map_function": ""}, "map_function: missing: every job needs it (or steps, each with its map)"),
+    ({"job_name": 7}, "job_name: expected str, got int 7"),
+    ({"job_name": ""}, "job_name: '' must be non-empty and use only letters, digits, '-', '_' and '.'"),
+    ({"job_name": "a/b"}, "job_name: 'a/b' must be non-empty and use only letters, digits, '-', '_' and '.'"),
+    ({"job_name": "wc X"}, "job_name: 'wc X' must be non-empty and use only letters, digits, '-', '_' and '.'"),
+    ({"num_reduce_tasks": "3"}, "num_reduce_tasks: expected int, got str '3'"),
+    ({"num_reduce_tasks": True}, "num_reduce_tasks: expected a number, got True"),
+    ({"num_reduce_tasks": -1}, "num_reduce_tasks: must be 0 (a map-only job) or more, got -1"),
+    ({"max_retries": 1.5}, "max_retries: expected int, got float 1.5"),
+    ({"max_retries": -1}, "max_retries: must be 0 or more, got -1"),
+    ({"keep_intermediate": 1}, "keep_intermediate: expected bool, got int 1"),
+    ({"split_size_mb": 0}, "split_size_mb: must be positive, got 0"),
+    ({"split_size_mb": "1"}, "split_size_mb: expected int or float, got str '1'"),
+    ({"map_memory_mb": -5}, "map_memory_mb: must be positive, got -5"),
+    ({"map_memory_mb": True}, "map_memory_mb: expected a number, got True"),
+    ({"merge_fan_in": 2.0}, "merge_fan_in: expected int, got float 2.0"),
+    ({"merge_fan_in": 1}, "merge_fan_in: must be at least 2, got 1"),
+    ({"max_bad_records": -1}, "max_bad_records: expected a count (an integer, 0 or more) or a fraction in [0, 1), got -1"),
+    ({"max_bad_records": 1.0}, "max_bad_records: expected a count (an integer, 0 or more) or a fraction in [0, 1), got 1.0"),
+    ({"max_bad_records": "5"}, "max_bad_records: expected int or float, got str '5'"),
+    ({"params": [1]}, "params: expected Mapping, got list [1]"),
+    ({"named_outputs": "yes"}, "named_outputs: expected bool, got str 'yes'"),
+    ({"sort_values": 0}, "sort_values: expected bool, got int 0"),
+    ({"output_format": "csv"}, "output_format: 'csv' is not one of tsv, jsonl, lines"),
+    ({"output_format": "lines", "named_outputs": True},
+     'output_format: "lines" cannot be used with named_outputs yet (use tsv or jsonl)'),
+])
+def test_each_refusal_of_a_jobs_fields_word_for_word(tmp_path, changes, words):
+    """The whole message, field first: what a user reads is what they act on."""
+    with pytest.raises(ConfigError) as caught:
+        validate(_config(tmp_path, **changes))
+    assert str(caught.value) == words
+    assert caught.value.field == words.split(":")[0]
+
+
+@pytest.mark.parametrize("job_name", ["a", "Z9", "wc-2026.11_30", "東京"])
+def test_a_job_name_of_letters_digits_dashes_underscores_and_dots_is_taken(tmp_path, job_name):
+    assert validate(_config(tmp_path, job_name=job_name)).config.job_name == job_name
