@@ -371,3 +371,55 @@ def test_each_refusal_of_a_jobs_fields_word_for_word(tmp_path, changes, words):
 @pytest.mark.parametrize("job_name", ["a", "Z9", "wc-2026.11_30", "東京"])
 def test_a_job_name_of_letters_digits_dashes_underscores_and_dots_is_taken(tmp_path, job_name):
     assert validate(_config(tmp_path, job_name=job_name)).config.job_name == job_name
+
+
+MAP_ONLY = {"reduce_function": None, "num_reduce_tasks": 0}
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"reduce_function": None},
+     "reduce_function: missing: every job needs one, except a map-only job, which sets num_reduce_tasks = 0"),
+    ({"num_reduce_tasks": 0}, "num_reduce_tasks: 0 means a map-only job, which has no reduce_function: remove one of them"),
+    ({**MAP_ONLY, "combine_function": jobs.total},
+     "combine_function: a map-only job (num_reduce_tasks = 0) has no shuffle to use it: remove it"),
+    ({**MAP_ONLY, "partitioner": jobs.one_partition},
+     "partitioner: a map-only job (num_reduce_tasks = 0) has no shuffle to use it: remove it"),
+    ({**MAP_ONLY, "sort_values": True},
+     "sort_values: a map-only job (num_reduce_tasks = 0) has no reduce to sort values for: remove it"),
+    ({**MAP_ONLY, "named_outputs": True},
+     "named_outputs: a map-only job cannot write named outputs yet (each map writes one part file in input order)"),
+    ({"combine_init": jobs.total}, "combine_init: the job has no combine_function for it to prepare: remove one, or add the other"),
+    ({**MAP_ONLY, "reduce_init": jobs.total}, "reduce_init: a map-only job has no reduce tasks to run it: use map_init / map_final"),
+    ({**MAP_ONLY, "reduce_final": jobs.total}, "reduce_final: a map-only job has no reduce tasks to run it: use map_init / map_final"),
+    ({"reduce_final": jobs.total, "named_outputs": True},
+     "reduce_final: cannot be used with named_outputs yet: its pairs come after the reduced keys, not in the (name, key) order "
+     "the outputs are written in"),
+    ({"output_dir": ""}, "output_dir: expected a folder path, got ''"),
+    ({"output_dir": 5}, "output_dir: expected a folder path, got 5"),
+    ({"output_dir": "{tmp}/afile"}, "output_dir: '{tmp}/afile' exists and is a file, not a folder"),
+    ({"output_dir": "{tmp}/afile/sub"}, "output_dir: '{tmp}/afile/sub' cannot be created: '{tmp}/afile' is a file"),
+    ({"work_dir": "{tmp}/afile/w"}, "work_dir: '{tmp}/afile/w' cannot be created: '{tmp}/afile' is a file"),
+    ({"input_files": ["{tmp}/folder"], "output_dir": "{tmp}/folder/out"},
+     "output_dir: '{tmp}/folder/out' is inside the input folder '{tmp}/folder': a later run would read this job's files as "
+     "input; choose a folder outside it"),
+    ({"input_files": ["{tmp}/folder"], "work_dir": "{tmp}/folder"},
+     "work_dir: '{tmp}/folder' is inside the input folder '{tmp}/folder': a later run would read this job's files as input; "
+     "choose a folder outside it"),
+    ({"input_files": ["{tmp}/folder/x.txt"], "output_dir": "{tmp}/folder"},
+     "output_dir: input '{tmp}/folder/x.txt' is inside output_dir '{tmp}/folder', where the job writes: choose another folder"),
+    ({"output_dir": "s3://bucket"}, "output_dir: 's3://bucket': expected s3://bucket/prefix, a folder in a bucket"),
+    ({"work_dir": "s3://bucket/a*"}, "work_dir: 's3://bucket/a*': expected s3://bucket/prefix, a folder in a bucket"),
+])
+def test_each_refusal_of_how_the_jobs_parts_fit_together_word_for_word(tmp_path, changes, words):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "x.txt").write_text("x\n")
+    (tmp_path / "afile").write_text("a file")
+
+    def placed(value):
+        if isinstance(value, str):
+            return value.format(tmp=tmp_path)
+        return [placed(v) for v in value] if isinstance(value, list) else value
+
+    with pytest.raises(ConfigError) as caught:
+        validate(_config(tmp_path, **{name: placed(value) for name, value in changes.items()}))
+    assert str(caught.value) == words.format(tmp=tmp_path)
