@@ -423,3 +423,45 @@ def test_each_refusal_of_how_the_jobs_parts_fit_together_word_for_word(tmp_path,
     with pytest.raises(ConfigError) as caught:
         validate(_config(tmp_path, **{name: placed(value) for name, value in changes.items()}))
     assert str(caught.value) == words.format(tmp=tmp_path)
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"input_files": []}, "input_files: no input given: name at least one file, folder or glob"),
+    ({"input_files": [5]}, "input_files: expected paths or globs, got 5"),
+    ({"input_files": ["{tmp}/*.log"]}, "input_files: glob '{tmp}/*.log' matched no files"),
+    ({"input_files": ["/dev/null"]}, "input_files: '/dev/null' is not a regular file"),
+    ({"input_files": ["{tmp}/nope.txt"]}, "input_files: '{tmp}/nope.txt' does not exist"),
+    ({"input_files": ["{tmp}/empty"]}, "input_files: folder '{tmp}/empty' holds no files"),
+    ({"map_function": 5}, "map_function: expected a function or 'module:function', got 5"),
+    ({"reduce_function": 5}, "reduce_function: expected a function or 'module:function', or one of 'sum', got 5"),
+    ({"reduce_function": "summ"}, "reduce_function: expected a function or 'module:function', or one of 'sum', got 'summ'"),
+    ({"map_function": "pipelines.word_count:nope"}, "map_function: module 'pipelines.word_count' has no attribute 'nope'"),
+    ({"reduce_function": "pipelines.word_count:_WORD"}, "reduce_function: 'pipelines.word_count:_WORD' is a Pattern, not a callable"),
+    ({"files": [5]}, "files: expected file paths, got 5"),
+    ({"files": ["{tmp}/nope"]}, "files: side file '{tmp}/nope' does not exist"),
+    ({"files": ["{tmp}/sub"]}, "files: side file '{tmp}/sub' is not a regular file"),
+    ({"files": ["{tmp}/sub/f.txt", "{tmp}/other/f.txt"]},
+     "files: two side files are named 'f.txt' ('{tmp}/sub/f.txt' and '{tmp}/other/f.txt'): job_file() asks for a file by "
+     "name; rename one"),
+])
+def test_each_refusal_of_inputs_functions_and_side_files_word_for_word(tmp_path, changes, words):
+    for folder in ("empty", "sub", "other"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "sub" / "f.txt").write_text("x\n")
+    (tmp_path / "other" / "f.txt").write_text("y\n")
+    placed = {name: [v.format(tmp=tmp_path) if isinstance(v, str) else v for v in value] if isinstance(value, list) else value
+              for name, value in changes.items()}
+    with pytest.raises(ConfigError) as caught:
+        validate(_config(tmp_path, **placed))
+    assert str(caught.value) == words.format(tmp=tmp_path)
+
+
+def test_a_module_that_cannot_be_imported_is_named_with_where_it_was_looked_for(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path / "mine"))
+    with pytest.raises(ConfigError) as caught:
+        validate(_config(tmp_path, map_function="no_such_module_q:f"))
+    words = str(caught.value)
+    assert words.startswith("map_function: cannot import module 'no_such_module_q': No module named 'no_such_module_q' "
+                            f"(searched: '{tmp_path / 'mine'}', "), words
+    assert words.endswith(")") and "lib-dynload" not in words
