@@ -118,3 +118,43 @@ def test_equal_keys_that_cannot_be_sorted_are_merged_in_order_instead(tmp_path):
     (task,) = shuffles(manifest)
     assert task["map_pieces"] >= 3 and task["merged_in_memory"] is False  # None < None: sorting them failed, so merged
     assert list(read_output(tmp_path / "out" / "final_output.txt")) == [(None, ",".join(str(n) for n, _ in lines))]
+
+
+def test_a_merge_pass_seals_and_combines_its_runs_and_deletes_the_runs_it_merged(tmp_path):
+    """Passes over more runs than the fan-in: each new run sealed and combined; a pass's runs go once merged again."""
+    from collections import Counter
+
+    from mr_luigi.io.records import read_run, write_run
+    from mr_luigi.io.seal import Seal
+
+    seal = Seal("test-secret-0123456789abcdef")
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    out = tmp_path / "shuffle"
+    out.mkdir()
+    runs = [sorted((f"k{(i * 7 + j) % 5}", 1) for j in range(40)) for i in range(5)]
+    pieces = []
+    for i, records in enumerate(runs):
+        write_run(maps / f"run-{i}", records, seal)
+        pieces.append((maps / f"run-{i}", 0, None))
+
+    def total(key, values):
+        return sum(values)
+
+    first = shuffle._merge_pass(pieces, 2, total, False, out, 1, seal)
+    assert [p[0].name for p in first] == ["merge-001-00000", "merge-001-00001", "run-4"]  # the last one passes as it is
+    for (path, _, _), group in zip(first[:2], (runs[0:2], runs[2:4])):
+        expected = Counter()
+        for records in group:
+            expected.update(dict(Counter(k for k, _ in records)))
+        assert list(read_run(path, seal=seal)) == sorted(expected.items())  # one record per key: combined
+        with pytest.raises(Exception):
+            list(read_run(path))  # sealed: not readable as plain records
+    second = shuffle._merge_pass(first, 2, total, False, out, 2, seal)
+    assert [p[0].name for p in second] == ["merge-002-00000", "run-4"]
+    assert sorted(p.name for p in out.iterdir()) == ["merge-002-00000"]  # the first pass's runs are gone
+    assert sorted(p.name for p in maps.iterdir()) == [f"run-{i}" for i in range(5)]  # the maps' runs are not the shuffle's
+    everything = Counter()
+    for records in runs[:4]:
+        everything.update(dict(Counter(k for k, _ in records)))
+    assert list(read_run(second[0][0], seal=seal)) == sorted(everything.items())
