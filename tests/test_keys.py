@@ -46,8 +46,9 @@ def run(tmp_path: Path, map_function, **changes):
     return scheduler.execute_job(JobConfig(**values)), scheduler.last_result, path
 
 
-def test_a_map_emitting_nan_keys_fails_naming_the_first_line(tmp_path):
-    ok, result, path = run(tmp_path, jobs.nan_or_length_map)
+@pytest.mark.parametrize("combiner", [None, jobs.total])  # two map loops: with a combiner, values fold as they come
+def test_a_map_emitting_nan_keys_fails_naming_the_first_line(tmp_path, combiner):
+    ok, result, path = run(tmp_path, jobs.nan_or_length_map, combine_function=combiner)
     assert not ok
     (error,) = result.failures.values()
     assert error == (f"InvalidKey: key nan: NaN is not equal to itself, so NaN keys cannot be grouped or sorted; map it to "
