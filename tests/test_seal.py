@@ -219,6 +219,9 @@ def test_the_later_steps_of_a_sealed_job_read_the_records_of_the_step_before(tmp
     from tests import jobs_for_tests as jobs
 
     _, inputs = write_job(tmp_path, "unused")
+    many = tmp_path / "in" / "many.txt"  # 9,000 distinct words: each of 3 reduces writes more than one batch of 2,048
+    many.write_text("".join(f"distinct{i} " + ("\n" if i % 10 == 9 else "") for i in range(9000)))
+    inputs.append(many)
     second = (Step(map_function=jobs.by_count, reduce_function=jobs.sorted_words, num_reduce_tasks=2) if last == "reduced"
               else Step(map_function=jobs.by_count, num_reduce_tasks=0))
     job = JobConfig(job_name="sealed_steps", input_files=[str(p) for p in inputs], output_dir=str(tmp_path / "out"),
