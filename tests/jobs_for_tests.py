@@ -849,3 +849,10 @@ def bare_word_for_bad(line):
         yield "oops"
     else:
         yield line.split()[0], 1
+
+
+@batch_map
+def batch_strict_generator(lines):
+    """batch_strict_map as a generator: its pairs come while it runs, and it raises part way through a bad batch."""
+    for line in lines:
+        yield from strict_map(line)

@@ -133,6 +133,19 @@ def test_undecodable_lines_in_a_batch_map_are_strict_by_default_and_counted_when
     assert counts_from_output(tmp_path / "replaced" / "final_output.txt")["caf\ufffd"] == 1
 
 
+def test_a_batch_map_that_is_a_generator_and_raises_part_way_maps_that_batch_line_by_line(tmp_path):
+    """The pairs a generator gave before it raised are not kept: the whole batch is mapped again, one line at a time."""
+    path = tmp_path / "in.txt"
+    lines = [f"good w{i % 50}" if i % 700 else f"BAD {i}" for i in range(1, 5001)]
+    path.write_text("\n".join(lines) + "\n")
+    ok, result = run([path], tmp_path / "out", map_function=jobs.batch_strict_generator, max_bad_records=100)
+    assert ok, result.failures
+    expected = Counter(w for line in lines if not line.startswith("BAD") for w in line.lower().split())
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == expected
+    bad = [json.loads(line) for p in (tmp_path / "out" / "_bad_records").glob("*.jsonl") for line in p.read_text().splitlines()]
+    assert sorted(r["line"] for r in bad) == [n for n in range(1, 5001) if n % 700 == 0]
+
+
 def test_bad_lines_of_a_batch_map_in_splits_that_start_mid_file_have_their_file_line(tmp_path):
     path = tmp_path / "in.txt"
     lines = [f"good {i}" if i % 700 else f"BAD {i}" for i in range(1, 5001)]

@@ -564,3 +564,18 @@ def test_a_finished_jobs_prefix_means_its_part_objects_however_it_is_spelled(buc
     bucket.fs.invalidate_cache()
     found = _expand_url(spelled.format(url=bucket.url), remote.Store(endpoint_url=bucket.endpoint))
     assert [url.rsplit("/", 1)[1] for url in found] == ["part-00000", "part-00001"]  # final_output.txt would count twice
+
+
+def test_a_finished_jobs_prefix_without_part_objects_asks_which_output_to_read(bucket):
+    """A finished job of named outputs has no part objects: the prefix alone would read nothing, so it is refused."""
+    from mr_luigi.engine.config import _expand_url
+    from mr_luigi.errors import ConfigError
+
+    for name in ("words.txt", "lengths.txt"):
+        bucket.fs.pipe(f"{bucket.name}/named-X/{name}", b"x\t1\n")
+    bucket.fs.pipe(f"{bucket.name}/named-X/_SUCCESS", json.dumps({"job_id": "earlier-0123456789ab"}).encode())
+    bucket.fs.invalidate_cache()
+    with pytest.raises(ConfigError) as caught:
+        _expand_url(f"{bucket.url}/named-X/", remote.Store(endpoint_url=bucket.endpoint))
+    assert str(caught.value) == (f"input_files: '{bucket.url}/named-X' holds a finished job's results but no part-* objects: "
+                                 "name the output object(s) to read")
