@@ -29,7 +29,10 @@ def test_each_change_of_an_input_has_its_words(after, words):
 def test_an_object_on_a_store_rewritten_at_the_same_size_is_named_by_its_etag():
     assert describe_change((1000, '"9b2cf535f27731c974343645a3985328"'), (1000, '"6f5902ac237024bdd0c176cb93063dc4"')) == \
         "rewritten: same size, another ETag"
-    assert describe_change((1000, '"9b2c"'), (2000, '"6f59"')) == "size 1,000 -> 2,000 bytes"  # no time to speak of
+
+
+def test_an_object_on_a_store_of_another_size_is_named_by_its_sizes_only():
+    assert describe_change((1000, '"9b2c"'), (2000, '"6f59"')) == "size 1,000 -> 2,000 bytes"  # an ETag is no time
 
 
 def test_an_identity_of_size_and_time_only_never_claims_a_new_inode():
