@@ -83,3 +83,23 @@ def test_a_batch_that_fails_as_a_whole_names_the_error():
     """No single record fails to pickle (the batch failed otherwise): the message names the batch's error."""
     error = records._unserializable([("a", 1), ("b", 2)], ValueError("the batch failed"))
     assert str(error) == "cannot store records: ValueError: the batch failed"
+
+
+@pytest.mark.parametrize("sealed", [False, True])
+def test_a_batch_that_cannot_be_unpickled_is_named_by_its_file_and_byte(tmp_path, sealed):
+    from mr_luigi.errors import RecordError
+    from mr_luigi.io.seal import Seal
+    from tests.jobs_for_tests import Unreadable
+
+    seal = Seal("test-secret-0123456789abcdef") if sealed else None
+    path = tmp_path / "run"
+    records = [(f"k{i:05d}", i) for i in range(2048)] + [("z", Unreadable(1))]  # the second batch holds it
+    write_run(path, records, seal)
+    second = 4 + (16 if sealed else 0) + int.from_bytes(path.read_bytes()[:4], "little")
+    read = []
+    with pytest.raises(RecordError) as caught:
+        read.extend(read_run(path, seal=seal))
+    assert read == records[:2048]
+    assert str(caught.value) == (f"{path}: the records at byte {second:,} cannot be read back: ValueError: this record "
+                                 "cannot be read back (a key or value whose class cannot be unpickled here: its module is "
+                                 "not importable, or it refuses its state)")

@@ -119,8 +119,12 @@ def read_run(path: Path, start: int = 0, end: int | None = None, buffering: int 
             blob = read(length)
             if len(blob) < length:
                 raise EOFError(f"{path}: record stream truncated at byte {pos}")
+            try:
+                batch = loads(blob)
+            except Exception as exc:  # a class that is gone or refuses its state, or bytes that are not ours
+                raise _unreadable(path, pos, exc) from exc
             pos += 4 + length
-            yield from loads(blob)
+            yield from batch
 
 
 def _read_sealed(path: Path, start: int, end: int | None, buffering: int, seal: Seal) -> Iterator[Any]:
@@ -142,5 +146,14 @@ def _read_sealed(path: Path, start: int, end: int | None, buffering: int, seal: 
                                    "nothing of them was read: the file was altered, or written by a run with another "
                                    "secret (every host must have the same one). Remove the job's work folder "
                                    "(mr-luigi clean) and run the job again")
+            try:
+                batch = pickle.loads(blob)
+            except Exception as exc:  # a class that is gone or refuses its state
+                raise _unreadable(path, pos, exc) from exc
             pos += 4 + TAG_BYTES + length
-            yield from pickle.loads(blob)
+            yield from batch
+
+
+def _unreadable(path: Path, pos: int, exc: Exception) -> RecordError:
+    return RecordError(f"{path}: the records at byte {pos:,} cannot be read back: {type(exc).__name__}: {exc} (a key or "
+                       "value whose class cannot be unpickled here: its module is not importable, or it refuses its state)")
