@@ -58,6 +58,9 @@ CASES = {
     "single_long_line": b"z" * 3000,
     "empty": b"",
     "lone_cr": b"a\rb\nc\r\n",
+    # an undecodable byte sends a block down the line-by-line path: CRLF endings there, and a last line without one
+    "crlf_undecodable_no_final_newline": b"a\r\nb\xff\r\nc\r\nd\r\ne",
+    "undecodable_last_line_ends_in_cr": b"x\xff\r\ny\r\nz\r",
 }
 
 
