@@ -126,3 +126,27 @@ def test_a_utf16_job_counts_every_line_and_word(tmp_path, batch):
     assert read_tsv(tmp_path / "out" / "final_output.txt") == sorted(expected.items())
     totals = scheduler.last_result.manifest["counters"]["mr_luigi"]
     assert totals["input_records"] == 30_000 and totals["map_output_records"] == sum(expected.values())
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["line_map", "batch_map"])
+def test_an_undecodable_line_of_a_utf16_job_is_a_bad_record_of_either_map(tmp_path, batch):
+    """decode_errors = "strict" with room for bad records: the line is set aside by number, not mapped as replaced text."""
+    import json
+    from collections import Counter
+
+    from mr_luigi import JobConfig, MapReduceScheduler
+    from tests.conftest import read_tsv
+
+    lines = [f"zeile {i % 7} ende" for i in range(3000)]
+    data = b"".join((line + "\n").encode("utf-16-le") for line in lines[:1234]) + "kaputt ".encode("utf-16-le") + \
+        b"\x00\xd8" + "\n".encode("utf-16-le") + b"".join((line + "\n").encode("utf-16-le") for line in lines[1234:])
+    path = tmp_path / "wide.txt"
+    path.write_bytes(data)
+    config = JobConfig(job_name="wide", map_function="tests.jobs_for_tests:" + ("batch_split_words" if batch else "split_words"),
+                       reduce_function="tests.jobs_for_tests:total", input_files=[str(path)], output_dir=str(tmp_path / "out"),
+                       encoding="utf-16-le", decode_errors="strict", max_bad_records=1, num_reduce_tasks=2)
+    scheduler = MapReduceScheduler(1)
+    assert scheduler.execute_job(config), scheduler.last_result.failures
+    assert read_tsv(tmp_path / "out" / "final_output.txt") == sorted(Counter(w for line in lines for w in line.split()).items())
+    bad = [json.loads(line) for f in (tmp_path / "out" / "_bad_records").glob("*.jsonl") for line in f.read_text().splitlines()]
+    assert [(b["file"], b["line"], b["reason"]) for b in bad] == [(str(path), 1235, "undecodable")]
