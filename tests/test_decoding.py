@@ -37,12 +37,15 @@ def test_byte_oriented_text_is_not_mistaken_for_wide(head):
     assert wide_encoding_hint(head) is None
 
 
-def test_a_utf16_file_read_as_utf8_is_refused_naming_the_encoding(tmp_path):
+@pytest.mark.parametrize("reader", [read_lines, read_blocks], ids=["lines", "blocks"])
+def test_a_utf16_file_read_as_utf8_is_refused_naming_the_encoding(tmp_path, reader):
     path = tmp_path / "wide.txt"
     path.write_bytes("line one\nline two\n".encode("utf-16"))
-    with pytest.raises(UnreadableInput, match=r"looks like UTF-16 \(it starts with the byte-order mark FF FE\), but the job "
-                                              r"reads it as utf-8: set encoding"):
-        list(read_lines(Segment(str(path), 0, path.stat().st_size, path.stat().st_size)))
+    with pytest.raises(UnreadableInput) as caught:
+        list(reader(Segment(str(path), 0, path.stat().st_size, path.stat().st_size)))
+    assert str(caught.value) == (f"input {str(path)!r} looks like UTF-16 (it starts with the byte-order mark FF FE), but the "
+                                 "job reads it as utf-8: set encoding = \"utf-16\" (or the file's own encoding) in the job "
+                                 "config")
 
 
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
