@@ -87,12 +87,16 @@ def test_pieces_are_read_whole_up_to_half_the_budget_at_sixteen_bytes_in_memory_
     assert not shuffle._fits_in_memory([(run_file, 0, 2000), (run_file, 2903, None)], budget_mb)  # 2,000 + 2,097
 
 
-def test_keys_of_two_types_from_two_maps_fail_naming_both_when_sorted_in_memory(tmp_path):
+@pytest.mark.parametrize("memory_mb", [64, 0.002], ids=["sorted in memory", "merged"])
+def test_keys_of_two_types_from_two_maps_fail_naming_both(tmp_path, memory_mb):
+    """Some maps emit str keys, others int keys, and the maps in between nothing at all (an empty piece)."""
     src = tmp_path / "in.txt"
-    src.write_text("".join(f"{n}:s{n}\n" for n in range(300)) + "".join(f"{n}:{n}\n" for n in range(300)))
+    src.write_text("".join(f"{n}:s{n}\n" for n in range(300)) + "".join(f"{n}:\n" for n in range(300))
+                   + "".join(f"{n}:{n}\n" for n in range(300)))
     scheduler = MapReduceScheduler(1)
     config = JobConfig(job_name="mixed", map_function=typed_word_at_line, reduce_function=joined, input_files=[str(src)],
-                       output_dir=str(tmp_path / "out"), max_retries=0, num_reduce_tasks=1, split_size_mb=0.001)
+                       output_dir=str(tmp_path / "out"), max_retries=0, num_reduce_tasks=1, split_size_mb=0.001,
+                       map_memory_mb=memory_mb)
     assert not scheduler.execute_job(config)
     (failure,) = scheduler.last_result.failures.values()
     assert re.search(r"keys '?\w+'? \((int|str)\) and '?\w+'? \((str|int)\) cannot be ordered", failure), failure
@@ -102,7 +106,8 @@ def test_keys_of_two_types_from_two_maps_fail_naming_both_when_sorted_in_memory(
 def typed_word_at_line(line):
     """A number is an int key, anything else a str key: maps over the two halves of the file emit different types."""
     number, word = line.split(":", 1)
-    yield (int(word) if word.isdigit() else word), number
+    if word:
+        yield (int(word) if word.isdigit() else word), number
 
 
 def under_none(line):
