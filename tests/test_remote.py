@@ -579,3 +579,15 @@ def test_a_finished_jobs_prefix_without_part_objects_asks_which_output_to_read(b
         _expand_url(f"{bucket.url}/named-X/", remote.Store(endpoint_url=bucket.endpoint))
     assert str(caught.value) == (f"input_files: '{bucket.url}/named-X' holds a finished job's results but no part-* objects: "
                                  "name the output object(s) to read")
+
+
+def test_a_glob_on_the_store_skips_dot_and_underscore_names_unless_it_spells_them(bucket):
+    """As for local files: ``*`` does not match ``_SUCCESS`` or ``.hidden``; a pattern that spells the ``_`` does."""
+    from mr_luigi.engine.config import _expand_url
+
+    for name in ("g/a.txt", "g/b.txt", "g/_SUCCESS", "g/.hidden", "g/_tmp/x.txt"):
+        bucket.fs.pipe(f"{bucket.name}/{name}", b"x\n")
+    bucket.fs.invalidate_cache()
+    store = remote.Store(endpoint_url=bucket.endpoint)
+    assert [url.rsplit("/", 1)[1] for url in _expand_url(f"{bucket.url}/g/*", store)] == ["a.txt", "b.txt"]
+    assert [url.rsplit("/", 1)[1] for url in _expand_url(f"{bucket.url}/g/_*", store)] == ["_SUCCESS"]
