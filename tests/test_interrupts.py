@@ -114,6 +114,40 @@ def test_a_ctrl_c_dropped_in_a_finalizer_is_raised_at_the_worker_loops_next_turn
         signal.signal(signal.SIGINT, previous)
 
 
+def test_a_ctrl_c_dropped_in_a_just_forked_child_prints_nothing(monkeypatch):
+    """Ctrl-C can reach a task process Luigi has just forked while Python runs its own fork hooks (logging's), before
+    the child ignores Ctrl-C: dropped there, it must print nothing; the command says its one line."""
+    from mr_luigi.engine import interrupts, luigi_patches
+
+    previous = signal.getsignal(signal.SIGINT)
+    monkeypatch.setattr(luigi_patches, "SAFE_POINT_CHECKS", [])
+    monkeypatch.setattr(interrupts, "_main", {"pid": -1, "interrupts": 0})
+    read, write = os.pipe()
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: os.write(write, unraisable.exc_type.__name__.encode()))
+    try:
+        interrupts.catch_in_main_process()
+        pid = os.fork()
+        if pid == 0:  # the child, in the window before its fork hook makes it ignore Ctrl-C
+            try:
+                signal.signal(signal.SIGINT, interrupts._remember_and_raise)
+
+                class CtrlCInAForkHook:
+                    def __del__(self):
+                        os.kill(os.getpid(), signal.SIGINT)
+                        sum(range(1000))  # the handler runs here, and its KeyboardInterrupt is dropped
+
+                CtrlCInAForkHook()
+                os.write(write, b"done")
+            finally:
+                os._exit(0)
+        os.close(write)
+        os.waitpid(pid, 0)
+        with os.fdopen(read, "rb") as fh:
+            assert fh.read() == b"done", "the child went on, and printed nothing"
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _handlers_in_a_task_process(queue) -> None:
     from mr_luigi.engine import interrupts
 

@@ -120,10 +120,16 @@ def catch_in_main_process() -> None:
 
 
 def _silent_for_dropped_interrupts(previous: Callable[[Any], None]) -> Callable[[Any], None]:
-    """An unraisable-exception hook that says nothing of a Ctrl-C it will raise again (see above)."""
+    """An unraisable-exception hook that says nothing of a Ctrl-C :func:`_remember_and_raise` raised and Python dropped.
+
+    In the command's process it is raised again (see above). In a task
+    process just forked from it, the Ctrl-C can arrive while Python runs its
+    own fork hooks (logging's), before :func:`_quiet_child` makes the child
+    ignore it: the child ignores it anyway, and the command stops the run.
+    """
 
     def hook(unraisable: Any) -> None:
-        if issubclass(unraisable.exc_type, KeyboardInterrupt) and _main["interrupts"] and os.getpid() == _main["pid"]:
+        if issubclass(unraisable.exc_type, KeyboardInterrupt) and _main["interrupts"]:
             return
         previous(unraisable)
 
