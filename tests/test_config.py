@@ -373,6 +373,17 @@ def test_a_job_name_of_letters_digits_dashes_underscores_and_dots_is_taken(tmp_p
     assert validate(_config(tmp_path, job_name=job_name)).config.job_name == job_name
 
 
+def _placed(changes: dict, tmp_path: Path) -> dict:
+    """Config changes with ``{tmp}`` in their strings (alone or in a list) made this test's folder."""
+
+    def placed(value):
+        if isinstance(value, str):
+            return value.format(tmp=tmp_path)
+        return [placed(v) for v in value] if isinstance(value, list) else value
+
+    return {name: placed(value) for name, value in changes.items()}
+
+
 MAP_ONLY = {"reduce_function": None, "num_reduce_tasks": 0}
 
 
@@ -415,13 +426,8 @@ def test_each_refusal_of_how_the_jobs_parts_fit_together_word_for_word(tmp_path,
     (tmp_path / "folder" / "x.txt").write_text("x\n")
     (tmp_path / "afile").write_text("a file")
 
-    def placed(value):
-        if isinstance(value, str):
-            return value.format(tmp=tmp_path)
-        return [placed(v) for v in value] if isinstance(value, list) else value
-
     with pytest.raises(ConfigError) as caught:
-        validate(_config(tmp_path, **{name: placed(value) for name, value in changes.items()}))
+        validate(_config(tmp_path, **_placed(changes, tmp_path)))
     assert str(caught.value) == words.format(tmp=tmp_path)
 
 
@@ -449,10 +455,8 @@ def test_each_refusal_of_inputs_functions_and_side_files_word_for_word(tmp_path,
         (tmp_path / folder).mkdir()
     (tmp_path / "sub" / "f.txt").write_text("x\n")
     (tmp_path / "other" / "f.txt").write_text("y\n")
-    placed = {name: [v.format(tmp=tmp_path) if isinstance(v, str) else v for v in value] if isinstance(value, list) else value
-              for name, value in changes.items()}
     with pytest.raises(ConfigError) as caught:
-        validate(_config(tmp_path, **placed))
+        validate(_config(tmp_path, **_placed(changes, tmp_path)))
     assert str(caught.value) == words.format(tmp=tmp_path)
 
 

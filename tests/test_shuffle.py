@@ -149,9 +149,7 @@ def test_a_merge_pass_seals_and_combines_its_runs_and_deletes_the_runs_it_merged
     first = shuffle._merge_pass(pieces, 2, total, False, out, 1, seal)
     assert [p[0].name for p in first] == ["merge-001-00000", "merge-001-00001", "run-4"]  # the last one passes as it is
     for (path, _, _), group in zip(first[:2], (runs[0:2], runs[2:4])):
-        expected = Counter()
-        for records in group:
-            expected.update(dict(Counter(k for k, _ in records)))
+        expected = Counter(key for records in group for key, _ in records)  # every value is 1: a total is a count
         assert list(read_run(path, seal=seal)) == sorted(expected.items())  # one record per key: combined
         with pytest.raises(Exception):
             list(read_run(path))  # sealed: not readable as plain records
@@ -159,7 +157,5 @@ def test_a_merge_pass_seals_and_combines_its_runs_and_deletes_the_runs_it_merged
     assert [p[0].name for p in second] == ["merge-002-00000", "run-4"]
     assert sorted(p.name for p in out.iterdir()) == ["merge-002-00000"]  # the first pass's runs are gone
     assert sorted(p.name for p in maps.iterdir()) == [f"run-{i}" for i in range(5)]  # the maps' runs are not the shuffle's
-    everything = Counter()
-    for records in runs[:4]:
-        everything.update(dict(Counter(k for k, _ in records)))
+    everything = Counter(key for records in runs[:4] for key, _ in records)
     assert list(read_run(second[0][0], seal=seal)) == sorted(everything.items())
