@@ -108,7 +108,6 @@ def read_run(path: Path, start: int = 0, end: int | None = None, buffering: int 
             fh.seek(start)
         pos = start
         read = fh.read
-        loads = pickle.loads
         while end is None or pos < end:
             header = read(4)
             if not header:
@@ -119,10 +118,7 @@ def read_run(path: Path, start: int = 0, end: int | None = None, buffering: int 
             blob = read(length)
             if len(blob) < length:
                 raise EOFError(f"{path}: record stream truncated at byte {pos}")
-            try:
-                batch = loads(blob)
-            except Exception as exc:  # a class that is gone or refuses its state, or bytes that are not ours
-                raise _unreadable(path, pos, exc) from exc
+            batch = _loads(blob, path, pos)
             pos += 4 + length
             yield from batch
 
@@ -146,14 +142,16 @@ def _read_sealed(path: Path, start: int, end: int | None, buffering: int, seal: 
                                    "nothing of them was read: the file was altered, or written by a run with another "
                                    "secret (every host must have the same one). Remove the job's work folder "
                                    "(mr-luigi clean) and run the job again")
-            try:
-                batch = pickle.loads(blob)
-            except Exception as exc:  # a class that is gone or refuses its state
-                raise _unreadable(path, pos, exc) from exc
+            batch = _loads(blob, path, pos)
             pos += 4 + TAG_BYTES + length
             yield from batch
 
 
-def _unreadable(path: Path, pos: int, exc: Exception) -> RecordError:
-    return RecordError(f"{path}: the records at byte {pos:,} cannot be read back: {type(exc).__name__}: {exc} (a key or "
-                       "value whose class cannot be unpickled here: its module is not importable, or it refuses its state)")
+def _loads(blob: bytes, path: Path, pos: int) -> list[Any]:
+    """One batch's records, or a RecordError naming where they are: a class that is gone or refuses its state."""
+    try:
+        return pickle.loads(blob)
+    except Exception as exc:  # whatever the class's own code raises
+        raise RecordError(f"{path}: the records at byte {pos:,} cannot be read back: {type(exc).__name__}: {exc} (a key "
+                          "or value whose class cannot be unpickled here: its module is not importable, or it refuses "
+                          "its state)") from exc
