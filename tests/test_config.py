@@ -241,6 +241,11 @@ def test_a_missing_field_says_where_to_set_it(tmp_path):
     with pytest.raises(ConfigError) as error:
         config_from_values({**values, "output_dir": "out", "input_files": []}, hints={"input_files": "give --input"})
     assert str(error.value) == "input_files: missing: every job needs it (give --input)"
+    without_map = {k: v for k, v in values.items() if k != "map_function"}
+    with pytest.raises(ConfigError) as error:
+        config_from_values({**without_map, "output_dir": "out"}, source="job.toml")
+    assert str(error.value) == "job.toml: map_function: missing: every job needs it (set it in the job config)"
+    assert config_from_values({**without_map, "output_dir": "out", "steps": [{"reduce_function": "m:g"}]}).map_function is None
 
 
 def test_a_missing_or_folder_config_file_is_named(tmp_path):
@@ -297,6 +302,30 @@ def test_config_layers_merge_by_one_rule_everywhere(tmp_path):
     merged = job.merged_config()
     assert dict(merged.params) == {"from_defaults": 0, "from_file": 1, "shared": "file"}
     assert merged.num_reduce_tasks == 5 and merged.output_dir == str(tmp_path / "out")
+
+
+def test_a_params_key_is_the_name_after_the_first_dot():
+    from mr_luigi.engine.config import merge_config
+
+    assert merge_config({"params.top.n": 1}, {"params.x": 2}) == {"params": {"top.n": 1, "x": 2}}
+
+
+def test_params_that_is_not_a_table_is_refused_when_layers_merge():
+    from mr_luigi.engine.config import merge_config
+
+    with pytest.raises(ConfigError) as error:
+        merge_config({"num_reduce_tasks": 2}, {"params": 3})
+    assert str(error.value) == "params: expected Mapping, got int 3"
+
+
+def test_a_config_files_urls_and_values_that_are_not_text_are_kept_as_written(tmp_path):
+    """Only local paths are relative to the config's folder: a URL is not a path, and a number is refused later."""
+    path = _write_toml(tmp_path, 'output_dir = "s3://bucket/out"\nwork_dir = "scratch"\n'
+                                 'input_files = ["s3://bucket/in/*.txt", "in/a.txt", 3]\nfiles = ["s3://bucket/side.txt", "side.txt"]\n')
+    values = read_config_file(path)
+    assert values == {"output_dir": "s3://bucket/out", "work_dir": str(tmp_path / "scratch"),
+                      "input_files": ["s3://bucket/in/*.txt", str(tmp_path / "in" / "a.txt"), 3],
+                      "files": ["s3://bucket/side.txt", str(tmp_path / "side.txt")]}
 
 
 def test_an_unknown_key_without_a_source_names_only_the_key():
