@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import re
 import shutil
 from collections import Counter
@@ -265,6 +266,15 @@ def test_a_pair_reducer_writes_named_outputs_each_in_key_order(tmp_path, monkeyp
     if sealed:
         monkeypatch.setenv("MR_LUIGI_SECRET", "a secret of sixteen characters or more")
     monkeypatch.setattr(reduce_phase, "NAMED_FLUSH_LINES", 5)  # a partition's lines go through the files per name
+    flushes = tmp_path / "flushes.txt"  # the lines each flush found held, per output (written from the task processes)
+    flush = reduce_phase._NamedPairOutput._flush
+
+    def counted_flush(self):
+        with open(flushes, "a") as fh:
+            fh.write(f"{os.getpid()}-{id(self)} {sum(len(lines) for lines, _ in self.held_by_name.values())}\n")
+        flush(self)
+
+    monkeypatch.setattr(reduce_phase._NamedPairOutput, "_flush", counted_flush)
     src = tmp_path / "in.txt"
     words = [f"{prefix}{i}" for i in range(40) for prefix in ("ab", "x", "abcd", "qu", "zzzxz")]
     src.write_text("\n".join(" ".join(words[i:i + 7]) for i in range(0, len(words), 3)) + "\n")
@@ -282,6 +292,14 @@ def test_a_pair_reducer_writes_named_outputs_each_in_key_order(tmp_path, monkeyp
         assert list(read_output(out / f"{name}.txt")) == pairs, name
     assert scheduler.last_result.manifest["bad_records"]["total"] == len([w for w in counts if w.startswith("q")])
     assert not list(tmp_path.rglob("named"))  # the lines per name were put together and removed
+    assert scheduler.last_result.manifest["counters"]["mr_luigi"]["output_records"] == sum(map(len, expected.values()))
+    held_by_output: dict[str, list[int]] = {}
+    for line in flushes.read_text().splitlines():
+        output, held = line.split()
+        held_by_output.setdefault(output, []).append(int(held))
+    assert len(held_by_output) == 3 and all(len(held) > 1 for held in held_by_output.values()), held_by_output
+    for held in held_by_output.values():  # never more than 5 lines in memory: a flush at 5, the rest when closed
+        assert held[:-1] == [5] * (len(held) - 1) and 0 <= held[-1] < 5, held_by_output
 
 
 @pytest.mark.parametrize("reducer, message", [
