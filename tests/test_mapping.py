@@ -255,7 +255,8 @@ def _lines_at(path: Path) -> dict[int, int]:
 
 def test_bad_lines_named_in_a_batch_result_are_quarantined_where_they_are_and_the_batch_counts(tmp_path):
     path = tmp_path / "in.txt"
-    lines = [f"alpha beta {'x' * (i % 50)}" if i % 97 else f"bad {i} line" for i in range(1, 6001)]
+    # bad: the first line (a block's first: its offset is the block's) and every 97th
+    lines = [f"alpha beta {'x' * (i % 50)}" if i % 97 and i > 1 else f"bad {i} line" for i in range(1, 6001)]
     path.write_text("\n".join(lines) + "\n")
     ok, result = run([path], tmp_path / "out", map_function=jobs.words_rejecting_digits, combine_function="sum",
                      reduce_function="sum", max_bad_records=100, split_size_mb=0.05)
@@ -266,13 +267,13 @@ def test_bad_lines_named_in_a_batch_result_are_quarantined_where_they_are_and_th
     bad = [json.loads(line) for p in (tmp_path / "out" / "_bad_records").glob("*.jsonl") for line in p.read_text().splitlines()]
     offsets = _lines_at(path)
     assert sorted((r["line"], r["offset"], r["raw"]) for r in bad) == [
-        (n, offsets[n], lines[n - 1]) for n in range(1, 6001) if n % 97 == 0]
+        (n, offsets[n], lines[n - 1]) for n in range(1, 6001) if n % 97 == 0 or n == 1]
     assert {r["reason"] for r in bad} == {"has_digit"}
     counters = result.manifest["counters"]
     assert counters["calls"]["lines seen"] == 6000  # each line once: no batch was mapped again line by line
     assert "single lines" not in counters["calls"]
     assert counters["mr_luigi"]["input_records"] == 6000
-    assert result.manifest["totals"]["bad_records"] == 6000 // 97
+    assert result.manifest["totals"]["bad_records"] == 6000 // 97 + 1
 
 
 def test_an_exception_named_in_a_batch_result_fails_the_task_unless_skipped(tmp_path):
@@ -300,7 +301,8 @@ def test_a_batch_result_naming_a_line_the_batch_does_not_have_is_a_clear_error(t
 
 def test_a_map_only_batch_map_is_called_once_per_block_and_its_bad_lines_are_kept(tmp_path):
     path = tmp_path / "in.txt"
-    lines = [f"alpha beta {'x' * (i % 50)}" if i % 97 else f"bad {i} line" for i in range(1, 6001)]
+    # bad: the first line (a block's first: its offset is the block's) and every 97th
+    lines = [f"alpha beta {'x' * (i % 50)}" if i % 97 and i > 1 else f"bad {i} line" for i in range(1, 6001)]
     path.write_text("\n".join(lines) + "\n")  # about 200 KB in one split: several 64 KiB blocks
     ok, result = run([path], tmp_path / "out", map_function=jobs.words_rejecting_digits, combine_function=None,
                      reduce_function=None, num_reduce_tasks=0, max_bad_records=100, split_size_mb=1)
