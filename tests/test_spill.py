@@ -13,7 +13,7 @@ import pytest
 from mr_luigi import ConfigError, JobConfig, MapReduceScheduler
 from mr_luigi.engine.config import validate
 from mr_luigi.io.records import read_run
-from mr_luigi.io.spill import MapOutput, estimate_entry_bytes
+from mr_luigi.io.spill import MapOutput, estimate_entry_bytes, estimate_total_bytes
 from tests import jobs_for_tests as jobs
 from tests.conftest import counts_from_output
 
@@ -104,6 +104,16 @@ def test_estimate_counts_keys_and_values():
     assert estimate_entry_bytes(big) - estimate_entry_bytes(small) > 1900
     grouped = {f"key{i}": [1] * 50 for i in range(1000)}
     assert estimate_entry_bytes(grouped) > 50 * 8 + estimate_entry_bytes(small)
+
+
+def test_estimate_of_running_totals_counts_keys_and_values():
+    """A "sum" combiner's totals (one value per key) against the budget: 1,000 more bytes of key, 50 more slots of value."""
+    small = {f"k{i}": 1 for i in range(1000)}
+    big_keys = {f"k{i}" + "a" * 1000: 1 for i in range(1000)}
+    big_values = {f"k{i}": tuple(range(1000 + i, 1050 + i)) for i in range(1000)}
+    assert estimate_total_bytes(big_keys) - estimate_total_bytes(small) > 990
+    assert estimate_total_bytes(big_values) - estimate_total_bytes(small) > 50 * 8  # at least a pointer per slot
+    assert estimate_total_bytes({"k" * 1000: 1}) > 1000  # a single key is not averaged with anything
 
 
 # -- whole jobs under a tiny budget ----------------------------------------
