@@ -113,3 +113,17 @@ def test_a_failing_combiner_names_the_key_cut_at_200_characters():
     with pytest.raises(UserCodeError) as error:
         checked_combiner(broken)("k" * 199, iter([1, 2]))  # 201 characters: cut
     assert str(error.value) == f"combine_function raised ZeroDivisionError: no (key '{'k' * 199}...)"
+
+
+def test_a_combiner_raising_bad_record_is_told_it_cannot_skip_naming_the_key():
+    from mr_luigi import BadRecord
+    from mr_luigi.errors import RecordError
+    from mr_luigi.engine.phases.combining import checked_combiner
+
+    def skipping(key, values):
+        raise BadRecord("odd", "a value the combiner does not like")
+
+    with pytest.raises(RecordError) as error:
+        checked_combiner(skipping)("pear", iter([1, 2]))
+    assert str(error.value) == ("combine_function raised BadRecord on key 'pear': a combiner sees part of a key's values "
+                                "and cannot skip them; raise BadRecord in the map or reduce function")
