@@ -112,8 +112,20 @@ def test_estimate_of_running_totals_counts_keys_and_values():
     big_keys = {f"k{i}" + "a" * 1000: 1 for i in range(1000)}
     big_values = {f"k{i}": tuple(range(1000 + i, 1050 + i)) for i in range(1000)}
     assert estimate_total_bytes(big_keys) - estimate_total_bytes(small) > 990
-    assert estimate_total_bytes(big_values) - estimate_total_bytes(small) > 50 * 8  # at least a pointer per slot
+    # a pointer per slot and an int object (28 bytes; these ints are not the interpreter's cached small ones) in each
+    assert estimate_total_bytes(big_values) - estimate_total_bytes(small) > 50 * (8 + 28) - 28
     assert estimate_total_bytes({"k" * 1000: 1}) > 1000  # a single key is not averaged with anything
+    # the sample is spread over the keys, not the first ones or every other one
+    mixed = {f"k{i}" + ("a" * 1000 if i % 2 else ""): 1 for i in range(100)}
+    assert estimate_total_bytes(mixed) - estimate_total_bytes(small) > 450
+
+
+def test_estimate_of_grouped_values_counts_the_lists_and_each_value():
+    """The buffer without a combiner: a key's list holds a pointer per value, and each (distinct) value is an object."""
+    one = {f"key{i}": [10**6 + i] for i in range(100)}
+    many = {f"key{i}": list(range(10**6 + 1000 * i, 10**6 + 1000 * i + 1000)) for i in range(100)}
+    assert estimate_entry_bytes(many) - estimate_entry_bytes(one) > 0.99 * 999 * (8 + 28)
+    assert estimate_entry_bytes({"k": ["x" * 1000]}) > 1000  # a single key is not averaged with anything
 
 
 # -- whole jobs under a tiny budget ----------------------------------------
