@@ -87,9 +87,12 @@ def test_pieces_are_read_whole_up_to_half_the_budget_at_sixteen_bytes_in_memory_
     assert not shuffle._fits_in_memory([(run_file, 0, 2000), (run_file, 2903, None)], budget_mb)  # 2,000 + 2,097
 
 
+@pytest.mark.parametrize("sealed", [False, True], ids=["plain", "sealed"])
 @pytest.mark.parametrize("memory_mb", [64, 0.002], ids=["sorted in memory", "merged"])
-def test_keys_of_two_types_from_two_maps_fail_naming_both(tmp_path, memory_mb):
+def test_keys_of_two_types_from_two_maps_fail_naming_both(tmp_path, monkeypatch, memory_mb, sealed):
     """Some maps emit str keys, others int keys, and the maps in between nothing at all (an empty piece)."""
+    if sealed:  # the keys are named from the sealed runs too
+        monkeypatch.setenv("MR_LUIGI_SECRET", "a secret of sixteen characters or more")
     src = tmp_path / "in.txt"
     src.write_text("".join(f"{n}:s{n}\n" for n in range(300)) + "".join(f"{n}:\n" for n in range(300))
                    + "".join(f"{n}:{n}\n" for n in range(300)))
