@@ -297,6 +297,30 @@ def test_everything_on_the_store_work_dir_too_gives_the_local_runs_bytes(tmp_pat
     assert remote_files(bucket, "work2") == {}, "without keep_intermediate the job's objects are removed"
 
 
+def test_bad_lines_of_a_store_object_read_in_ranges_are_named_by_their_line_in_it(tmp_path, bucket):
+    """Splits of one object that start mid-object count their lines from its start, through the store."""
+    lines = [f"BAD line {n}" if n % 700 == 0 else f"word{n % 13} other" for n in range(1, 6001)]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "data.txt").write_text("\n".join(lines) + "\n")
+    upload(bucket, tmp_path / "in", "in")
+    config = tmp_path / "job.toml"
+    config.write_text(f'job_name = "bad"\nmap_function = "tests.jobs_for_tests:strict_map"\n'
+                      f'reduce_function = "tests.jobs_for_tests:total"\ninput_files = ["{bucket.url}/in/data.txt"]\n'
+                      f'output_dir = "{bucket.url}/out"\nsplit_size_mb = 0.02\nmax_bad_records = 100\n'
+                      f'[s3]\nendpoint_url = "{bucket.endpoint}"\n')
+    ran = mr_luigi("run", str(config), tmp_path=tmp_path)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    published = remote_files(bucket, "out")
+    assert json.loads(published["_SUCCESS"])["task_counts"]["map"] >= 3  # splits that start mid-object among them
+    bad = [json.loads(line) for name, data in published.items() if name.startswith("_bad_records/")
+           for line in data.decode().splitlines()]
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+    assert sorted((r["file"], r["line"], r["offset"], r["raw"]) for r in bad) == [
+        (f"{bucket.url}/in/data.txt", n, offsets[n - 1], lines[n - 1]) for n in range(700, 6001, 700)]
+
+
 def test_a_planted_map_output_on_the_store_is_never_unpickled(tmp_path, bucket):
     import pickle
     import struct
