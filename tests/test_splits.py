@@ -201,6 +201,7 @@ def test_automatic_splits_stay_within_what_the_scheduler_handles(tmp_path):
         with open(path, "wb") as fh:
             fh.truncate(1 << 30)
         many.append(path)
+    assert len(plan_auto_splits(many[:2000])) == 2000  # exactly the bound (1 GiB splits, a file each): kept as planned
     splits = plan_auto_splits(many)
     assert len(splits) <= 2000
     _tiles_every_file(splits, {str(p): 1 << 30 for p in many})
