@@ -206,6 +206,15 @@ def test_automatic_splits_stay_within_what_the_scheduler_handles(tmp_path):
     assert len(splits) <= 2000
     _tiles_every_file(splits, {str(p): 1 << 30 for p in many})
 
+    # and a 64 GiB file among them is still cut when the size grows
+    big = tmp_path / "big.txt"
+    with open(big, "wb") as fh:
+        fh.truncate(64 << 30)
+    splits = plan_auto_splits([*many, big])
+    assert len(splits) <= 2000
+    assert len([s for split in splits for s in split.segments if s.path == str(big)]) > 10
+    _tiles_every_file(splits, {**{str(p): 1 << 30 for p in many}, str(big): 64 << 30})
+
 
 def _blocks_all(paths: list[Path], split_size: int, block_size: int) -> list[tuple[str, int, int, str]]:
     found = []
