@@ -216,6 +216,19 @@ def test_automatic_splits_stay_within_what_the_scheduler_handles(tmp_path):
     _tiles_every_file(splits, {**{str(p): 1 << 30 for p in many}, str(big): 64 << 30})
 
 
+def test_automatic_splits_of_store_objects_keep_their_store_in_every_round():
+    """3,000 objects of 1 GiB: planned from their listed sizes in two rounds, each segment knowing its store."""
+    from mr_luigi.io.remote import Store
+    from mr_luigi.io.splits import plan_auto_splits
+
+    store = Store(endpoint_url="http://127.0.0.1:9")  # never asked: the sizes were listed already
+    sizes = {f"s3://bucket/f{i:04d}.txt": 1 << 30 for i in range(3000)}
+    splits = plan_auto_splits(list(sizes), store=store, sizes=sizes)
+    assert len(splits) <= 2000
+    assert all(segment.store is store for split in splits for segment in split.segments)
+    _tiles_every_file(splits, sizes)
+
+
 def _blocks_all(paths: list[Path], split_size: int, block_size: int) -> list[tuple[str, int, int, str]]:
     found = []
     for split in plan_splits(paths, split_size):
