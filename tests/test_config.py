@@ -315,7 +315,7 @@ def test_params_that_is_not_a_table_is_refused_when_layers_merge():
 
     with pytest.raises(ConfigError) as error:
         merge_config({"num_reduce_tasks": 2}, {"params": 3})
-    assert str(error.value) == "params: expected Mapping, got int 3"
+    assert str(error.value) == "params: expected a table, got int 3"
 
 
 def test_a_config_files_urls_and_values_that_are_not_text_are_kept_as_written(tmp_path):
@@ -382,7 +382,8 @@ def test_a_set_value_is_read_as_toml_or_else_as_text(raw, value):
     ({"max_bad_records": -1}, "max_bad_records: expected a count (an integer, 0 or more) or a fraction in [0, 1), got -1"),
     ({"max_bad_records": 1.0}, "max_bad_records: expected a count (an integer, 0 or more) or a fraction in [0, 1), got 1.0"),
     ({"max_bad_records": "5"}, "max_bad_records: expected int or float, got str '5'"),
-    ({"params": [1]}, "params: expected Mapping, got list [1]"),
+    ({"params": [1]}, "params: expected a table, got list [1]"),
+    ({"s3": "http://localhost:9000"}, "s3: expected a table, got str 'http://localhost:9000'"),
     ({"named_outputs": "yes"}, "named_outputs: expected bool, got str 'yes'"),
     ({"sort_values": 0}, "sort_values: expected bool, got int 0"),
     ({"output_format": "csv"}, "output_format: 'csv' is not one of tsv, jsonl, lines"),

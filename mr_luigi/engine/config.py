@@ -554,7 +554,9 @@ def _check_type(name: str, value: Any, types: type | tuple[type, ...]) -> None:
     if isinstance(value, bool) and types in (int, (int, float)):
         raise ConfigError(name, f"expected a number, got {value!r}")
     if not isinstance(value, types):
-        expected = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
+        # a config's tables are Mappings in Python: say "table", the word TOML uses
+        expected = "a table" if types is Mapping else (
+            types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types))
         raise ConfigError(name, f"expected {expected}, got {type(value).__name__} {value!r}")
 
 
