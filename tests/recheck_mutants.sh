@@ -14,6 +14,9 @@
 # With RECHECK_DURATIONS set to a file of `pytest --durations=0` output, those tests run
 # fastest first (as they do under mutmut), so a killed mutant stops at its quickest test.
 set -u
+# The mutated modules are megabytes (every mutant of a function is in its file): with the
+# bytecode cache off, every process a test starts would compile them again, seconds each.
+unset PYTHONDONTWRITEBYTECODE
 clone=$(cd "$1" && pwd); names=$2; shift 2
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/recheck_mutants.XXXXXX)
