@@ -86,6 +86,52 @@ def test_map_output_spills_sorted_runs_holding_every_value(tmp_path):
     assert output.spilled_values == len(pairs)
 
 
+def _drive(output: MapOutput, lines: int) -> list[int]:
+    """The map loop's calls of ``check`` over ``lines`` lines of one small key: the line of each call."""
+    buffer: dict = {"k": [1]}
+    calls = []
+    for line in range(1, lines + 1):
+        if line >= output.check_at:
+            calls.append(line)
+            output.check(buffer, line)
+    return calls
+
+
+def test_a_map_with_a_progress_report_checks_in_every_so_many_lines_and_no_more(tmp_path):
+    """With a progress callback the map reports at least every EVERY_LINES lines (20,000), however far
+    off the next estimate is; without one it checks only when an estimate is due, a few times in all."""
+    every = 20_000
+    reports: list[int] = []
+    with_report = MapOutput(tmp_path / "a", num_partitions=1, memory_mb=100,
+                            report=lambda lines, done: reports.append(lines))
+    calls = _drive(with_report, 200_000)
+    assert calls == reports
+    gaps = [b - a for a, b in zip([0] + reports, reports + [200_000])]
+    assert max(gaps) <= every, f"a report came {max(gaps):,} lines after the one before"
+    assert len(reports) <= 200_000 // every + 20, f"{len(reports):,} reports: the map checked nearly every line"
+    quiet = _drive(MapOutput(tmp_path / "b", num_partitions=1, memory_mb=100), 200_000)
+    assert len(quiet) < 200_000 // every, f"without a report the map still checked at {quiet}"
+
+
+@pytest.mark.parametrize("sort_values, combiner, spills", [(True, None, True), (False, None, False),
+                                                           (True, max, False), (False, max, False)])
+def test_sorted_values_without_a_combiner_count_a_pair_per_value_against_the_budget(tmp_path, sort_values, combiner, spills):
+    """Sorting values spills a (key, value) tuple and a list slot per value, and the budget counts them
+    from the start: a buffer just under budget as lists is over it when its values are sorted, unless a
+    combiner folds them first."""
+    import sys
+
+    buffer = {"k": list(range(10**6, 10**6 + 5_000))}
+    as_lists = estimate_entry_bytes(buffer)
+    as_pairs = 5_000 * (sys.getsizeof((None, None)) + 8)
+    budget = as_lists + as_pairs / 2
+    output = MapOutput(tmp_path, num_partitions=1, memory_mb=budget / 1024 / 1024, combiner=combiner,
+                       sort_values=sort_values)
+    output.check(buffer, 1, estimate=True)
+    assert (len(output.index) == 1) is spills
+    assert (buffer == {}) is spills
+
+
 def test_a_key_lands_in_one_partition_in_every_run(tmp_path):
     output = MapOutput(tmp_path, num_partitions=4, memory_mb=0.01)
     for chunk in range(5):
