@@ -33,8 +33,38 @@ settings.register_profile("mr_luigi", derandomize=False, database=None, print_bl
 settings.load_profile("mr_luigi")
 
 
+#: Least free space for the tests' temporary files on /dev/shm (a container's default is 64 MB).
+RAM_TMP_FREE = 2 * 1024**3
+
+
+def use_ram_for_temporary_files(environ=os.environ, shm: Path = Path("/dev/shm")) -> bool:
+    """Put the tests' temporary files (``tmp_path``, and those of the processes tests start) on
+    ``/dev/shm`` when it is a RAM file system with room and the environment names no ``TMPDIR``.
+
+    The suite writes and deletes tens of thousands of small files (runs, part files, task
+    folders). On ext4 each new file is checked against the inodes deleted recently, and
+    that took more kernel time than the tests' own work: ``test_spill.py`` and
+    ``test_combiner.py`` ran in 12.6 s with ``/tmp`` on ext4 and 4.8 s on tmpfs. A folder
+    the environment names is kept, and so is everything when ``/dev/shm`` is small,
+    read-only or mounted ``noexec``.
+    """
+    import shutil
+    import tempfile
+
+    if environ.get("TMPDIR") or not shm.is_dir() or not os.access(shm, os.W_OK | os.X_OK):
+        return False
+    flags = os.statvfs(shm).f_flag
+    if flags & (os.ST_RDONLY | os.ST_NOEXEC) or shutil.disk_usage(shm).free < RAM_TMP_FREE:
+        return False
+    environ["TMPDIR"] = str(shm)
+    tempfile.tempdir = str(shm)
+    return True
+
+
 def pytest_configure(config) -> None:
     from hypothesis import core
+
+    use_ram_for_temporary_files()
 
     if os.environ.get("MUTANT_UNDER_TEST") == "stats":  # mutmut is recording which test calls which function
         from tests.mutation_support import ForkedCalls
