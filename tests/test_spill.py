@@ -132,6 +132,37 @@ def test_sorted_values_without_a_combiner_count_a_pair_per_value_against_the_bud
     assert (buffer == {}) is spills
 
 
+def test_a_growing_buffer_spills_each_time_it_reaches_the_budget_not_only_the_first(tmp_path):
+    """Each line adds a key: the buffer is estimated again at the rate it grew since the last spill, so
+    it never holds much more than its budget, after the first spill as before it."""
+    budget_mb = 0.25
+    output = MapOutput(tmp_path, num_partitions=1, memory_mb=budget_mb)
+    per_key = estimate_entry_bytes({"key0099999": [1]})
+    buffer: dict = {}
+    largest = 0
+    for line in range(1, 60_001):
+        buffer[f"key{line:07d}"] = [1]
+        if line >= output.check_at:
+            largest = max(largest, len(buffer))
+            output.check(buffer, line)
+    assert len(output.index) >= 0.8 * 60_000 * per_key / (budget_mb * 1024 * 1024)
+    assert largest * per_key <= 2 * budget_mb * 1024 * 1024, f"the buffer reached {largest:,} keys"
+
+
+def test_the_budget_counts_the_buffer_and_the_running_totals_together(tmp_path):
+    """A batch map summed by name holds running totals beside its buffer (pairs it emitted as pairs):
+    each under the budget, together over it, they are spilled."""
+    buffer = {f"pair{i}": [i] for i in range(2_000)}
+    totals = {f"total{i}": i for i in range(2_000)}
+    as_buffer = len(buffer) * estimate_entry_bytes(buffer)
+    as_totals = len(totals) * estimate_total_bytes(totals)
+    spilled = []
+    output = MapOutput(tmp_path, num_partitions=1, memory_mb=(max(as_buffer, as_totals) + min(as_buffer, as_totals) / 2) / 1024 / 1024)
+    output.totals, output.spiller = totals, lambda: spilled.append(True)
+    output.check(buffer, 1, estimate=True)
+    assert spilled == [True]
+
+
 def test_a_key_lands_in_one_partition_in_every_run(tmp_path):
     output = MapOutput(tmp_path, num_partitions=4, memory_mb=0.01)
     for chunk in range(5):
