@@ -113,6 +113,14 @@ def test_a_map_with_a_progress_report_checks_in_every_so_many_lines_and_no_more(
     assert len(quiet) < 200_000 // every, f"without a report the map still checked at {quiet}"
 
 
+def test_a_buffer_far_under_budget_is_estimated_again_at_the_latest_when_its_lines_quadruple(tmp_path):
+    """However slowly it grows, the buffer is estimated again by four times the lines of the last
+    estimate: a map whose lines start emitting thousands of values is caught before it is too late."""
+    calls = _drive(MapOutput(tmp_path, num_partitions=1, memory_mb=100), 100_000)
+    assert len(calls) >= 4
+    assert all(later <= 4 * earlier for earlier, later in zip(calls, calls[1:])), calls
+
+
 @pytest.mark.parametrize("sort_values, combiner, spills", [(True, None, True), (False, None, False),
                                                            (True, max, False), (False, max, False)])
 def test_sorted_values_without_a_combiner_count_a_pair_per_value_against_the_budget(tmp_path, sort_values, combiner, spills):
