@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pytest
 
@@ -93,3 +94,35 @@ def test_leftovers_of_killed_attempts_are_removed_nested_or_already_gone(tmp_pat
     remove_leftovers(work)
     monkeypatch.undo()
     assert sorted(str(p.relative_to(work)) for p in work.rglob("*")) == ["map-00000", "map-00000/output"]
+
+
+@pytest.mark.parametrize("change", ["a line added", "a line removed"])
+def test_a_reduce_output_changed_before_the_final_step_fails_it_naming_the_file(tmp_path, monkeypatch, change):
+    """The final step puts lines in key order by the keys file the reducer wrote beside them: a part file
+    changed since cannot be, and the job fails naming it and the way out instead of publishing it."""
+    from collections import Counter
+
+    from mr_luigi import MapReduceScheduler
+    from mr_luigi.engine.faults import ENV
+    from tests.conftest import counts_from_output, reference_word_count
+    from tests.test_runner import make_config
+
+    (tmp_path / "in.txt").write_text("".join(f"w{n % 40} x{n % 7}\n" for n in range(500)))
+    config = make_config([tmp_path / "in.txt"], tmp_path / "out", num_reduce_tasks=2, max_retries=0)
+    monkeypatch.setenv(ENV, "final:*:*:raise:start")
+    assert not MapReduceScheduler(2).execute_job(config)
+    part = next((tmp_path / "out" / "_work").glob("*/reduce_output/part-00001/part-00001"))
+    lines = part.read_text().splitlines(keepends=True)
+    part.write_text("".join(lines + ["planted\t1\n"] if change == "a line added" else lines[1:]))
+    monkeypatch.delenv(ENV)
+    scheduler = MapReduceScheduler(2)
+    assert not scheduler.execute_job(config)
+    expected = len(lines) + (1 if change == "a line added" else -1)
+    assert re.search(rf"StorageError: {re.escape(str(part))} does not match its keys file \({expected} lines, {len(lines)} keys\): "
+                     rf"it was changed after the reduce wrote it; remove {re.escape(str(part.parent))} and run the job again",
+                     scheduler.last_result.describe_failure())
+    assert not (tmp_path / "out" / "_SUCCESS").exists()
+    # the way out it names
+    shutil.rmtree(part.parent)
+    assert MapReduceScheduler(2).execute_job(config)
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == Counter(reference_word_count([tmp_path / "in.txt"]))

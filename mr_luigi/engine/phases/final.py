@@ -178,8 +178,28 @@ def _remove_stale_outputs(out: Path, num_partitions: int) -> None:
 
 
 def _keyed_lines(folder: Path, partition: int, seal: Seal | None) -> Iterator[tuple[Any, str]]:
-    with open(folder / part_name(partition), encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as fh:
-        yield from zip(read_run(folder / KEYS_FILE, seal=seal), fh, strict=True)
+    """A reduce output's lines, each with its key from the keys file the reducer wrote beside it."""
+    path = folder / part_name(partition)
+    with open(path, encoding="utf-8", newline="\n", buffering=BUFFER_SIZE) as fh:
+        try:
+            yield from zip(read_run(folder / KEYS_FILE, seal=seal), fh, strict=True)
+        except ValueError:  # zip's when one runs out first; counted again to tell it from a bad keys file
+            _check_one_key_per_line(path, folder / KEYS_FILE, seal)
+            raise
+
+
+def _check_one_key_per_line(path: Path, keys_path: Path, seal: Seal | None) -> None:
+    """Fail, naming the file, when a reduce output's part file and keys file count differently.
+
+    The reducer writes one key per line, so they differ only when the part file was
+    changed after the reduce published it: its lines could no longer be put in key order.
+    """
+    with open(path, "rb") as fh:
+        lines = sum(1 for _ in fh)
+    keys = sum(1 for _ in read_run(keys_path, seal=seal))
+    if lines != keys:
+        raise StorageError(f"{path} does not match its keys file ({lines:,} lines, {keys:,} keys): it was changed "
+                           f"after the reduce wrote it; remove {path.parent} and run the job again to reduce anew")
 
 
 def run_final_step(plan: JobPlan, replaces: str | None = None) -> dict[str, Any]:
