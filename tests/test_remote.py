@@ -7,6 +7,7 @@ on local files, and with a Counter.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import json
 import os
@@ -28,8 +29,12 @@ SECRET = "remote-test-secret-0123456789"
 WORDS = ["naïve", "Café", "straße", "ǅemal", "日本語", "emoji😀", "don't", "THE", "the", "x"]
 
 
+#: The words of write_inputs' compressed files, counted by hand.
+COMPRESSED_WORDS = Counter({"gzipped": 500, "words": 500 + 300, "the": 1000 + 300, "café": 500, "bzip2": 300, "straße": 300})
+
+
 def write_inputs(folder: Path) -> list[Path]:
-    """Three text files (one of them gzipped), big enough to be cut into several ranged reads."""
+    """Three text files, big enough to be cut into several ranged reads, and a gzipped and a bzip2 one."""
     rng = random.Random(7)
     folder.mkdir(parents=True)
     paths = []
@@ -41,7 +46,9 @@ def write_inputs(folder: Path) -> list[Path]:
         paths.append(path)
     gz = folder / "g.txt.gz"
     gz.write_bytes(gzip.compress("gzipped words the THE Café\n".encode() * 500))
-    return [*paths, gz]
+    bz = folder / "b.txt.bz2"
+    bz.write_bytes(bz2.compress("bzip2 words the straße\n".encode() * 300))
+    return [*paths, gz, bz]
 
 
 def upload(bucket, local: Path, prefix: str) -> None:
@@ -91,7 +98,7 @@ def test_word_count_from_and_to_the_store_gives_the_local_runs_bytes(tmp_path, b
     config = word_count_config(tmp_path / "remote.toml", f"{bucket.url}/in", f"{bucket.url}/out", bucket.endpoint)
     ran = mr_luigi("run", str(config), "--workers", "2", tmp_path=tmp_path)
     assert ran.returncode == 0, ran.stderr[-3000:]
-    expected = reference_word_count(inputs[:3]) + Counter({"gzipped": 500, "words": 500, "the": 1000, "café": 500})
+    expected = reference_word_count(inputs[:3]) + COMPRESSED_WORDS
     assert counts_from_output(tmp_path / "out" / "final_output.txt") == expected
 
     published = remote_files(bucket, "out")
@@ -272,7 +279,7 @@ def test_everything_on_the_store_work_dir_too_gives_the_local_runs_bytes(tmp_pat
     published = remote_files(bucket, "out")
     for name in ["final_output.txt", "part-00000", "part-00001", "part-00002"]:
         assert published[name] == (tmp_path / "out" / name).read_bytes(), name
-    expected = reference_word_count(inputs[:3]) + Counter({"gzipped": 500, "words": 500, "the": 1000, "café": 500})
+    expected = reference_word_count(inputs[:3]) + COMPRESSED_WORDS
     assert counts_from_output(tmp_path / "out" / "final_output.txt") == expected
 
     work = remote_files(bucket, "work")
