@@ -261,3 +261,22 @@ def test_a_bad_record_without_detail_fails_a_zero_limit_naming_only_its_reason(t
         quarantine.add("in.txt:7", "empty_line", "", {"line": 7})
     assert str(error.value) == ("bad record at in.txt:7: empty_line (max_bad_records = 0 fails on the first one; raise it "
                                 "to skip bad records)")
+
+
+def test_a_limit_passed_only_by_all_maps_together_fails_the_job_naming_the_folder(tmp_path):
+    """Three bad lines in each of two files, a limit of 5: each map is within it, the job is not, and the
+    check that adds the maps' counts names where the six are kept."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    paths = []
+    for name in ("a.txt", "b.txt"):
+        path = folder / name
+        path.write_text("".join(f"BAD {i}\n" if i % 10 == 0 else f"good {i}\n" for i in range(1, 31)))
+        paths.append(path)
+    ok, result = run(paths, tmp_path / "out", max_bad_records=5, split_size_mb=0.0002)
+    assert not ok
+    message = " ".join(result.failures.values())
+    (kept,) = (tmp_path / "out" / "_work").glob("*/bad_records")
+    assert re.search(rf"too many bad records: 6 of 60 input records \(10\.00%\), over max_bad_records = 5; "
+                     rf"by reason: \w+: 6\. They are in {re.escape(str(kept))}/", message), message
+    assert len(quarantined_in(kept)) == 6
