@@ -499,3 +499,12 @@ def test_a_module_that_cannot_be_imported_is_named_with_where_it_was_looked_for(
     assert words.startswith("map_function: cannot import module 'no_such_module_q': No module named 'no_such_module_q' "
                             f"(searched: '{tmp_path / 'mine'}', "), words
     assert words.endswith(")") and "lib-dynload" not in words
+
+
+def test_a_function_reference_may_name_an_attribute_of_an_attribute():
+    """``module:a.b`` walks the dotted path after the colon, as ``module:Class.method`` needs."""
+    import os.path
+
+    from mr_luigi.engine.config import resolve_function
+
+    assert resolve_function("os:path.join", "map_function") is os.path.join
