@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -470,6 +472,9 @@ def test_each_refusal_of_how_the_jobs_parts_fit_together_word_for_word(tmp_path,
     ({"input_files": ["{tmp}/empty"]}, "input_files: folder '{tmp}/empty' holds no files"),
     ({"map_function": 5}, "map_function: expected a function or 'module:function', got 5"),
     ({"reduce_function": 5}, "reduce_function: expected a function or 'module:function', or one of 'sum', got 5"),
+    ({"combine_function": 5}, "combine_function: expected a function or 'module:function', or one of 'sum', got 5"),
+    ({"map_function": "tests.jobs_for_tests:strict_map:extra"},
+     "map_function: module 'tests.jobs_for_tests' has no attribute 'strict_map:extra'"),
     ({"reduce_function": "summ"}, "reduce_function: expected a function or 'module:function', or one of 'sum', got 'summ'"),
     ({"map_function": "pipelines.word_count:nope"}, "map_function: module 'pipelines.word_count' has no attribute 'nope'"),
     ({"reduce_function": "pipelines.word_count:_WORD"}, "reduce_function: 'pipelines.word_count:_WORD' is a Pattern, not a callable"),
@@ -508,3 +513,21 @@ def test_a_function_reference_may_name_an_attribute_of_an_attribute():
     from mr_luigi.engine.config import resolve_function
 
     assert resolve_function("os:path.join", "map_function") is os.path.join
+
+
+def test_a_module_that_cannot_be_imported_lists_the_folders_searched_but_zips_and_lib_dynload(monkeypatch):
+    from mr_luigi.engine.config import resolve_function
+
+    monkeypatch.setattr(sys, "path", ["/py/lib/python311.zip", "/here", "/py/lib/lib-dynload", ""])
+    with pytest.raises(ConfigError) as raised:
+        resolve_function("no_such_module_here:f", "map_function")
+    assert str(raised.value) == ("map_function: cannot import module 'no_such_module_here': No module named "
+                                 f"'no_such_module_here' (searched: '/here', {os.getcwd()!r})")
+
+
+def test_a_partial_is_named_by_the_function_it_wraps():
+    import functools
+
+    from mr_luigi.engine.config import function_ref
+
+    assert function_ref(functools.partial(jobs.strict_map, extra=1)) == "partial(tests.jobs_for_tests:strict_map)"
