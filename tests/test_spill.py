@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -127,8 +128,6 @@ def test_sorted_values_without_a_combiner_count_a_pair_per_value_against_the_bud
     """Sorting values spills a (key, value) tuple and a list slot per value, and the budget counts them
     from the start: a buffer just under budget as lists is over it when its values are sorted, unless a
     combiner folds them first."""
-    import sys
-
     buffer = {"k": list(range(10**6, 10**6 + 5_000))}
     as_lists = estimate_entry_bytes(buffer)
     as_pairs = 5_000 * (sys.getsizeof((None, None)) + 8)
