@@ -1,0 +1,106 @@
+"""The mutation driver's choice of tests: which statement a mutant changes, and which tests execute it.
+
+A wrong choice would make the score lie (a mutant run against tests that never reach it
+survives), so the choice is checked here on small sources written in the test.
+"""
+
+import ast
+import json
+import textwrap
+from pathlib import Path
+
+from tests.mutants_by_line import _changed_lines, _statement_lines, mutant_lines, selected_tests
+
+SOURCE = textwrap.dedent('''\
+    def total(values, start=0):
+        """Add."""
+        result = start
+        for v in values:
+            if v > 0 and \\
+                    v < 10:
+                result += v
+        return (result
+                + 0)
+
+
+    class Box:
+        def size(self):
+            return len(
+                self.items)
+''')
+
+
+def test_changed_lines_are_the_differing_lines_of_the_original():
+    before = ["a", "b", "c", "d"]
+    assert _changed_lines(before, ["a", "B", "c", "d"]) == [1]
+    assert _changed_lines(before, ["a", "c", "d"]) == [1]  # a line removed
+    assert _changed_lines(before, ["a", "b", "x", "c", "d"]) == [1]  # an insertion: the line before it
+    assert _changed_lines(before, before) == []
+
+
+def test_a_statement_is_all_its_lines_and_a_compound_one_its_header():
+    tree = ast.parse(SOURCE)
+    lines = SOURCE.splitlines()
+    where = {text.strip(): n for n, text in enumerate(lines, 1)}
+    assert _statement_lines(tree, where["v < 10:"]) == (where["if v > 0 and \\"], where["v < 10:"])
+    assert _statement_lines(tree, where["result += v"]) == (where["result += v"],) * 2
+    assert _statement_lines(tree, where["+ 0)"]) == (where["return (result"], where["+ 0)"])
+    assert _statement_lines(tree, where["for v in values:"]) == (where["for v in values:"],) * 2
+    assert _statement_lines(tree, where["self.items)"]) == (where["return len("], where["self.items)"])
+    assert _statement_lines(tree, where["def total(values, start=0):"]) is None
+
+
+def _mutmut_file(functions: dict[str, str]) -> tuple[str, dict]:
+    """A file laid out as mutmut lays out its mutants: two blank lines before each function, and its span."""
+    text, spans = [], {}
+    for name, body in functions.items():
+        text += ["", ""]
+        first = len(text) + 1
+        text += body.splitlines()
+        spans[name] = [first - 2, len(text)]
+    return "\n".join(text) + "\n", spans
+
+
+def test_each_mutant_is_traced_to_the_original_lines_it_changes(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "calc.py").write_text(SOURCE)
+    total = SOURCE.split("\n\n\n")[0]
+    size = textwrap.dedent(SOURCE.split("class Box:\n")[1])
+    named = {
+        "x_total__mutmut_orig": total.replace("def total(", "def x_total__mutmut_orig("),
+        "x_total__mutmut_1": total.replace("def total(", "def x_total__mutmut_1(").replace("v < 10", "v <= 10"),
+        "x_total__mutmut_2": total.replace("def total(", "def x_total__mutmut_2(").replace("start=0", "start=1"),
+        "x_total__mutmut_3": total.replace("def total(", "def x_total__mutmut_3(").replace("+ 0)", "- 0)"),
+        "xǁBoxǁsize__mutmut_orig": size.replace("def size(", "def xǁBoxǁsize__mutmut_orig("),
+        "xǁBoxǁsize__mutmut_1": size.replace("def size(", "def xǁBoxǁsize__mutmut_1(").replace("self.items", "None"),
+    }
+    text, spans = _mutmut_file(named)
+    (tmp_path / "mutants" / "pkg").mkdir(parents=True)
+    (tmp_path / "mutants" / "pkg" / "calc.py").write_text(text)
+    (tmp_path / "mutants" / "pkg" / "calc.py.spans").write_text(json.dumps({"version": 1, "spans": spans}))
+
+    found = mutant_lines(tmp_path)
+    lines = SOURCE.splitlines()
+    where = {text.strip(): n for n, text in enumerate(lines, 1)}
+    assert set(found) == {"pkg.calc.x_total__mutmut_1", "pkg.calc.x_total__mutmut_2", "pkg.calc.x_total__mutmut_3",
+                          "pkg.calc.xǁBoxǁsize__mutmut_1"}
+    assert found["pkg.calc.x_total__mutmut_1"]["lines"] == [where["if v > 0 and \\"], where["v < 10:"]]
+    assert found["pkg.calc.x_total__mutmut_3"]["lines"] == [where["return (result"], where["+ 0)"]]
+    assert found["pkg.calc.xǁBoxǁsize__mutmut_1"]["lines"] == [where["return len("], where["self.items)"]]
+    # A default value changes every call: the whole body, from its first statement to its last line.
+    assert found["pkg.calc.x_total__mutmut_2"] == {
+        "file": str(Path("pkg/calc.py")), "hash": found["pkg.calc.x_total__mutmut_1"]["hash"],
+        "lines": [where['"""Add."""'], where["+ 0)"]], "signature": True}
+
+
+def test_a_mutant_runs_the_tests_of_its_lines_quickest_first_without_those_failing_already():
+    linemap = {
+        "tests": ["t::slow", "t::quick", "t::broken", "t::other"],
+        "lines": {"pkg/calc.py": {"3": [0, 1], "4": [1, 2], "9": [3]}},
+        "seconds": {"t::slow": 9.0, "t::quick": 0.5, "t::broken": 0.1, "t::other": 0.2},
+        "failed": ["t::broken"],
+    }
+    assert selected_tests({"file": "pkg/calc.py", "lines": [3, 4]}, linemap) == ["t::quick", "t::slow"]
+    assert selected_tests({"file": "pkg/calc.py", "lines": [5]}, linemap) == []
+    assert selected_tests({"file": "pkg/calc.py", "lines": [2, 9], "signature": True}, linemap) == [
+        "t::other", "t::quick", "t::slow"]
