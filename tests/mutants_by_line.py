@@ -12,12 +12,18 @@ Three steps, in the clone where ``mutmut run`` made its ``mutants/`` folder (it 
 stopped once it says "Running stats"; only its mutants are used):
 
     python -m tests.mutants_by_line map MAP.json [TESTS]   # coverage of mutmut's selection, by test
-    python -m tests.mutants_by_line run MAP.json VERDICTS  # each mutant against its tests
+    python -m tests.mutants_by_line run MAP.json VERDICTS [NAME | @NAMES_FILE ...]  # each mutant against its tests
     python -m tests.mutants_by_line tally VERDICTS         # the score, by module
 
 ``map`` runs mutmut's test selection (``setup.cfg``) once under coverage, and labels
 each line with the tests that executed it, in the pytest process and in every process
-a test forks (Luigi's workers) or starts (``luigi``, ``mr-luigi``). ``run`` forks one
+a test forks through multiprocessing (Luigi's workers) or starts (``luigi``, ``mr-luigi``).
+A child a test forks itself with ``os.fork`` is not followed (``test_bad_inputs``' runs as
+another user): a line only such a child runs looks untested. The map can miss a test
+that reaches a line, never add one, so a mistake in it can make a mutant look like a
+survivor, never killed. ``run`` with ``TESTS="FILE_OR_ID ..."`` runs named mutants
+against given tests instead (``TESTS=tests/test_remote.py`` for the ``s3://`` branches,
+which only the S3 tests, outside mutmut's selection, reach). ``run`` forks one
 process per mutant from a parent that has imported the mutated package and the tests,
 plants the mutant as mutmut does (``MUTANT_UNDER_TEST``), and runs its tests quickest
 first until one fails; processes the tests start import the mutants too (PYTHONPATH).
@@ -304,18 +310,23 @@ def _run_one(name: str, tests: list[str], result: Path) -> None:
 
 
 def run_mutants(clone: Path, linemap_file: Path, verdicts: Path, names: list[str], jobs: int,
-                budget: float = 0) -> None:
-    """Test each mutant (all, in a random order, unless named) and append its verdict to ``verdicts``.
+                budget: float = 0, fixed_tests: list[str] | None = None) -> None:
+    """Test each mutant not judged yet (in a random order), or those ``names`` names, and append its verdict
+    to ``verdicts``.
 
     With a ``budget`` (seconds), a mutant runs only its quickest tests that the map timed at that much in
     all; if they all pass, its verdict is ``partial``, and a later run without a budget tests it fully.
     Most mutants that die, die in their first test, so a first pass with a budget finds the few mutants
-    worth minutes each."""
+    worth minutes each.
+
+    ``fixed_tests`` replaces the map's choice: for the mutants that only tests outside mutmut's selection
+    reach (the ``s3://`` branches, reached by ``tests/test_remote.py``), or only a process a test forks
+    itself with ``os.fork`` (which the map does not follow)."""
     linemap = json.loads(linemap_file.read_text())
     mutants = mutant_lines(clone)
     done = {name for name, (verdict, digest) in read_verdicts(verdicts).items()
-            if name in mutants and digest == mutants[name]["hash"] and (verdict != "partial" or not budget)}
-    todo = [n for n in (names or sorted(mutants)) if n not in done]
+            if name in mutants and digest == mutants[name]["hash"] and (verdict != "partial" or budget)}
+    todo = names or [n for n in sorted(mutants) if n not in done]  # named mutants run again
     if not names:
         random.Random(12).shuffle(todo)  # stopped part way, what was tested is a fair sample
     work = clone / "mutants"
@@ -336,7 +347,7 @@ def run_mutants(clone: Path, linemap_file: Path, verdicts: Path, names: list[str
             while queue and len(running) < jobs:
                 name = queue.pop(0)
                 entry = mutants[name]
-                tests = selected_tests(entry, linemap) if entry["lines"] else []
+                tests = fixed_tests or (selected_tests(entry, linemap) if entry["lines"] else [])
                 if not tests:
                     _write(out, "no-tests", name, entry, 0.0, 0, "")
                     continue
@@ -455,8 +466,10 @@ def main(argv: list[str]) -> int:
     if len(argv) >= 2 and argv[0] == "map":
         build_map(clone, Path(argv[1]).resolve(), jobs=int(os.environ.get("JOBS", "2")), files=argv[2:])
     elif len(argv) >= 3 and argv[0] == "run":
-        run_mutants(clone, Path(argv[1]).resolve(), Path(argv[2]).resolve(), argv[3:],
-                    jobs=int(os.environ.get("JOBS", "2")), budget=float(os.environ.get("BUDGET", "0")))
+        names = [n for arg in argv[3:] for n in (Path(arg[1:]).read_text().split() if arg[0] == "@" else [arg])]
+        run_mutants(clone, Path(argv[1]).resolve(), Path(argv[2]).resolve(), names,
+                    jobs=int(os.environ.get("JOBS", "2")), budget=float(os.environ.get("BUDGET", "0")),
+                    fixed_tests=os.environ.get("TESTS", "").split())
     elif len(argv) == 2 and argv[0] == "tally":
         tally(Path(argv[1]))
     else:

@@ -9,7 +9,7 @@ import json
 import textwrap
 from pathlib import Path
 
-from tests.mutants_by_line import _changed_lines, _statement_lines, mutant_lines, selected_tests
+from tests.mutants_by_line import _changed_lines, _statement_lines, _within, mutant_lines, read_verdicts, selected_tests
 
 SOURCE = textwrap.dedent('''\
     def total(values, start=0):
@@ -104,3 +104,20 @@ def test_a_mutant_runs_the_tests_of_its_lines_quickest_first_without_those_faili
     assert selected_tests({"file": "pkg/calc.py", "lines": [5]}, linemap) == []
     assert selected_tests({"file": "pkg/calc.py", "lines": [2, 9], "signature": True}, linemap) == [
         "t::other", "t::quick", "t::slow"]
+
+
+def test_a_budget_keeps_the_quickest_tests_that_fit_and_at_least_one():
+    seconds = {"a": 1.0, "b": 2.0, "c": 3.0}
+    assert _within(["a", "b", "c"], seconds, 3.5) == (["a", "b"], True)
+    assert _within(["a", "b", "c"], seconds, 6.0) == (["a", "b", "c"], False)
+    assert _within(["c", "a"], seconds, 0.5) == (["c"], True)  # too slow for the budget: still run
+    assert _within(["a", "b", "c"], seconds, 0) == (["a", "b", "c"], False)  # no budget
+
+
+def test_the_last_verdict_of_a_mutant_counts(tmp_path):
+    verdicts = tmp_path / "verdicts.tsv"
+    verdicts.write_text("partial\tm.x_f__mutmut_1\tabc\t3.0\t40\t\n"
+                        "killed\tm.x_f__mutmut_2\tabc\t0.3\t2\tt::quick\n"
+                        "killed\tm.x_f__mutmut_1\tabc\t50.1\t40\tt::slow\n")
+    assert read_verdicts(verdicts) == {"m.x_f__mutmut_1": ("killed", "abc"), "m.x_f__mutmut_2": ("killed", "abc")}
+    assert read_verdicts(tmp_path / "none.tsv") == {}
