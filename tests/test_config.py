@@ -98,6 +98,13 @@ def test_output_dir_that_is_a_file(tmp_path):
         validate(_config(tmp_path))
 
 
+def test_a_work_dir_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "work").write_text("I am a file")
+    with pytest.raises(ConfigError) as raised:
+        validate(_config(tmp_path, work_dir=str(tmp_path / "work")))
+    assert str(raised.value) == f"work_dir: {str(tmp_path / 'work')!r} exists and is not a directory"
+
+
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml")

@@ -128,6 +128,8 @@ def test_an_exception_not_named_in_skip_exceptions_still_fails(tmp_path):
     ("ValueError", "expected true, false or a list"),
     (["ValeuError"], "'ValeuError' is not an exception class \\(did you mean 'ValueError'\\?\\)"),
     (["json.NoSuchError"], "'json.NoSuchError' is not an exception class"),
+    (["no_such_module.Error"],
+     "'no_such_module.Error' is not an exception class \\(its module cannot be imported: No module named 'no_such_module'\\)$"),
     (["KeyboardInterrupt"], "'KeyboardInterrupt' is not an exception class"),
     ([3], "expected an exception name such as 'ValueError', got 3"),
     ([""], "expected an exception name such as 'ValueError', got ''"),

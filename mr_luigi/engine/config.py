@@ -523,17 +523,19 @@ def _exception_class(name: Any) -> type[BaseException]:
     if not isinstance(name, str) or not name:
         raise ConfigError("skip_exceptions", f"expected an exception name such as 'ValueError', got {name!r}")
     module_name, _, attr = name.rpartition(".")
+    hint = ""
     if module_name:
         try:
             found = getattr(importlib.import_module(module_name), attr, None)
-        except ImportError:
-            found = None
+        except ImportError as exc:
+            found, hint = None, f" (its module cannot be imported: {exc})"
     else:
         found = getattr(builtins, name, None)
     if not (isinstance(found, type) and issubclass(found, Exception)):
-        builtin = [n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, Exception)]
-        close = difflib.get_close_matches(name, builtin, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else " (a built-in exception, or 'module.ExceptionClass')"
+        if not hint:
+            builtin = [n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, Exception)]
+            close = difflib.get_close_matches(name, builtin, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else " (a built-in exception, or 'module.ExceptionClass')"
         raise ConfigError("skip_exceptions", f"{name!r} is not an exception class{hint}")
     return found
 
