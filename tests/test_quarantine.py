@@ -280,3 +280,22 @@ def test_a_limit_passed_only_by_all_maps_together_fails_the_job_naming_the_folde
     assert re.search(rf"too many bad records: 6 of 60 input records \(10\.00%\), over max_bad_records = 5; "
                      rf"by reason: \w+: 6\. They are in {re.escape(str(kept))}/", message), message
     assert len(quarantined_in(kept)) == 6
+
+
+def test_a_stray_bad_records_folder_in_the_output_is_replaced_by_the_jobs_own(tmp_path):
+    """A _bad_records folder no job's manifest or journal accounts for (copied there, or left by an older
+    version) must not be reported as this job's bad records."""
+    stray = tmp_path / "out" / "_bad_records"
+    stray.mkdir(parents=True)
+    (stray / "map-00000.jsonl").write_text(json.dumps({"reason": "stale", "line": 7}) + "\n")
+    path = tmp_path / "in.txt"
+    path.write_text("good words\n" * 10)
+    ok, result = run([path], tmp_path / "out", split_size_mb=1)
+    assert ok, result.failures
+    assert not stray.exists()
+    stray.mkdir()
+    (stray / "map-00000.jsonl").write_text(json.dumps({"reason": "stale", "line": 7}) + "\n")
+    path.write_text("good words\n" * 10 + "BAD line\n")
+    ok, result = run([path], tmp_path / "out", split_size_mb=1)
+    assert ok, result.failures
+    assert [(r["reason"], r["line"]) for r in quarantined(tmp_path / "out")] == [("unparsable_line", 11)]

@@ -147,6 +147,8 @@ def test_stale_part_files_of_an_unfinished_run_are_removed(tmp_path, messy_input
     out.mkdir()
     (out / "part-00007").write_text("stale\t1\n")
     (out / "final_output.txt-luigi-tmp-0123456789ab").write_text("half written")
+    (out / "_bad_records-luigi-tmp-0123456789ab").mkdir()  # a folder published atomically, killed half way
+    (out / "_bad_records-luigi-tmp-0123456789ab" / "map-00000.jsonl").write_text("{}\n")
     (out / "notes.txt").write_text("the user's own file")
     run_word_count(tmp_path / "in", out, num_reduce_tasks=2)
     assert sorted(p.name for p in out.iterdir()) == ["_SUCCESS", "_report.html", "final_output.txt", "notes.txt", "part-00000", "part-00001"]
