@@ -225,3 +225,15 @@ def test_a_map_of_files_reports_its_progress_after_each_file(tmp_path):
         expected.append((done + path.stat().st_size, f"{n:,} lines, 0 spills, 0 bad records"))
         done += path.stat().st_size
     assert reports == expected
+
+
+def test_a_key_a_file_map_gives_many_times_is_combined_in_the_map_and_every_pair_counted(tmp_path):
+    """A file map's pairs come all at once: with a combiner, a key's values are folded every so often in the map
+    (no test's document repeated a key enough before); the counts and the pair count must not change."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    tags = ["hot"] * 1000 + ["warm"] * 64 + ["cold"] * 3 + ["hot"] * 7
+    (folder / "doc.json").write_text(json.dumps({"id": 0, "tags": tags}))
+    manifest = run(config([folder / "doc.json"], tmp_path / "out"))
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == Counter(tags)
+    assert manifest["totals"]["map_output_records"] == len(tags)
