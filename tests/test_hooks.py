@@ -149,3 +149,17 @@ def test_a_failing_hook_of_a_map_only_job_fails_it_naming_the_hook_and_the_map(i
     error = {"map_init": "RuntimeError: model file missing", "map_final": "RuntimeError: could not flush the totals"}[hook]
     assert f"{hook} raised {error} (map 0)" in scheduler.last_result.describe_failure()
     assert not (tmp_path / "out" / "_SUCCESS").exists()
+
+
+def test_map_final_pairs_join_a_batch_maps_running_sums(inputs, tmp_path):
+    """A batch map summed by the named "sum" (KeyCounts) keeps subtotals apart from the buffer; a map_final hook's pairs go
+    to the buffer, so the last spill must merge both: counts and the pair count add up with and without the hook."""
+    plain = config(inputs, tmp_path, map_function=jobs.key_counts_words, combine_function="sum", reduce_function="sum")
+    without = run(plain).last_result.manifest["totals"]
+    hooked = plain.replace(map_final=jobs.extra_totals_final, output_dir=str(tmp_path / "hooked"))
+    maps = make_plan(hooked).num_maps
+    assert maps >= 3
+    with_hook = run(hooked).last_result.manifest["totals"]
+    expected = reference_word_count(inputs) + Counter({"the": 1000 * maps, "extra-key": 5 * maps})
+    assert counts_from_output(tmp_path / "hooked" / "final_output.txt") == expected
+    assert with_hook["map_output_records"] == without["map_output_records"] + 2 * maps
