@@ -74,6 +74,19 @@ def test_a_key_that_is_not_a_named_pair_is_a_clear_error(tmp_path):
     assert "every key must be a (name, key) tuple" in " ".join(scheduler.last_result.failures.values())
 
 
+def test_named_jsonl_outputs_hold_each_names_values_as_json_lines_in_key_order(tmp_path):
+    path = text(tmp_path)
+    run(path, tmp_path / "out", map_function=jobs.named_map, combine_function=jobs.total, named_outputs=True,
+        output_format="jsonl")
+    lines = path.read_text().splitlines()
+    words = Counter(w for line in lines for w in WORD.findall(line.lower()))
+    words["lines"] += len(lines)
+    lengths = Counter(len(line) for line in lines)
+    out = tmp_path / "out"
+    assert [json.loads(v) for v in (out / "words.txt").read_text().splitlines()] == [words[k] for k in sorted(words)]
+    assert [json.loads(v) for v in (out / "lengths.txt").read_text().splitlines()] == [lengths[k] for k in sorted(lengths)]
+
+
 def test_jsonl_output_writes_each_value_as_a_json_line(tmp_path):
     path = text(tmp_path)
     run(path, tmp_path / "out", reduce_function=jobs.as_record, output_format="jsonl")
