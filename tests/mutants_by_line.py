@@ -14,6 +14,7 @@ stopped once it says "Running stats"; only its mutants are used):
     python -m tests.mutants_by_line map MAP.json [TESTS]   # coverage of mutmut's selection, by test
     python -m tests.mutants_by_line run MAP.json VERDICTS [NAME | @NAMES_FILE ...]  # each mutant against its tests
     python -m tests.mutants_by_line tally VERDICTS         # the score, by module
+    python -m tests.mutants_by_line survivors VERDICTS     # each mutant not killed, and what it changes
 
 ``map`` runs mutmut's test selection (``setup.cfg``) once under coverage, and labels
 each line with the tests that executed it, in the pytest process and in every process
@@ -233,6 +234,8 @@ def mutant_lines(clone: Path) -> dict[str, dict]:
                 entry["lines"] = None
                 found[f"{module}.{name}"] = entry
                 continue
+            entry["change"] = _change(orig_text, mutant_text)
+            entry["at"] = node.lineno
             header = node.body[0].lineno - node.lineno  # lines of the def, up to the body
             statements = [_statement_lines(tree, node.lineno + i) if i >= header else None
                           for i in _changed_lines(orig_text, mutant_text)] or [None]
@@ -261,6 +264,16 @@ def _changed_lines(before: list[str], after: list[str]) -> list[int]:
         if tag != "equal":
             changed.extend(range(i1, i2) if i2 > i1 else [max(i1 - 1, 0)])
     return changed
+
+
+def _change(before: list[str], after: list[str]) -> str:
+    """The lines a mutant changes, as a diff: ``-`` the original, ``+`` the mutant (the def line left out
+    when only mutmut's name for it differs)."""
+    out = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes():
+        if tag != "equal":
+            out += [f"-{line.strip()}" for line in before[i1:i2]] + [f"+{line.strip()}" for line in after[j1:j2]]
+    return "\n".join(out)
 
 
 def selected_tests(entry: dict, linemap: dict) -> list[str]:
@@ -454,6 +467,19 @@ def tally(verdicts: Path) -> None:
     print(_score_line("all", total))
 
 
+def show_survivors(clone: Path, verdicts: Path) -> None:
+    """Print every mutant not killed, with its place in the original source and what it changes, for review."""
+    mutants = mutant_lines(clone)
+    for name, (verdict, digest) in sorted(read_verdicts(verdicts).items()):
+        if verdict in ("killed", "timeout") or name not in mutants:
+            continue
+        entry = mutants[name]
+        stale = "" if digest == entry["hash"] else " (its function changed since)"
+        line = entry["lines"][0] if entry["lines"] else entry.get("at")
+        print(f"{verdict} {name} {entry['file']}:{line}{stale}")
+        print("    " + entry.get("change", "").replace("\n", "\n    "))
+
+
 def _score_line(label: str, counts: dict[str, int]) -> str:
     killed = counts.get("killed", 0) + counts.get("timeout", 0)
     tested = sum(counts.values())
@@ -472,6 +498,8 @@ def main(argv: list[str]) -> int:
                     fixed_tests=os.environ.get("TESTS", "").split())
     elif len(argv) == 2 and argv[0] == "tally":
         tally(Path(argv[1]))
+    elif len(argv) == 2 and argv[0] == "survivors":
+        show_survivors(clone, Path(argv[1]))
     else:
         print(__doc__)
         return 2

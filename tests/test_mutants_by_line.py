@@ -88,9 +88,12 @@ def test_each_mutant_is_traced_to_the_original_lines_it_changes(tmp_path):
     assert found["pkg.calc.x_total__mutmut_3"]["lines"] == [where["return (result"], where["+ 0)"]]
     assert found["pkg.calc.xǁBoxǁsize__mutmut_1"]["lines"] == [where["return len("], where["self.items)"]]
     # A default value changes every call: the whole body, from its first statement to its last line.
-    assert found["pkg.calc.x_total__mutmut_2"] == {
-        "file": str(Path("pkg/calc.py")), "hash": found["pkg.calc.x_total__mutmut_1"]["hash"],
-        "lines": [where['"""Add."""'], where["+ 0)"]], "signature": True}
+    entry = found["pkg.calc.x_total__mutmut_2"]
+    assert (entry["file"], entry["lines"], entry["signature"]) == (str(Path("pkg/calc.py")), [where['"""Add."""'], where["+ 0)"]], True)
+    assert entry["hash"] == found["pkg.calc.x_total__mutmut_1"]["hash"]  # both mutate the same function
+    # What each changes, for a reader of the survivors: the original line, then the mutant's.
+    assert entry["change"] == "-def (values, start=0):\n+def (values, start=1):"
+    assert found["pkg.calc.x_total__mutmut_1"]["change"] == "-v < 10:\n+v <= 10:"
 
 
 def test_a_mutant_runs_the_tests_of_its_lines_quickest_first_without_those_failing_already():
