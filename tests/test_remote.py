@@ -542,6 +542,13 @@ endpoint_url = "{bucket.endpoint}"
     manifest = json.loads(remote_files(bucket, "second")["_SUCCESS"])
     assert manifest["totals"]["input_records"] == len(lines)  # each record once, not again from final_output.txt
     assert {row["path"].rsplit("/", 1)[1] for row in manifest["inputs"]} == {n for n in published if n.startswith("part-")}
+    # final_output.txt alone, as the refusal's message offers, is read once too
+    third = tmp_path / "third.toml"
+    third.write_text(second.read_text().replace(f'"{bucket.url}/first"', f'"{bucket.url}/first/final_output.txt"')
+                     .replace('"second"', '"third"').replace(f"{bucket.url}/second", f"{bucket.url}/third"))
+    ran = mr_luigi("run", str(third), tmp_path=tmp_path)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert json.loads(remote_files(bucket, "third")["_SUCCESS"])["totals"]["input_records"] == len(lines)
 
     both = second.read_text().replace(f'["{bucket.url}/first"]',
                                       f'["{bucket.url}/first/final_output.txt", "{bucket.url}/first/part-*"]')
