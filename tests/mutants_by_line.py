@@ -11,8 +11,8 @@ call, so it runs every test that executes any line of the function.
 Three steps, in the clone where ``mutmut run`` made its ``mutants/`` folder (it may be
 stopped once it says "Running stats"; only its mutants are used):
 
-    python -m tests.mutants_by_line map MAP.json [TESTS]   # coverage of mutmut's selection, by test
-    python -m tests.mutants_by_line run MAP.json VERDICTS [NAME | @NAMES_FILE ...]  # each mutant against its tests
+    python -m tests.mutants_by_line map MAP.json [TESTS]   # coverage of mutmut's selection (or TESTS), by test
+    python -m tests.mutants_by_line run MAP.json[,MORE.json] VERDICTS [NAME | @NAMES_FILE ...]  # each mutant
     python -m tests.mutants_by_line tally VERDICTS         # the score, by module
     python -m tests.mutants_by_line survivors VERDICTS     # each mutant not killed, and what it changes
 
@@ -24,7 +24,9 @@ another user): a line only such a child runs looks untested. The map can miss a 
 that reaches a line, never add one, so a mistake in it can make a mutant look like a
 survivor, never killed. ``run`` with ``TESTS="FILE_OR_ID ..."`` runs named mutants
 against given tests instead (``TESTS=tests/test_remote.py`` for the ``s3://`` branches,
-which only the S3 tests, outside mutmut's selection, reach). ``run`` forks one
+which only the S3 tests, outside mutmut's selection, reach). Maps joined with a comma
+add the tests of another map: ``map NEW.json tests/test_x.py`` for a test file written
+after the first map. ``run`` forks one
 process per mutant from a parent that has imported the mutated package and the tests,
 plants the mutant as mutmut does (``MUTANT_UNDER_TEST``), and runs its tests quickest
 first until one fails; processes the tests start import the mutants too (PYTHONPATH).
@@ -276,6 +278,23 @@ def _change(before: list[str], after: list[str]) -> str:
     return "\n".join(out)
 
 
+def load_maps(spec: str | Path) -> dict:
+    """One map, or several joined (``MAP.json,NEW.json``): a map of the test files changed since the first
+    adds their tests without mapping the whole selection again."""
+    merged: dict = {"tests": [], "lines": {}, "seconds": {}, "failed": []}
+    for path in str(spec).split(","):
+        one = json.loads(Path(path).read_text())
+        merged["tests"] += [t for t in one["tests"] if t not in merged["tests"]]
+        ids = {i: merged["tests"].index(t) for i, t in enumerate(one["tests"])}
+        for file, lines in one["lines"].items():
+            into = merged["lines"].setdefault(file, {})
+            for line, tests in lines.items():
+                into[line] = sorted(set(into.get(line, [])) | {ids[i] for i in tests})
+        merged["seconds"].update(one["seconds"])
+        merged["failed"] += one["failed"]
+    return merged
+
+
 def selected_tests(entry: dict, linemap: dict) -> list[str]:
     """The tests that execute the lines a mutant changes, quickest first (failed clean runs left out)."""
     lines = linemap["lines"].get(entry["file"], {})
@@ -322,7 +341,7 @@ def _run_one(name: str, tests: list[str], result: Path) -> None:
     os._exit(int(code))
 
 
-def run_mutants(clone: Path, linemap_file: Path, verdicts: Path, names: list[str], jobs: int,
+def run_mutants(clone: Path, linemap_file: str, verdicts: Path, names: list[str], jobs: int,
                 budget: float = 0, fixed_tests: list[str] | None = None) -> None:
     """Test each mutant not judged yet (in a random order), or those ``names`` names, and append its verdict
     to ``verdicts``.
@@ -335,7 +354,7 @@ def run_mutants(clone: Path, linemap_file: Path, verdicts: Path, names: list[str
     ``fixed_tests`` replaces the map's choice: for the mutants that only tests outside mutmut's selection
     reach (the ``s3://`` branches, reached by ``tests/test_remote.py``), or only a process a test forks
     itself with ``os.fork`` (which the map does not follow)."""
-    linemap = json.loads(linemap_file.read_text())
+    linemap = load_maps(linemap_file)
     mutants = mutant_lines(clone)
     done = {name for name, (verdict, digest) in read_verdicts(verdicts).items()
             if name in mutants and digest == mutants[name]["hash"] and (verdict != "partial" or budget)}
@@ -493,7 +512,7 @@ def main(argv: list[str]) -> int:
         build_map(clone, Path(argv[1]).resolve(), jobs=int(os.environ.get("JOBS", "2")), files=argv[2:])
     elif len(argv) >= 3 and argv[0] == "run":
         names = [n for arg in argv[3:] for n in (Path(arg[1:]).read_text().split() if arg[0] == "@" else [arg])]
-        run_mutants(clone, Path(argv[1]).resolve(), Path(argv[2]).resolve(), names,
+        run_mutants(clone, ",".join(str(Path(m).resolve()) for m in argv[1].split(",")), Path(argv[2]).resolve(), names,
                     jobs=int(os.environ.get("JOBS", "2")), budget=float(os.environ.get("BUDGET", "0")),
                     fixed_tests=os.environ.get("TESTS", "").split())
     elif len(argv) == 2 and argv[0] == "tally":

@@ -9,7 +9,15 @@ import json
 import textwrap
 from pathlib import Path
 
-from tests.mutants_by_line import _changed_lines, _statement_lines, _within, mutant_lines, read_verdicts, selected_tests
+from tests.mutants_by_line import (
+    _changed_lines,
+    _statement_lines,
+    _within,
+    load_maps,
+    mutant_lines,
+    read_verdicts,
+    selected_tests,
+)
 
 SOURCE = textwrap.dedent('''\
     def total(values, start=0):
@@ -124,3 +132,17 @@ def test_the_last_verdict_of_a_mutant_counts(tmp_path):
                         "killed\tm.x_f__mutmut_1\tabc\t50.1\t40\tt::slow\n")
     assert read_verdicts(verdicts) == {"m.x_f__mutmut_1": ("killed", "abc"), "m.x_f__mutmut_2": ("killed", "abc")}
     assert read_verdicts(tmp_path / "none.tsv") == {}
+
+
+def test_maps_joined_keep_each_lines_tests_by_name(tmp_path):
+    first = {"tests": ["t::a", "t::b"], "lines": {"f.py": {"3": [0, 1], "4": [1]}}, "seconds": {"t::a": 1, "t::b": 2},
+             "failed": []}
+    new = {"tests": ["t::c", "t::b"], "lines": {"f.py": {"4": [0], "5": [1]}, "g.py": {"1": [0]}},
+           "seconds": {"t::c": 3, "t::b": 4}, "failed": ["t::c"]}
+    (tmp_path / "first.json").write_text(json.dumps(first))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    joined = load_maps(f"{tmp_path / 'first.json'},{tmp_path / 'new.json'}")
+    by_name = {file: {line: sorted(joined["tests"][i] for i in ids) for line, ids in lines.items()}
+               for file, lines in joined["lines"].items()}
+    assert by_name == {"f.py": {"3": ["t::a", "t::b"], "4": ["t::b", "t::c"], "5": ["t::b"]}, "g.py": {"1": ["t::c"]}}
+    assert joined["seconds"] == {"t::a": 1, "t::b": 4, "t::c": 3} and joined["failed"] == ["t::c"]
