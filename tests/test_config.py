@@ -195,8 +195,11 @@ def test_a_finished_jobs_output_folder_means_its_part_files(tmp_path):
 
 def test_a_finished_jobs_records_are_never_read_twice(tmp_path):
     out = finished_job_folder(tmp_path)
-    with pytest.raises(ConfigError, match="every record would be read twice"):
+    with pytest.raises(ConfigError) as raised:
         validate(_config(tmp_path, input_files=str(out / "*"), output_dir=str(tmp_path / "second")))
+    assert str(raised.value) == (f"input_files: {str(out)!r} is a finished job's output: its final_output.txt and its part "
+                                 "files (part-00000, ...) hold the same records, so every record would be read twice; name "
+                                 "the folder itself (its part files) or final_output.txt")
     resolved = validate(_config(tmp_path, input_files=str(out / "final_output.txt"), output_dir=str(tmp_path / "second")))
     assert [p.name for p in resolved.input_paths] == ["final_output.txt"]
 

@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import time
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -156,6 +157,20 @@ def test_a_reduce_raising_bad_record_skips_the_key_and_quarantines_it(tmp_path):
     (record,) = [json.loads(line) for line in kept.read_text().splitlines()]
     assert record["key"] == "'pear'" and record["reason"] == "unwanted_key"
     assert scheduler.last_result.manifest["counters"]["bad_records"] == {"unwanted_key": 1}
+
+
+def test_a_reduce_exception_named_in_skip_exceptions_is_quarantined_with_its_partition_and_reason(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("apple pear\npear plum\n")
+    scheduler = MapReduceScheduler(1)
+    assert scheduler.execute_job(config(path, tmp_path / "out", map_function=jobs.split_words, reduce_function=jobs.buggy_reduce,
+                                        max_bad_records=1, skip_exceptions=["ZeroDivisionError"]))
+    partition = zlib.crc32("pear".encode("utf-8")) % 2  # README: zlib.crc32 of a str key's UTF-8 bytes
+    (kept,) = (tmp_path / "out" / "_bad_records").glob("*.jsonl")
+    assert kept.name == f"reduce-{partition:05d}.jsonl"
+    assert [json.loads(line) for line in kept.read_text().splitlines()] == [
+        {"partition": partition, "key": "'pear'", "reason": "reduce_function raised ZeroDivisionError", "error": "reduce bug"}]
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == Counter({"apple": 1, "plum": 1})
 
 
 def test_reduce_bad_records_count_against_the_limit(tmp_path):

@@ -66,7 +66,8 @@ def test_without_map_init_the_state_of_one_task_leaks_into_the_next(inputs, tmp_
 def test_reduce_final_lines_come_after_each_partitions_lines(inputs, tmp_path):
     job = config(inputs, tmp_path, reduce_function=jobs.total_counting_keys, reduce_init=jobs.reduced_keys_init,
                  reduce_final=jobs.reduced_keys_final)
-    run(job)
+    manifest = run(job).last_result.manifest
+    totals = manifest["totals"]
     expected = reference_word_count(inputs)
     out = tmp_path / "out"
     final = read_tsv(out / "final_output.txt")
@@ -80,6 +81,7 @@ def test_reduce_final_lines_come_after_each_partitions_lines(inputs, tmp_path):
         assert rows[-1][1] == len(rows) - 1  # the hook saw exactly this task's keys
         per_part.append(rows[-1][1])
     assert sum(per_part) == len(expected)
+    assert totals["output_records"] == manifest["final_output_records"] == len(final)  # the hook's lines counted too
 
 
 def test_combine_init_runs_once_in_every_task_that_combines(inputs, tmp_path, monkeypatch):
