@@ -177,6 +177,22 @@ def test_unreadable_input_file(shared_tmp):
     assert list(out.iterdir()) == []
 
 
+def test_an_unreadable_side_file_is_named_before_anything_runs(shared_tmp):
+    (shared_tmp / "in.txt").write_text("words\n")
+    secret = shared_tmp / "stopwords.txt"
+    secret.write_text("the\n")
+    secret.chmod(0o000)
+    out = shared_tmp / "out"
+    out.mkdir(mode=0o777)
+    out.chmod(0o777)
+    (shared_tmp / "job.toml").write_text(job_toml(f'["{shared_tmp / "in.txt"}"]', output_dir=str(out),
+                                                  extra=f'files = ["{secret}"]\n'))
+    code, stderr = run_as_nobody(shared_tmp / "job.toml")
+    assert code == 2, stderr
+    assert stderr.strip().splitlines()[-1] == f"mr-luigi: ConfigError: files: side file {str(secret)!r} is not readable (permissions)"
+    assert list(out.iterdir()) == []
+
+
 def test_output_dir_not_writable(shared_tmp):
     (shared_tmp / "in.txt").write_text("words\n")
     locked = shared_tmp / "locked"
