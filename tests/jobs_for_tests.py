@@ -485,6 +485,11 @@ def in_mapper_final():
     yield from _in_mapper.items()
 
 
+def nan_key_final():
+    """A map_final hook giving a key that cannot be ordered (NaN)."""
+    yield float("nan"), 1
+
+
 def extra_totals_final():
     """Two pairs per map task, one of a key the inputs hold too: mixed with a batch map's running sums."""
     yield from [("the", 1000), ("extra-key", 5)]

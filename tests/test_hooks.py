@@ -8,6 +8,7 @@ not called once per task shows as double counts. Expectations come from
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -165,3 +166,11 @@ def test_map_final_pairs_join_a_batch_maps_running_sums(inputs, tmp_path):
     expected = reference_word_count(inputs) + Counter({"the": 1000 * maps, "extra-key": 5 * maps})
     assert counts_from_output(tmp_path / "hooked" / "final_output.txt") == expected
     assert with_hook["map_output_records"] == without["map_output_records"] + 2 * maps
+
+
+def test_an_invalid_key_from_map_final_fails_the_map_naming_the_hook(inputs, tmp_path):
+    scheduler = MapReduceScheduler(1)
+    assert not scheduler.execute_job(config(inputs[:1], tmp_path, map_final=jobs.nan_key_final))
+    errors = list(scheduler.last_result.failures.values())
+    assert errors and all(re.fullmatch(r"InvalidKey: key nan: NaN is not equal to itself, .* \(emitted by map_final, map \d+\)", e)
+                          for e in errors), errors
