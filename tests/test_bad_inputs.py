@@ -349,14 +349,12 @@ def test_corrupt_bzip2(tmp_path):
     assert_failed_cleanly(proc, tmp_path, 1, r"UnreadableInput: cannot read input '.*bad\.bz2': Invalid data stream")
 
 
-def test_a_file_that_changes_between_planning_and_reading(tmp_path):
-    """A writer appends to the input while the job runs: the map that reads it afterwards fails, naming it."""
-    src = tmp_path / "grows.txt"
-    src.write_text("one two\n" * 1000)
+def _change_input_while_its_map_waits(tmp_path: Path, src: Path, change) -> subprocess.CompletedProcess:
+    """Run a job over ``src`` whose map's first attempt stops before reading; ``change`` the file; kill the
+    attempt, so that the retry reads the changed file."""
     (tmp_path / "job.toml").write_text(job_toml(f'["{src}"]', extra="max_retries = 1\n"))
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "notes.txt").write_text(SENTINEL)
-    # the map's first attempt stops before reading; the file grows; the attempt is killed; the retry reads
     env = dict(os.environ, PYTHONPATH=str(REPO), **{ENV: "map:0:1:hang:start"})
     proc = subprocess.Popen([sys.executable, "-m", "mr_luigi.ops.cli", "run", "job.toml", "--workers", "2"], cwd=tmp_path,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -364,11 +362,30 @@ def test_a_file_that_changes_between_planning_and_reading(tmp_path):
     while not (markers := list((tmp_path / "out" / "_work").glob("*/faults/hang-map-0-1"))):
         assert time.monotonic() < deadline and proc.poll() is None, "the map never started"
         time.sleep(0.05)
-    with open(src, "a") as fh:
-        fh.write("three four\n" * 10)
+    change()
     os.kill(json.loads(markers[0].read_text())["pid"], signal.SIGKILL)
     _, stderr = proc.communicate(timeout=120)
-    finished = subprocess.CompletedProcess(proc.args, proc.returncode, "", stderr)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "", stderr)
+
+
+def test_a_file_deleted_between_planning_and_reading_fails_its_map_naming_it(tmp_path):
+    src = tmp_path / "goes.txt"
+    src.write_text("one two\n" * 1000)
+    finished = _change_input_while_its_map_waits(tmp_path, src, src.unlink)
+    assert_failed_cleanly(finished, tmp_path, 1, rf"map 0/1: InputError: cannot read input '{re.escape(str(src))}': "
+                                                 r"\[Errno 2\] No such file or directory: .*$")
+
+
+def test_a_file_that_changes_between_planning_and_reading(tmp_path):
+    """A writer appends to the input while the job runs: the map that reads it afterwards fails, naming it."""
+    src = tmp_path / "grows.txt"
+    src.write_text("one two\n" * 1000)
+
+    def append() -> None:
+        with open(src, "a") as fh:
+            fh.write("three four\n" * 10)
+
+    finished = _change_input_while_its_map_waits(tmp_path, src, append)
     assert_failed_cleanly(finished, tmp_path, 1, rf"map 0/1: InputChanged: input '{re.escape(str(src))}' changed "
                                                  r"after the job was planned \(size 8,000 -> 8,110 bytes, modification time "
                                                  r"changed\): run the job again to plan it anew$")
