@@ -407,6 +407,20 @@ def test_disk_full_during_a_spill(tmp_path):
     assert not list((tmp_path / "out" / "_work").rglob("run-*"))
 
 
+def test_disk_full_in_the_final_step(tmp_path):
+    src = tmp_path / "many.txt"
+    src.write_text("".join(f"key{n:06d}\n" for n in range(40_000)))  # 400 KB: every task's files stay small but the last
+    limit = 256 * 1024  # any file the task writes past 256 KB fails with EFBIG, as on a full disk
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = run_job(tmp_path, job_toml('["many.txt"]', extra="num_reduce_tasks = 4\nsplit_size_mb = 0.05\nmax_retries = 0\n"),
+                   preexec=small_files)
+    assert_failed_cleanly(proc, tmp_path, 1, r"bad_input final step: StorageError: bad_input final step: file error: "
+                                             r"\[Errno 27\] File too large$")
+
+
 # -- user functions that produce what the engine cannot use ------------------
 
 
