@@ -65,6 +65,11 @@ def first_letter_partitioner(key, num_partitions):
     return ord(key[0]) % num_partitions if key else 0
 
 
+def type_partitioner(key, num_partitions):
+    """str keys to partition 0, all others to the last: each part sorts, but the parts cannot be merged."""
+    return 0 if isinstance(key, str) else num_partitions - 1
+
+
 def one_partition(key, num_partitions):
     return 0
 

@@ -180,6 +180,9 @@ def test_custom_partitioner_decides_the_partition(tmp_path, sample):
         ({"map_function": jobs.unhashable_key_map}, r"^RecordError: map_function failed on .*in\.txt:1: TypeError: unhashable type: 'list' "
                                                     r"\(keys must be hashable: use a tuple, not a list, dict or set\)$"),
         ({"map_function": jobs.mixed_key_map, "combine_function": None, "num_reduce_tasks": 1}, r"keys .* \(str\) and .* \(int\) cannot be ordered|keys .* \(int\) and .* \(str\) cannot be ordered"),
+        # each reduce sorts its own keys; the final step's merge of the parts is what meets both types
+        ({"map_function": jobs.mixed_key_map, "combine_function": None, "num_reduce_tasks": 2, "partitioner": jobs.type_partitioner},
+         r"^RecordError: keys 'apple' \(str\) and 4 \(int\) cannot be ordered against each other: "),
         ({"partitioner": jobs.bad_partitioner}, r"partitioner returned 3 for key"),
         ({"combine_function": jobs.broken_combiner}, r"combine_function raised ZeroDivisionError: combiner bug \(key '\w+'\)"),
     ],
