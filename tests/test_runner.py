@@ -180,9 +180,6 @@ def test_custom_partitioner_decides_the_partition(tmp_path, sample):
         ({"map_function": jobs.unhashable_key_map}, r"^RecordError: map_function failed on .*in\.txt:1: TypeError: unhashable type: 'list' "
                                                     r"\(keys must be hashable: use a tuple, not a list, dict or set\)$"),
         ({"map_function": jobs.mixed_key_map, "combine_function": None, "num_reduce_tasks": 1}, r"keys .* \(str\) and .* \(int\) cannot be ordered|keys .* \(int\) and .* \(str\) cannot be ordered"),
-        # each reduce sorts its own keys; the final step's merge of the parts is what meets both types
-        ({"map_function": jobs.mixed_key_map, "combine_function": None, "num_reduce_tasks": 2, "partitioner": jobs.type_partitioner},
-         r"^RecordError: keys 'apple' \(str\) and 4 \(int\) cannot be ordered against each other: "),
         ({"partitioner": jobs.bad_partitioner}, r"partitioner returned 3 for key"),
         ({"combine_function": jobs.broken_combiner}, r"combine_function raised ZeroDivisionError: combiner bug \(key '\w+'\)"),
     ],
@@ -194,6 +191,21 @@ def test_bad_user_functions_fail_with_a_clear_error(tmp_path, changes, message):
     assert scheduler.execute_job(make_config([src], tmp_path / "out", **changes)) is False
     (error,) = scheduler.last_result.failures.values()
     assert __import__("re").search(message, error), error
+
+
+def test_keys_of_two_types_in_different_parts_fail_the_final_step_naming_a_key_of_each(tmp_path):
+    """Each map gives keys of one type and each partition holds one type, so every map, shuffle and reduce sorts;
+    only the final step's merge of the parts meets both."""
+    words, numbers = tmp_path / "words.txt", tmp_path / "numbers.txt"
+    words.write_text("apple\npear\n")
+    numbers.write_text("nine\nno\n")  # mixed_key_map: a line starting with "n" gives its length
+    scheduler = MapReduceScheduler(1)
+    assert not scheduler.execute_job(make_config([words, numbers], tmp_path / "out", map_function=jobs.mixed_key_map,
+                                                 combine_function=None, num_reduce_tasks=2, partitioner=jobs.type_partitioner,
+                                                 split_size_mb=0.00001))  # a map per file: never both types in one
+    assert list(scheduler.last_result.failures) == ["test_job final step"]
+    (error,) = scheduler.last_result.failures.values()
+    assert error.startswith("RecordError: keys 'apple' (str) and 2 (int) cannot be ordered against each other: "), error
 
 
 def test_a_final_step_finding_the_job_finished_by_another_worker_succeeds(tmp_path, sample, monkeypatch):
