@@ -541,3 +541,16 @@ def test_a_partial_is_named_by_the_function_it_wraps():
     from mr_luigi.engine.config import function_ref
 
     assert function_ref(functools.partial(jobs.strict_map, extra=1)) == "partial(tests.jobs_for_tests:strict_map)"
+
+
+class _Doubler:
+    """A callable object: it has no __qualname__ of its own, its class has."""
+
+    def __call__(self, line):
+        yield line, 2
+
+
+def test_a_callable_object_is_named_by_its_class():
+    from mr_luigi.engine.config import function_ref
+
+    assert function_ref(_Doubler()) == "tests.test_config:_Doubler()"
