@@ -208,7 +208,7 @@ def test_keys_of_two_types_in_different_parts_fail_the_final_step_naming_a_key_o
     assert error.startswith("RecordError: keys 'apple' (str) and 2 (int) cannot be ordered against each other: "), error
 
 
-def test_a_final_step_finding_the_job_finished_by_another_worker_succeeds(tmp_path, sample, monkeypatch):
+def test_a_final_step_finding_the_job_finished_by_another_worker_succeeds(tmp_path, sample, monkeypatch, caplog):
     from mr_luigi.engine.phases import final
     from mr_luigi.io import publish
     from mr_luigi.engine.phases.final import finish_job, run_final_step
@@ -250,8 +250,11 @@ def test_a_final_step_finding_the_job_finished_by_another_worker_succeeds(tmp_pa
         return write(plan, journal, inject)
 
     monkeypatch.setattr(final, "write_final_outputs", other_worker_finishes_first)
-    assert run_final_step(plan)["job_id"] == plan.job_id
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="luigi-interface.mr_luigi"):
+        assert run_final_step(plan)["job_id"] == plan.job_id
     assert (tmp_path / "out" / "final_output.txt").read_bytes() == before
+    assert f"{plan.name}: another worker finished this job" in [r.getMessage() for r in caplog.records]
 
 
 def test_a_pair_reducer_writes_none_one_or_many_pairs_per_key_in_key_order(tmp_path):
