@@ -70,14 +70,14 @@ def test_validate_plans_a_terabyte_within_the_scheduler_limit_and_warns_of_huge_
     maps = int(re.search(r"tasks: (\d+) map, 1 barrier, 4 shuffle", shown.stdout).group(1))
     assert maps <= 2000
     # 1 TiB over 4 partitions is 256 GiB each: said, with a count that makes them about 4 GiB
-    assert re.search(r"warning: num_reduce_tasks = 4: each reduce would sort about 256 GiB.*num_reduce_tasks = 256 ",
-                     shown.stderr), shown.stderr
+    assert re.search(r"^huge: warning: num_reduce_tasks = 4: each reduce would sort about 256 GiB.*num_reduce_tasks = 256 ",
+                     shown.stderr, re.MULTILINE), shown.stderr
     assert "map tasks" not in shown.stderr
     forced = mr_luigi("validate", str(config), "--set", "split_size_mb=64", "--set", "num_reduce_tasks=256")
     assert forced.returncode == 0, forced.stderr
     forced_maps = int(re.search(r"tasks: (\d+) map", forced.stdout).group(1))
     assert forced_maps >= (1 << 40) // (80 << 20)  # pieces of at most 1.25 x 64 MiB
-    assert f"warning: split_size_mb = 64 plans {forced_maps:,} map tasks" in forced.stderr, forced.stderr
+    assert f"\nhuge: warning: split_size_mb = 64 plans {forced_maps:,} map tasks" in "\n" + forced.stderr, forced.stderr
     assert "num_reduce_tasks =" not in forced.stderr
     assert not (tmp_path / "out").exists()
 
