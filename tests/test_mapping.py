@@ -237,8 +237,11 @@ def test_a_map_cannot_be_both_a_batch_map_and_a_map_with_record(tmp_path):
     (tmp_path / "in.txt").write_text("a\n")
     config = JobConfig(job_name="both", map_function=both, reduce_function=jobs.total, input_files=[str(tmp_path / "in.txt")],
                        output_dir=str(tmp_path / "out"))
-    with pytest.raises(ConfigError, match="^map_function: a function cannot be both a batch_map and a map_with_record"):
+    with pytest.raises(ConfigError) as raised:
         validate(config)
+    assert str(raised.value) == ("map_function: a function cannot be both a batch_map and a map_with_record: each says what "
+                                 "the map is called with (a list of lines, a line and its record, a file's path); use one "
+                                 "of them")
 
 
 # -- BatchResult: a batch map names its bad lines and keeps the rest ---------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import struct
 import subprocess
 import sys
@@ -149,8 +150,11 @@ def test_a_work_folder_on_a_network_filesystem_needs_the_secret(tmp_path, monkey
                        map_function="tests.jobs_for_tests:count_words", reduce_function="sum")
     monkeypatch.delenv("MR_LUIGI_SECRET", raising=False)
     monkeypatch.setattr(planning, "filesystem_type", lambda path: "nfs4")
-    with pytest.raises(ConfigError, match=r"work_dir: .* is on a shared filesystem \(nfs4\): set MR_LUIGI_SECRET"):
+    with pytest.raises(ConfigError) as raised:
         planning.make_plan(config)
+    assert re.fullmatch(r"work_dir: \S+ is on a shared filesystem \(nfs4\): set MR_LUIGI_SECRET to the same secret on "
+                        r"every host, so that no worker unpickles records another machine's user could have written "
+                        r"\(see the README, Running on several machines\)", str(raised.value)), raised.value
     monkeypatch.setenv("MR_LUIGI_SECRET", SECRET)
     sealed = planning.make_plan(config)
     monkeypatch.setattr(planning, "filesystem_type", lambda path: "ext4")
