@@ -18,13 +18,11 @@ stopped once it says "Running stats"; only its mutants are used):
 
 ``map`` runs mutmut's test selection (``setup.cfg``) once under coverage, and labels
 each line with the tests that executed it, in the pytest process and in every process
-a test forks through multiprocessing (Luigi's workers) or starts (``luigi``, ``mr-luigi``).
-A child a test forks itself with ``os.fork`` is not followed (``test_bad_inputs``' runs as
-another user): a line only such a child runs looks untested. The map can miss a test
-that reaches a line, never add one, so a mistake in it can make a mutant look like a
-survivor, never killed. ``run`` with ``TESTS="FILE_OR_ID ..."`` runs named mutants
-against given tests instead (``TESTS=tests/test_remote.py`` for the ``s3://`` branches,
-which only the S3 tests, outside mutmut's selection, reach). Maps joined with a comma
+a test forks (Luigi's workers, ``test_bad_inputs``' runs as another user) or starts
+(``luigi``, ``mr-luigi``). The map can miss a test that reaches a line (a process that
+measures nothing: one started with an environment of its own), never add one, so a
+mistake in it can make a mutant look like a survivor, never killed. ``run`` with
+``TESTS="FILE_OR_ID ..."`` runs named mutants against given tests instead. Maps joined with a comma
 add the tests of another map: ``map NEW.json tests/test_x.py`` for a test file written
 after the first map. ``run`` forks one
 process per mutant from a parent that has imported the mutated package and the tests,
@@ -68,6 +66,12 @@ except ImportError:  # a process a test started: it is only the coverage plugin 
 
 if pytest is not None:
 
+    @pytest.hookimpl
+    def pytest_configure(config):
+        """Measure the children tests fork themselves too (multiprocessing's are measured by coverage)."""
+        if os.environ.get("COVERAGE_PROCESS_START"):
+            os.fork = _measured_fork(os.fork)
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(item, nextitem):
         """Label the lines of one test with its id: here with a dynamic context, and in the processes it
@@ -93,6 +97,38 @@ if pytest is not None:
     def pytest_runtest_logreport(report):
         if report.failed:
             _FAILED.add(report.nodeid)
+
+
+def _measured_fork(fork):
+    """``os.fork``, with coverage started anew in a child that a test forks itself.
+
+    Such a child (``test_bad_inputs``' runs as user nobody) carries on with the parent's
+    tracer, but its data would die with it: it ends with ``os._exit``, which saves nothing.
+    The child gets a coverage of its own, labelled with the running test by its config,
+    saved when it exits. Children multiprocessing forks are left to coverage's own patch.
+    """
+    def measured_fork() -> int:
+        pid = fork()
+        if pid == 0 and not sys._getframe(1).f_globals.get("__name__", "").startswith("multiprocessing"):
+            import coverage
+
+            inherited = coverage.Coverage.current()
+            if inherited is not None:
+                inherited._auto_save = False  # the parent's data: the parent saves it
+                inherited.stop()
+            measured = coverage.Coverage(config_file=os.environ["COVERAGE_PROCESS_START"], data_suffix=True)
+            measured.start()
+            exit_now = os._exit
+
+            def saving_exit(code: int) -> None:
+                measured.stop()
+                measured.save()
+                exit_now(code)
+
+            os._exit = saving_exit
+        return pid
+
+    return measured_fork
 
 
 #: The tests that failed during ``map`` (a mutant cannot be judged by a test that fails without it).
@@ -127,6 +163,7 @@ def build_map(clone: Path, out: Path, jobs: int, files: list[str] | None = None)
     """Run mutmut's selection (or the test ``files`` given) under coverage in ``jobs`` processes and write the
     lines each test executes."""
     work = Path(tempfile.mkdtemp(prefix="mr_luigi_linemap_"))
+    work.chmod(0o777)  # a child a test runs as another user writes its coverage here too
     rc = work / "coveragerc"
     rc.write_text(
         "[run]\n"
@@ -351,9 +388,7 @@ def run_mutants(clone: Path, linemap_file: str, verdicts: Path, names: list[str]
     Most mutants that die, die in their first test, so a first pass with a budget finds the few mutants
     worth minutes each.
 
-    ``fixed_tests`` replaces the map's choice: for the mutants that only tests outside mutmut's selection
-    reach (the ``s3://`` branches, reached by ``tests/test_remote.py``), or only a process a test forks
-    itself with ``os.fork`` (which the map does not follow)."""
+    ``fixed_tests`` replaces the map's choice, for a mutant only a test the map missed reaches."""
     linemap = load_maps(linemap_file)
     mutants = mutant_lines(clone)
     done = {name for name, (verdict, digest) in read_verdicts(verdicts).items()
