@@ -204,6 +204,12 @@ def test_output_dir_not_writable(shared_tmp):
     assert stderr.strip().splitlines()[-1] == (f"mr-luigi: ConfigError: output_dir: {str(locked / 'out')!r} cannot be created: "
                                                f"{str(locked)!r} is not writable (permissions)")
     assert sorted(p.name for p in locked.iterdir()) == ["earlier.txt"]
+    # the output folder itself exists and cannot be written
+    (shared_tmp / "job.toml").write_text(job_toml(f'["{shared_tmp / "in.txt"}"]', output_dir=str(locked)))
+    code, stderr = run_as_nobody(shared_tmp / "job.toml")
+    assert code == 2, stderr
+    assert stderr.strip().splitlines()[-1] == f"mr-luigi: ConfigError: output_dir: {str(locked)!r} is not writable (permissions)"
+    assert sorted(p.name for p in locked.iterdir()) == ["earlier.txt"]
 
 
 # -- inputs that are odd but valid: a correct result -------------------------

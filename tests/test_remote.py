@@ -542,6 +542,16 @@ endpoint_url = "{bucket.endpoint}"
     manifest = json.loads(remote_files(bucket, "second")["_SUCCESS"])
     assert manifest["totals"]["input_records"] == len(lines)  # each record once, not again from final_output.txt
     assert {row["path"].rsplit("/", 1)[1] for row in manifest["inputs"]} == {n for n in published if n.startswith("part-")}
+    # every object of the prefix, final_output.txt with its part objects: refused before anything runs
+    everything = tmp_path / "everything.toml"
+    everything.write_text(second.read_text().replace(f'"{bucket.url}/first"', f'"{bucket.url}/first/*"')
+                          .replace('"second"', '"everything"').replace(f"{bucket.url}/second", f"{bucket.url}/everything"))
+    ran = mr_luigi("run", str(everything), tmp_path=tmp_path)
+    assert ran.returncode == 2, ran.stderr[-2000:]
+    assert ran.stderr.strip().splitlines()[-1] == (
+        f"mr-luigi: ConfigError: input_files: '{bucket.url}/first' is a finished job's output: its final_output.txt and its "
+        "part objects (part-00000, ...) hold the same records, so every record would be read twice; name the prefix itself "
+        "(its part objects) or final_output.txt")
     # final_output.txt alone, as the refusal's message offers, is read once too
     third = tmp_path / "third.toml"
     third.write_text(second.read_text().replace(f'"{bucket.url}/first"', f'"{bucket.url}/first/final_output.txt"')
