@@ -131,6 +131,19 @@ def named_map(line):
     yield ("lengths", len(line)), 1
 
 
+def named_pair_keys_map(line):
+    """One named output whose keys are pairs: (first letter, length) of each word."""
+    for word in words(line.lower()):
+        yield ("shapes", word[0], len(word)), 1
+
+
+def long_words_map(line):
+    """Plain str keys of two characters or more: not (name, key) tuples, though each can be indexed like one."""
+    for word in words(line.lower()):
+        if len(word) > 1:
+            yield word, 1
+
+
 def param_map(line):
     """Counts only words of the length given in params['length']."""
     wanted = job_params()["length"]

@@ -165,6 +165,15 @@ def test_globs_skip_underscore_and_hidden_names_unless_the_pattern_spells_them(t
     assert "a/_f.txt" in names(str(folder / "**" / "_*.txt"))
 
 
+def test_a_double_star_glob_reaches_every_depth_the_folder_itself_included(tmp_path):
+    folder = tmp_path / "books"
+    for sub in ("", "a", "a/b", "a/b/c"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+        (folder / sub / "f.txt").write_text("x\n")
+    resolved = validate(_config(tmp_path, input_files=str(folder / "**" / "*.txt")))
+    assert [str(p.relative_to(folder)) for p in resolved.input_paths] == ["a/b/c/f.txt", "a/b/f.txt", "a/f.txt", "f.txt"]
+
+
 def test_an_error_in_a_config_file_names_the_file(tmp_path):
     path = tmp_path / "jobs" / "count.toml"
     path.parent.mkdir()

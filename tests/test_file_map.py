@@ -234,6 +234,8 @@ def test_a_key_a_file_map_gives_many_times_is_combined_in_the_map_and_every_pair
     folder.mkdir()
     tags = ["hot"] * 1000 + ["warm"] * 64 + ["cold"] * 3 + ["hot"] * 7
     (folder / "doc.json").write_text(json.dumps({"id": 0, "tags": tags}))
-    manifest = run(config([folder / "doc.json"], tmp_path / "out"))
-    assert counts_from_output(tmp_path / "out" / "final_output.txt") == Counter(tags)
-    assert manifest["totals"]["map_output_records"] == len(tags)
+    for combiner in (jobs.total, None):  # without a combiner, the values are kept as they come
+        out = tmp_path / f"out-{combiner is None}"
+        manifest = run(config([folder / "doc.json"], out, combine_function=combiner))
+        assert counts_from_output(out / "final_output.txt") == Counter(tags)
+        assert manifest["totals"]["map_output_records"] == len(tags)

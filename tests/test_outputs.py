@@ -65,13 +65,21 @@ def test_named_outputs_interrupted_while_published_come_out_whole_on_the_retry(t
     assert clean.manifest["final_output_records"] == retried.manifest["final_output_records"]
 
 
-def test_a_key_that_is_not_a_named_pair_is_a_clear_error(tmp_path):
+@pytest.mark.parametrize("map_function", [jobs.count_words, jobs.long_words_map])
+def test_a_key_that_is_not_a_named_pair_is_a_clear_error(tmp_path, map_function):
     scheduler = MapReduceScheduler(1)
-    config = JobConfig(job_name="bad_named", map_function=jobs.count_words, reduce_function=jobs.total,
+    config = JobConfig(job_name="bad_named", map_function=map_function, reduce_function=jobs.total,
                        input_files=[str(text(tmp_path))], output_dir=str(tmp_path / "out"), max_retries=0,
                        named_outputs=True)
     assert not scheduler.execute_job(config)
     assert "every key must be a (name, key) tuple" in " ".join(scheduler.last_result.failures.values())
+
+
+def test_a_named_outputs_key_of_more_than_two_items_keeps_the_rest_as_its_key(tmp_path):
+    path = text(tmp_path)
+    run(path, tmp_path / "out", map_function=jobs.named_pair_keys_map, combine_function=jobs.total, named_outputs=True)
+    shapes = Counter((w[0], len(w)) for line in path.read_text().splitlines() for w in WORD.findall(line.lower()))
+    assert read_tsv(tmp_path / "out" / "shapes.txt") == [(k, shapes[k]) for k in sorted(shapes)]
 
 
 def test_named_jsonl_outputs_hold_each_names_values_as_json_lines_in_key_order(tmp_path):
