@@ -233,6 +233,11 @@ def test_more_runs_than_the_fan_in_merge_in_several_passes(tmp_path):
     manifest = run_job(inputs, tmp_path / "out", combine_function=None, map_memory_mb=0.01, merge_fan_in=2)
     shuffles = [t for t in manifest["tasks"] if t["phase"] == "shuffle"]
     assert all(t["map_pieces"] > 4 and t["merge_passes"] >= 2 for t in shuffles)
+    for task in shuffles:  # each pass merges groups of two: halving (rounding up) until two pieces are left
+        pieces, passes = task["map_pieces"], 0
+        while pieces > 2:
+            pieces, passes = (pieces + 1) // 2, passes + 1
+        assert task["merge_passes"] == passes, task
     assert counts_from_output(tmp_path / "out" / "final_output.txt") == word_counts(inputs)
     assert not list((tmp_path / "out").rglob("merge-*")), "merge passes leave no files behind"
 
