@@ -144,6 +144,18 @@ def long_words_map(line):
             yield word, 1
 
 
+def unsafe_name_map(line):
+    """(name, key) pairs whose name is no file name."""
+    for word in words(line.lower()):
+        yield ("../" + word, word), 1
+
+
+def one_item_tuple_map(line):
+    """Tuples of one item: a name with no key."""
+    for word in words(line.lower()):
+        yield (word,), 1
+
+
 def param_map(line):
     """Counts only words of the length given in params['length']."""
     wanted = job_params()["length"]

@@ -65,7 +65,7 @@ def test_named_outputs_interrupted_while_published_come_out_whole_on_the_retry(t
     assert clean.manifest["final_output_records"] == retried.manifest["final_output_records"]
 
 
-@pytest.mark.parametrize("map_function", [jobs.count_words, jobs.long_words_map])
+@pytest.mark.parametrize("map_function", [jobs.count_words, jobs.long_words_map, jobs.unsafe_name_map, jobs.one_item_tuple_map])
 def test_a_key_that_is_not_a_named_pair_is_a_clear_error(tmp_path, map_function):
     scheduler = MapReduceScheduler(1)
     config = JobConfig(job_name="bad_named", map_function=map_function, reduce_function=jobs.total,
