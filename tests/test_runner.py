@@ -361,9 +361,11 @@ def test_a_map_only_job_writes_every_pair_in_input_order_one_part_file_per_map(t
         path = tmp_path / f"in{i}.txt"
         path.write_text("".join(f"w{i} line{n} {'skip' if n % 7 == 0 else 'x' * (n % 5)}\n" for n in range(300)))
         inputs.append(path)
-    scheduler = MapReduceScheduler(2)
-    assert scheduler.execute_job(_map_only_config(inputs, tmp_path / "out")), scheduler.last_result.failures
     out = tmp_path / "out"
+    out.mkdir()
+    (out / "part-00099").write_text("a stale part of an unfinished run with more maps\n")
+    scheduler = MapReduceScheduler(2)
+    assert scheduler.execute_job(_map_only_config(inputs, out)), scheduler.last_result.failures
     expected = _expected_map_only(inputs)
     assert list(read_output(out / "final_output.txt")) == expected
     manifest = scheduler.last_result.manifest
