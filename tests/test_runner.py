@@ -208,6 +208,17 @@ def test_keys_of_two_types_in_different_parts_fail_the_final_step_naming_a_key_o
     assert error.startswith("RecordError: keys 'apple' (str) and 2 (int) cannot be ordered against each other: "), error
 
 
+def test_a_run_with_other_settings_says_whose_results_it_replaces_and_why(tmp_path, sample, caplog):
+    first = make_config(sample, tmp_path / "out")
+    assert MapReduceScheduler(1).execute_job(first)
+    earlier = json.loads((tmp_path / "out" / "_SUCCESS").read_text())["job_id"]
+    second = dataclasses.replace(first, num_reduce_tasks=2)
+    with caplog.at_level(logging.WARNING, logger="luigi-interface.mr_luigi"):
+        assert MapReduceScheduler(1).execute_job(second)
+    assert (f"test_job: {tmp_path / 'out'} holds an earlier run's results ({earlier}; it differs in num_reduce_tasks); "
+            "this run replaces them when it finishes") in [r.getMessage() for r in caplog.records]
+
+
 def test_a_final_step_finding_the_job_finished_by_another_worker_succeeds(tmp_path, sample, monkeypatch, caplog):
     from mr_luigi.engine.phases import final
     from mr_luigi.io import publish
