@@ -165,6 +165,16 @@ def test_globs_skip_underscore_and_hidden_names_unless_the_pattern_spells_them(t
     assert "a/_f.txt" in names(str(folder / "**" / "_*.txt"))
 
 
+def test_a_glob_never_reads_a_half_written_file(tmp_path):
+    """A file being written atomically (its temporary name holds -luigi-tmp-) is no input: it may be cut short."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("x\n")
+    (folder / "b.txt-luigi-tmp-0123456789ab").write_text("half")
+    for given in (folder / "*", folder):  # a glob, and the folder itself
+        assert [p.name for p in validate(_config(tmp_path, input_files=str(given))).input_paths] == ["a.txt"], given
+
+
 def test_a_double_star_glob_reaches_every_depth_the_folder_itself_included(tmp_path):
     folder = tmp_path / "books"
     for sub in ("", "a", "a/b", "a/b/c"):
