@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import time
@@ -64,7 +65,7 @@ def config(inputs: list[Path], out: Path, **changes) -> JobConfig:
     return JobConfig(**values)
 
 
-def test_a_different_job_removes_what_an_interrupted_publish_left(tmp_path, monkeypatch):
+def test_a_different_job_removes_what_an_interrupted_publish_left(tmp_path, monkeypatch, caplog):
     src = tmp_path / "in.txt"
     src.write_text("alpha beta\nbeta\n")
     out = tmp_path / "out"
@@ -73,7 +74,9 @@ def test_a_different_job_removes_what_an_interrupted_publish_left(tmp_path, monk
     assert not MapReduceScheduler(1).execute_job(named)
     assert (out / "lengths.txt").exists() and (out / JOURNAL_NAME).exists() and not (out / "_SUCCESS").exists()
     monkeypatch.delenv(ENV)
-    assert MapReduceScheduler(1).execute_job(config([src], out))
+    with caplog.at_level(logging.INFO, logger="luigi-interface.mr_luigi"):
+        assert MapReduceScheduler(1).execute_job(config([src], out))
+    assert "words: removed 1 output(s) of an interrupted publish: lengths.txt" in [r.getMessage() for r in caplog.records]
     published = sorted(p.name for p in out.iterdir() if p.name != "_work")  # _work: the failed job's intermediates
     assert published == ["_SUCCESS", "_report.html", "final_output.txt", "part-00000", "part-00001"]
     assert counts_from_output(out / "final_output.txt") == reference_word_count([src])
