@@ -162,14 +162,20 @@ def run_as_nobody(config: Path) -> tuple[int, str]:
     return int(code), stderr
 
 
-def test_unreadable_input_file(shared_tmp):
-    (shared_tmp / "ok.txt").write_text("fine\n")
-    secret = shared_tmp / "secret.txt"
+def _unreadable_file_and_an_open_output(folder: Path, name: str) -> tuple[Path, Path]:
+    """A file no one but root can read, and an output folder anyone can write."""
+    secret = folder / name
     secret.write_text("private words\n")
     secret.chmod(0o000)
-    out = shared_tmp / "out"
+    out = folder / "out"
     out.mkdir(mode=0o777)
     out.chmod(0o777)
+    return secret, out
+
+
+def test_unreadable_input_file(shared_tmp):
+    (shared_tmp / "ok.txt").write_text("fine\n")
+    secret, out = _unreadable_file_and_an_open_output(shared_tmp, "secret.txt")
     (shared_tmp / "job.toml").write_text(job_toml(f'["{shared_tmp}"]', output_dir=str(out)))
     code, stderr = run_as_nobody(shared_tmp / "job.toml")
     assert code == 2, stderr
@@ -179,12 +185,7 @@ def test_unreadable_input_file(shared_tmp):
 
 def test_an_unreadable_side_file_is_named_before_anything_runs(shared_tmp):
     (shared_tmp / "in.txt").write_text("words\n")
-    secret = shared_tmp / "stopwords.txt"
-    secret.write_text("the\n")
-    secret.chmod(0o000)
-    out = shared_tmp / "out"
-    out.mkdir(mode=0o777)
-    out.chmod(0o777)
+    secret, out = _unreadable_file_and_an_open_output(shared_tmp, "stopwords.txt")
     (shared_tmp / "job.toml").write_text(job_toml(f'["{shared_tmp / "in.txt"}"]', output_dir=str(out),
                                                   extra=f'files = ["{secret}"]\n'))
     code, stderr = run_as_nobody(shared_tmp / "job.toml")
