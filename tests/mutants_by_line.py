@@ -296,12 +296,17 @@ def _from_def(lines: list[str], name: str) -> list[str]:
     raise ValueError(f"no definition of {name} in its span")
 
 
+def _edits(before: list[str], after: list[str]) -> list[tuple[int, int, int, int]]:
+    """The differing stretches of two versions of a function: (i1, i2) of ``before``, (j1, j2) of ``after``."""
+    opcodes = difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes()
+    return [(i1, i2, j1, j2) for tag, i1, i2, j1, j2 in opcodes if tag != "equal"]
+
+
 def _changed_lines(before: list[str], after: list[str]) -> list[int]:
     """Indexes in ``before`` of the lines ``after`` changes (a pure insertion: the line before it)."""
     changed = []
-    for tag, i1, i2, _, _ in difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes():
-        if tag != "equal":
-            changed.extend(range(i1, i2) if i2 > i1 else [max(i1 - 1, 0)])
+    for i1, i2, _, _ in _edits(before, after):
+        changed.extend(range(i1, i2) if i2 > i1 else [max(i1 - 1, 0)])
     return changed
 
 
@@ -309,9 +314,8 @@ def _change(before: list[str], after: list[str]) -> str:
     """The lines a mutant changes, as a diff: ``-`` the original, ``+`` the mutant (the def line left out
     when only mutmut's name for it differs)."""
     out = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes():
-        if tag != "equal":
-            out += [f"-{line.strip()}" for line in before[i1:i2]] + [f"+{line.strip()}" for line in after[j1:j2]]
+    for i1, i2, j1, j2 in _edits(before, after):
+        out += [f"-{line.strip()}" for line in before[i1:i2]] + [f"+{line.strip()}" for line in after[j1:j2]]
     return "\n".join(out)
 
 
