@@ -639,3 +639,140 @@ def test_a_glob_on_the_store_skips_dot_and_underscore_names_unless_it_spells_the
     store = remote.Store(endpoint_url=bucket.endpoint)
     assert [url.rsplit("/", 1)[1] for url in _expand_url(f"{bucket.url}/g/*", store)] == ["a.txt", "b.txt"]
     assert [url.rsplit("/", 1)[1] for url in _expand_url(f"{bucket.url}/g/_*", store)] == ["_SUCCESS"]
+
+
+# --- the checks of a config with s3:// fields, made in this process (the runs above start a command) ---
+
+
+def _validate_on_the_store(bucket, monkeypatch, tmp_path, **fields):
+    """Validate a word count whose inputs and output are on the bucket unless ``fields`` say otherwise;
+    this host's cache folder is under tmp_path."""
+    from mr_luigi.engine.config import JobConfig, validate
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    values = {"job_name": "apart", "map_function": "tests.jobs_for_tests:count_words", "reduce_function": "sum",
+              "input_files": [f"{bucket.url}/data/"], "output_dir": f"{bucket.url}/out",
+              "s3": {"endpoint_url": bucket.endpoint}}
+    values.update(fields)
+    return validate(JobConfig(**values))
+
+
+@pytest.mark.parametrize("inputs, folders, field, inside", [
+    (["{url}/out/a.txt"], {"output_dir": "{url}/out/"}, "output_dir", "out"),
+    (["{url}/work/a.txt"], {"output_dir": "{local}", "work_dir": "{url}/work"}, "work_dir", "work"),
+], ids=["output_dir", "work_dir, the output being local"])
+def test_an_input_object_inside_a_prefix_the_job_writes_is_refused_word_for_word(
+        tmp_path, bucket, monkeypatch, inputs, folders, field, inside):
+    from mr_luigi.errors import ConfigError
+
+    bucket.fs.pipe(f"{bucket.name}/{inside}/a.txt", b"a\n")
+    bucket.fs.invalidate_cache()
+    spelled = {name: value.format(url=bucket.url, local=tmp_path / "out") for name, value in folders.items()}
+    with pytest.raises(ConfigError) as caught:
+        _validate_on_the_store(bucket, monkeypatch, tmp_path, input_files=[p.format(url=bucket.url) for p in inputs],
+                               **spelled)
+    assert str(caught.value) == (f"{field}: input '{bucket.url}/{inside}/a.txt' is inside {field} '{bucket.url}/{inside}', "
+                                 "where the job writes: choose another prefix")
+
+
+@pytest.mark.parametrize("folders, field, folder", [
+    ({"output_dir": "{url}/INBOX/out"}, "output_dir", "{url}/INBOX/out"),
+    ({"output_dir": "{url}/INBOX/"}, "output_dir", "{url}/INBOX"),
+    ({"output_dir": "{local}", "work_dir": "{url}/INBOX/work"}, "work_dir", "{url}/INBOX/work"),
+], ids=["below it", "the prefix itself", "work_dir, the output being local"])
+def test_a_prefix_the_job_writes_inside_an_input_prefix_is_refused_word_for_word(
+        tmp_path, bucket, monkeypatch, folders, field, folder):
+    """The input is named with a trailing slash, and its name ends in X (a letter a careless strip would eat)."""
+    from mr_luigi.errors import ConfigError
+
+    bucket.fs.pipe(f"{bucket.name}/INBOX/a.txt", b"a\n")
+    bucket.fs.invalidate_cache()
+    spelled = {name: value.format(url=bucket.url, local=tmp_path / "out") for name, value in folders.items()}
+    with pytest.raises(ConfigError) as caught:
+        _validate_on_the_store(bucket, monkeypatch, tmp_path, input_files=[f"{bucket.url}/INBOX/"], **spelled)
+    assert str(caught.value) == (f"{field}: '{folder.format(url=bucket.url)}' is inside the input '{bucket.url}/INBOX/': "
+                                 "a later run would read this job's files as input; choose a prefix outside it")
+
+
+def test_prefixes_that_only_begin_alike_are_apart(tmp_path, bucket, monkeypatch):
+    """``data`` and ``data2`` are two prefixes: an output in one and an input in the other are accepted, and an
+    output named with a trailing slash, or a name with an X in it, is the prefix without the slash."""
+    for name in ("data/a.txt", "dataX2/b.txt"):
+        bucket.fs.pipe(f"{bucket.name}/{name}", b"a\n")
+    bucket.fs.invalidate_cache()
+    resolved = _validate_on_the_store(bucket, monkeypatch, tmp_path, input_files=[f"{bucket.url}/data", f"{bucket.url}/dataX2/"],
+                                      output_dir=f"{bucket.url}/dat/", work_dir=f"{bucket.url}/dataX")
+    assert resolved.input_paths == (f"{bucket.url}/data/a.txt", f"{bucket.url}/dataX2/b.txt")
+    assert (resolved.output_url, resolved.work_url) == (f"{bucket.url}/dat", f"{bucket.url}/dataX")
+
+
+@pytest.mark.parametrize("work", ["none", "local", "store"])
+def test_where_a_job_with_its_output_on_the_store_works_and_stages_its_outputs(tmp_path, bucket, monkeypatch, work):
+    """This host's cache folder (``$XDG_CACHE_HOME/mr_luigi/<bucket>/<prefix>``) unless a local work_dir is given;
+    the outputs are staged in the work folder's ``_outputs/<bucket>/<prefix>`` before they are put on the store."""
+    bucket.fs.pipe(f"{bucket.name}/data/a.txt", b"a\n")
+    bucket.fs.invalidate_cache()
+    given = {"none": {}, "local": {"work_dir": str(tmp_path / "mine")}, "store": {"work_dir": f"{bucket.url}/scratch/"}}[work]
+    resolved = _validate_on_the_store(bucket, monkeypatch, tmp_path, output_dir=f"{bucket.url}/results/", **given)
+    cache = tmp_path / "cache" / "mr_luigi" / bucket.name
+    expected_work = {"none": cache / "results", "local": tmp_path / "mine", "store": cache / "scratch"}[work]
+    assert resolved.work_dir == expected_work
+    assert resolved.output_dir == expected_work / "_outputs" / bucket.name / "results"
+    assert resolved.output_url == f"{bucket.url}/results"
+    assert resolved.work_url == (f"{bucket.url}/scratch" if work == "store" else None)
+
+
+@pytest.mark.parametrize("value", ["s3://{bucket}", "s3://{bucket}/", "s3://{bucket}/out*", "s3://{bucket}/o?t", "s3://{bucket}/[ab]"])
+def test_an_output_url_must_be_a_prefix_in_a_bucket_word_for_word(tmp_path, bucket, monkeypatch, value):
+    from mr_luigi.errors import ConfigError
+
+    bucket.fs.pipe(f"{bucket.name}/data/a.txt", b"a\n")
+    bucket.fs.invalidate_cache()
+    spelled = value.format(bucket=bucket.name)
+    with pytest.raises(ConfigError) as caught:
+        _validate_on_the_store(bucket, monkeypatch, tmp_path, output_dir=spelled)
+    assert str(caught.value) == f"output_dir: {spelled!r}: expected s3://bucket/prefix, a folder in a bucket"
+
+
+def test_a_file_map_cannot_read_inputs_on_the_store_word_for_word(tmp_path, bucket, monkeypatch):
+    from mr_luigi.errors import ConfigError
+
+    bucket.fs.pipe(f"{bucket.name}/data/a.json", b'{"tags": ["x"]}')
+    bucket.fs.invalidate_cache()
+    with pytest.raises(ConfigError) as caught:
+        _validate_on_the_store(bucket, monkeypatch, tmp_path, map_function="tests.jobs_for_tests:json_document_tags",
+                               output_dir=str(tmp_path / "out"))
+    assert str(caught.value) == ("map_function: a file map is given a local path to open: it cannot read s3:// inputs yet")
+
+
+def test_a_store_is_set_up_when_a_field_is_a_url_or_the_s3_table_is_given(tmp_path, bucket, monkeypatch):
+    """Without ``[s3]`` the endpoint comes from AWS_ENDPOINT_URL; a job on local files only has no store at all."""
+    from mr_luigi.engine.config import JobConfig, validate
+
+    bucket.fs.pipe(f"{bucket.name}/data/a.txt", b"a\n")
+    bucket.fs.invalidate_cache()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", bucket.endpoint)
+    on_the_store = _validate_on_the_store(bucket, monkeypatch, tmp_path, s3={})
+    assert on_the_store.store is not None and on_the_store.input_paths == (f"{bucket.url}/data/a.txt",)
+    (tmp_path / "in.txt").write_text("a\n")
+    local = {"job_name": "local", "map_function": "tests.jobs_for_tests:count_words", "reduce_function": "sum",
+             "input_files": [str(tmp_path / "in.txt")], "output_dir": str(tmp_path / "out")}
+    assert validate(JobConfig(**local)).store is None
+    assert validate(JobConfig(**local, s3={"region": "eu-west-1"})).store.region == "eu-west-1"
+
+
+def test_a_finished_jobs_final_output_and_its_part_objects_together_are_refused_word_for_word(tmp_path, bucket, monkeypatch):
+    from mr_luigi.errors import ConfigError
+
+    for name in ("part-00000", "part-00001", "final_output.txt"):
+        bucket.fs.pipe(f"{bucket.name}/done/{name}", b"x\t1\n")
+    bucket.fs.pipe(f"{bucket.name}/done/_SUCCESS", json.dumps({"job_id": "earlier-0123456789ab"}).encode())
+    bucket.fs.invalidate_cache()
+    both = [f"{bucket.url}/done/final_output.txt", f"{bucket.url}/done/part-*"]
+    with pytest.raises(ConfigError) as caught:
+        _validate_on_the_store(bucket, monkeypatch, tmp_path, input_files=both)
+    assert str(caught.value) == (f"input_files: '{bucket.url}/done' is a finished job's output: its final_output.txt and "
+                                 "its part objects (part-00000, ...) hold the same records, so every record would be read "
+                                 "twice; name the prefix itself (its part objects) or final_output.txt")
+    alone = _validate_on_the_store(bucket, monkeypatch, tmp_path, input_files=[f"{bucket.url}/done/final_output.txt"])
+    assert alone.input_paths == (f"{bucket.url}/done/final_output.txt",)
