@@ -22,7 +22,7 @@ a test forks (Luigi's workers, ``test_bad_inputs``' runs as another user) or sta
 (``luigi``, ``mr-luigi``). The map can miss a test that reaches a line (a process that
 measures nothing: one started with an environment of its own), never add one, so a
 mistake in it can make a mutant look like a survivor, never killed. ``run`` with
-``TESTS="FILE_OR_ID ..."`` runs named mutants against given tests instead. Maps joined with a comma
+``TESTS="FILE_OR_ID ..."`` (or ``TESTS=@FILE``, one per line) runs named mutants against given tests instead. Maps joined with a comma
 add the tests of another map: ``map NEW.json tests/test_x.py`` for a test file written
 after the first map. ``run`` forks one
 process per mutant from a parent that has imported the mutated package and the tests,
@@ -378,6 +378,9 @@ def _run_one(name: str, tests: list[str], result: Path) -> None:
     plugin = _FirstFailure(tests)
     code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header", *tests],
                        plugins=[plugin])
+    if code == pytest.ExitCode.USAGE_ERROR:  # an id pytest cannot find again (its parameters' text): whole tests
+        code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header",
+                            *dict.fromkeys(t.split("[", 1)[0] for t in tests)], plugins=[plugin])
     result.write_text(plugin.failed or "")
     os._exit(int(code))
 
@@ -545,6 +548,13 @@ def _score_line(label: str, counts: dict[str, int]) -> str:
     return f"{label:45} {killed:5} / {tested:5} = {100 * killed / max(tested, 1):5.1f} %   ({detail})"
 
 
+def _fixed_tests(value: str) -> list[str]:
+    """``TESTS``: test files or ids separated by spaces, or ``@FILE`` of one per line (ids with spaces in them)."""
+    if value.startswith("@"):
+        return [line.strip() for line in Path(value[1:]).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return value.split()
+
+
 def main(argv: list[str]) -> int:
     clone = Path.cwd()
     if len(argv) >= 2 and argv[0] == "map":
@@ -553,7 +563,7 @@ def main(argv: list[str]) -> int:
         names = [n for arg in argv[3:] for n in (Path(arg[1:]).read_text().split() if arg[0] == "@" else [arg])]
         run_mutants(clone, ",".join(str(Path(m).resolve()) for m in argv[1].split(",")), Path(argv[2]).resolve(), names,
                     jobs=int(os.environ.get("JOBS", "2")), budget=float(os.environ.get("BUDGET", "0")),
-                    fixed_tests=os.environ.get("TESTS", "").split())
+                    fixed_tests=_fixed_tests(os.environ.get("TESTS", "")))
     elif len(argv) == 2 and argv[0] == "tally":
         tally(Path(argv[1]))
     elif len(argv) == 2 and argv[0] == "survivors":

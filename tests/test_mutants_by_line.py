@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tests.mutants_by_line import (
     _changed_lines,
+    _fixed_tests,
     _statement_lines,
     _within,
     load_maps,
@@ -146,3 +147,11 @@ def test_maps_joined_keep_each_lines_tests_by_name(tmp_path):
                for file, lines in joined["lines"].items()}
     assert by_name == {"f.py": {"3": ["t::a", "t::b"], "4": ["t::b", "t::c"], "5": ["t::b"]}, "g.py": {"1": ["t::c"]}}
     assert joined["seconds"] == {"t::a": 1, "t::b": 4, "t::c": 3} and joined["failed"] == ["t::c"]
+
+
+def test_tests_given_by_hand_are_split_on_spaces_or_read_one_per_line_from_a_file(tmp_path):
+    assert _fixed_tests("tests/test_a.py  tests/test_b.py::t") == ["tests/test_a.py", "tests/test_b.py::t"]
+    assert _fixed_tests("") == []
+    listed = tmp_path / "tests.txt"
+    listed.write_text("tests/test_a.py::t[work_dir, the output being local]\n\n  tests/test_b.py::u  \n")
+    assert _fixed_tests(f"@{listed}") == ["tests/test_a.py::t[work_dir, the output being local]", "tests/test_b.py::u"]
