@@ -162,7 +162,8 @@ def test_globs_skip_underscore_and_hidden_names_unless_the_pattern_spells_them(t
     assert names(str(folder / "a" / "_*.txt")) == ["a/_f.txt"]
     # a wildcard spelled with "_" reaches "_" names in its own place only
     assert names(str(folder / "*" / "_*.txt")) == ["a/_f.txt"]
-    assert "a/_f.txt" in names(str(folder / "**" / "_*.txt"))
+    # under "**" the depth is not spelled, so a "_" spelled anywhere lets "_" names through at every depth
+    assert names(str(folder / "**" / "_*.txt")) == ["_work/_f.txt", "a/_f.txt"]
 
 
 def test_a_glob_never_reads_a_half_written_file(tmp_path):
@@ -182,6 +183,43 @@ def test_a_double_star_glob_reaches_every_depth_the_folder_itself_included(tmp_p
         (folder / sub / "f.txt").write_text("x\n")
     resolved = validate(_config(tmp_path, input_files=str(folder / "**" / "*.txt")))
     assert [str(p.relative_to(folder)) for p in resolved.input_paths] == ["a/b/c/f.txt", "a/b/f.txt", "a/f.txt", "f.txt"]
+
+
+def test_an_output_below_a_double_star_globs_folder_is_refused_and_below_a_single_star_globs_accepted(tmp_path):
+    """``**`` reads every depth below its folder, so a later run would read the job's own files; ``*`` reads one level."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("x\n")
+    with pytest.raises(ConfigError) as caught:
+        validate(_config(tmp_path, input_files=str(folder / "**" / "*.txt"), output_dir=str(folder / "out")))
+    assert str(caught.value) == (f"output_dir: '{folder}/out' is inside the input folder '{folder}': a later run would "
+                                 "read this job's files as input; choose a folder outside it")
+    resolved = validate(_config(tmp_path, input_files=str(folder / "*.txt"), output_dir=str(folder / "out")))
+    assert resolved.output_dir == folder / "out" and resolved.input_paths == (folder / "a.txt",)
+
+
+def test_a_function_in_no_module_is_named_with_a_question_mark():
+    """A function made by exec() in a namespace without __name__ has no module to name."""
+    from mr_luigi.engine.config import function_ref
+
+    namespace: dict = {}
+    exec("def made(line):\n    return []\n", namespace)
+    assert namespace["made"].__module__ is None
+    assert function_ref(namespace["made"]) == "?:made"
+
+
+@pytest.mark.parametrize("second", ["file_map", "map_with_record"])
+def test_a_map_marked_twice_is_refused_word_for_word(tmp_path, second):
+    import mr_luigi
+
+    def both(line):
+        return []
+
+    mark = getattr(mr_luigi, second)
+    with pytest.raises(ConfigError) as caught:
+        validate(_config(tmp_path, map_function=mark(mr_luigi.batch_map(both))))
+    assert str(caught.value) == (f"map_function: a function cannot be both a batch_map and a {second}: each says what the "
+                                 "map is called with (a list of lines, a line and its record, a file's path); use one of them")
 
 
 def test_an_error_in_a_config_file_names_the_file(tmp_path):

@@ -141,6 +141,23 @@ def test_skip_exceptions_must_name_exception_classes(tmp_path, value, message):
         validate(config(fruit_file(tmp_path), tmp_path / "out", skip_exceptions=value))
 
 
+@pytest.mark.parametrize("value, expected", [(True, (Exception,)), (False, ()), (None, ()), ((), ()), ([], ()),
+                                             (["ValueError", "json.JSONDecodeError"], (ValueError, json.JSONDecodeError))])
+def test_skip_exceptions_true_is_every_exception_and_false_or_empty_none(value, expected):
+    from mr_luigi.engine.config import resolve_skip_exceptions
+
+    assert resolve_skip_exceptions(value) == expected
+
+
+@pytest.mark.parametrize("value", ["ValueError", {"ValueError": 1}, 3])
+def test_skip_exceptions_that_is_no_list_is_refused_word_for_word(value):
+    from mr_luigi.engine.config import resolve_skip_exceptions
+
+    with pytest.raises(ConfigError) as caught:
+        resolve_skip_exceptions(value)
+    assert str(caught.value) == f"skip_exceptions: expected true, false or a list of exception names, got {value!r}"
+
+
 def test_a_dotted_exception_name_is_resolved(tmp_path):
     resolved = validate(config(fruit_file(tmp_path), tmp_path / "out", skip_exceptions=["json.JSONDecodeError"]))
     assert resolved.skip_types == (json.JSONDecodeError,)
