@@ -412,6 +412,33 @@ def test_a_task_is_planned_once_per_process_and_a_changed_step_is_named_with_its
     assert str(caught.value).endswith("; every worker of a job needs the same inputs, code and settings")
 
 
+def test_a_later_step_whose_step_before_changed_names_both_ids_of_that_step(inputs, tmp_path):
+    from mr_luigi import JobChanged
+    from mr_luigi.engine.plan import record_identity
+
+    last = make_plan(two_steps(inputs, tmp_path / "out"))
+    record_identity(last)
+    inputs[0].write_text(inputs[0].read_text() + "another line\n")
+    plan_module._plans.clear()
+    now = make_plan(two_steps(inputs, tmp_path / "out"))
+    assert now.previous.job_id != last.previous.job_id
+    with pytest.raises(JobChanged) as caught:
+        plan_of_task(last.job_id, last.spec)
+    assert str(caught.value) == (f"job {last.job_id} is planned here as {now.job_id}: it differs in the step before "
+                                 f"({last.previous.job_id} -> {now.previous.job_id}); every worker of a job needs the "
+                                 "same inputs, code and settings")
+
+
+def test_a_job_with_steps_is_described_step_by_step(inputs, tmp_path):
+    """The line the job logs when it starts: its inputs, then each step's id and tasks; a later step reads records."""
+    last = make_plan(two_steps(inputs, tmp_path / "out", split_size_mb=None))
+    first = last.previous
+    assert (first.num_maps, first.num_partitions, last.num_maps, last.num_partitions) == (1, 3, 3, 2)  # small files: packed
+    assert last.describe() == (f"job bycount: 3 input file(s), 2 steps: {first.job_id}: 3 input file(s), 1 map task(s), "
+                               f"3 shuffle and 3 reduce task(s); {last.job_id}: the step before's records, 3 map task(s), "
+                               "2 shuffle and 2 reduce task(s)")
+
+
 def test_a_changed_job_without_a_record_here_says_it_cannot_say_what_changed(inputs, tmp_path):
     from mr_luigi import JobChanged
 

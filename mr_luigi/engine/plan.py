@@ -426,6 +426,8 @@ def identity_difference(before: dict[str, Any], after: dict[str, Any]) -> str:
             continue
         if name == "sealed":
             return f"{SECRET_ENV} is set for one and not for the other"
+        if name == "after":  # a later step's: the id of the step it reads
+            return f"the step before ({before.get(name)} -> {after.get(name)})"
         if isinstance(before.get(name), dict) and isinstance(after.get(name), dict):
             keys = sorted(k for k in set(before[name]) | set(after[name]) if before[name].get(k) != after[name].get(k))
             return f"{name}: {', '.join(keys)}" + (" (source edited)" if name == "code" else "")
