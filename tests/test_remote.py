@@ -644,17 +644,23 @@ def test_a_glob_on_the_store_skips_dot_and_underscore_names_unless_it_spells_the
 # --- the checks of a config with s3:// fields, made in this process (the runs above start a command) ---
 
 
-def _validate_on_the_store(bucket, monkeypatch, tmp_path, **fields):
-    """Validate a word count whose inputs and output are on the bucket unless ``fields`` say otherwise;
-    this host's cache folder is under tmp_path."""
-    from mr_luigi.engine.config import JobConfig, validate
+def _config_on_the_store(bucket, monkeypatch, tmp_path, **fields):
+    """A word count whose inputs and output are on the bucket unless ``fields`` say otherwise; this host's cache
+    folder is under tmp_path."""
+    from mr_luigi.engine.config import JobConfig
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     values = {"job_name": "apart", "map_function": "tests.jobs_for_tests:count_words", "reduce_function": "sum",
               "input_files": [f"{bucket.url}/data/"], "output_dir": f"{bucket.url}/out",
               "s3": {"endpoint_url": bucket.endpoint}}
     values.update(fields)
-    return validate(JobConfig(**values))
+    return JobConfig(**values)
+
+
+def _validate_on_the_store(bucket, monkeypatch, tmp_path, **fields):
+    from mr_luigi.engine.config import validate
+
+    return validate(_config_on_the_store(bucket, monkeypatch, tmp_path, **fields))
 
 
 @pytest.mark.parametrize("inputs, folders, field, inside", [
@@ -776,3 +782,21 @@ def test_a_finished_jobs_final_output_and_its_part_objects_together_are_refused_
                                  "twice; name the prefix itself (its part objects) or final_output.txt")
     alone = _validate_on_the_store(bucket, monkeypatch, tmp_path, input_files=[f"{bucket.url}/done/final_output.txt"])
     assert alone.input_paths == (f"{bucket.url}/done/final_output.txt",)
+
+
+def test_a_work_folder_on_the_store_without_the_secret_is_refused_word_for_word(tmp_path, bucket, monkeypatch):
+    """Every host writes there, so records read back must be sealed: the job is not planned without MR_LUIGI_SECRET."""
+    from mr_luigi.engine.plan import make_plan
+    from mr_luigi.errors import ConfigError
+
+    bucket.fs.pipe(f"{bucket.name}/data/a.txt", b"a\n")
+    bucket.fs.invalidate_cache()
+    monkeypatch.delenv("MR_LUIGI_SECRET", raising=False)
+    config = _config_on_the_store(bucket, monkeypatch, tmp_path, work_dir=f"{bucket.url}/work")
+    with pytest.raises(ConfigError) as caught:
+        make_plan(config)
+    assert str(caught.value) == (f"work_dir: {bucket.url}/work is on an object store every host writes: set MR_LUIGI_SECRET "
+                                 "to the same secret on every host, so that no worker unpickles records someone else could "
+                                 "have put there (see the README, Running on several machines)")
+    monkeypatch.setenv("MR_LUIGI_SECRET", SECRET)
+    assert make_plan(config).identity["sealed"] is True
