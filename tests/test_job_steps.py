@@ -434,6 +434,7 @@ def test_a_job_with_steps_is_described_step_by_step(inputs, tmp_path):
     last = make_plan(two_steps(inputs, tmp_path / "out", split_size_mb=None))
     first = last.previous
     assert (first.num_maps, first.num_partitions, last.num_maps, last.num_partitions) == (1, 3, 3, 2)  # small files: packed
+    assert [split.index for split in last.splits] == [0, 1, 2]  # one per partition of the step before
     assert last.describe() == (f"job bycount: 3 input file(s), 2 steps: {first.job_id}: 3 input file(s), 1 map task(s), "
                                f"3 shuffle and 3 reduce task(s); {last.job_id}: the step before's records, 3 map task(s), "
                                "2 shuffle and 2 reduce task(s)")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import bz2
-import random
 import gzip
+import random
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -158,6 +159,44 @@ def test_line_number_of_an_offset(tmp_path):
     numbers = LineNumbers(str(path))
     assert [numbers.number(offset) for _, offset, _ in read] == [1, 2, 3, 4]
     numbers.close()
+
+
+def test_the_file_line_of_a_line_in_a_mid_file_segment_is_counted_from_the_start_of_the_file(tmp_path):
+    """Without a counter of its own (``numbers``) too: the reader's number is the segment's, the file's is counted here."""
+    from mr_luigi.io.splits import file_line
+
+    data = b"".join(b"\n" if i % 4 == 0 else f"line {i}\r\n".encode() for i in range(1, 60))
+    path = tmp_path / "n.txt"
+    path.write_bytes(data)
+    segments = [s for split in plan_splits([path], 100) for s in split.segments]
+    assert len(segments) > 3
+    for segment in segments:
+        for number, offset, _ in read_lines(segment):
+            expected = data[:offset].count(b"\n") + 1
+            assert file_line(segment, number, offset) == expected, (segment, number)
+    with closing(LineNumbers(str(path))) as numbers:  # one counter for a segment's lines, as a map keeps
+        last = segments[-1]
+        assert [file_line(last, n, o, numbers) for n, o, _ in read_lines(last)] == \
+            [data[:o].count(b"\n") + 1 for _, o, _ in read_lines(last)]
+
+
+def test_an_input_that_cannot_be_opened_is_named_with_why(tmp_path):
+    from mr_luigi.io.splits import _open
+
+    missing = tmp_path / "gone.txt"
+    with pytest.raises(InputError) as raised:
+        _open(Segment(str(missing), 0, 10, 10))
+    assert str(raised.value) == f"cannot read input {str(missing)!r}: No such file or directory"
+
+
+def test_splits_are_numbered_in_order(tmp_path):
+    paths = []
+    for name, size in (("a.txt", 50), ("b.txt", 500), ("c.txt", 20), ("d.txt", 20)):
+        (tmp_path / name).write_bytes(b"x" * (size - 1) + b"\n")
+        paths.append(tmp_path / name)
+    splits = plan_splits(paths, 100)
+    assert len(splits) > 4
+    assert [split.index for split in splits] == list(range(len(splits)))
 
 
 def test_auto_split_size_depends_on_data_size_only():
