@@ -81,6 +81,11 @@ def test_each_shuffle_emits_each_of_its_keys_once_with_a_combiner(tmp_path, fan_
     for p, task in enumerate(shuffles):
         assert task["map_pieces"] > 1, "the shuffle merges the runs of several maps"
         assert task["shuffle_output_records"] == lines_of(tmp_path / "out" / f"part-{p:05d}"), task
+        # every run holds every key of the partition, so each run a merge pass writes holds each of them once
+        pieces, runs_written = task["map_pieces"], 0
+        while pieces > fan_in:
+            runs_written, pieces = runs_written + pieces // fan_in, -(-pieces // fan_in)
+        assert task["merge_pass_records"] == runs_written * task["shuffle_output_records"], task
     assert sum(t["shuffle_output_records"] for t in shuffles) == len(VOCABULARY)
 
 

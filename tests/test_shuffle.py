@@ -149,14 +149,16 @@ def test_a_merge_pass_seals_and_combines_its_runs_and_deletes_the_runs_it_merged
     def total(key, values):
         return sum(values)
 
-    first = shuffle._merge_pass(pieces, 2, total, False, out, 1, seal)
+    first, written = shuffle._merge_pass(pieces, 2, total, False, out, 1, seal)
+    assert written == 5 + 5  # two runs written, each holding the five keys once
     assert [p[0].name for p in first] == ["merge-001-00000", "merge-001-00001", "run-4"]  # the last one passes as it is
     for (path, _, _), group in zip(first[:2], (runs[0:2], runs[2:4])):
         expected = Counter(key for records in group for key, _ in records)  # every value is 1: a total is a count
         assert list(read_run(path, seal=seal)) == sorted(expected.items())  # one record per key: combined
         with pytest.raises(Exception):
             list(read_run(path))  # sealed: not readable as plain records
-    second = shuffle._merge_pass(first, 2, total, False, out, 2, seal)
+    second, written = shuffle._merge_pass(first, 2, total, False, out, 2, seal)
+    assert written == 5
     assert [p[0].name for p in second] == ["merge-002-00000", "run-4"]
     assert sorted(p.name for p in out.iterdir()) == ["merge-002-00000"]  # the first pass's runs are gone
     assert sorted(p.name for p in maps.iterdir()) == [f"run-{i}" for i in range(5)]  # the maps' runs are not the shuffle's

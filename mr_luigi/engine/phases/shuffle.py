@@ -45,11 +45,12 @@ def run_shuffle(plan: JobPlan, partition: int, out: Path, progress: Progress | N
         hooks.call_init(plan.resolved.combine_init, "combine_init", f"shuffle {partition}")
     fan_in = plan.config.merge_fan_in
     by_value = plan.config.sort_values
-    passes = 0
+    passes = pass_records = 0
     map_pieces = len(pieces)
     while len(pieces) > fan_in:
         passes += 1
-        pieces = _merge_pass(pieces, fan_in, combiner, by_value, out, passes, plan.seal)
+        pieces, written = _merge_pass(pieces, fan_in, combiner, by_value, out, passes, plan.seal)
+        pass_records += written
     sorted_records = _sorted_pieces(pieces, by_value, plan.seal) \
         if passes == 0 and _fits_in_memory(pieces, plan.config.map_memory_mb) else None
     in_memory = sorted_records is not None
@@ -66,6 +67,7 @@ def run_shuffle(plan: JobPlan, partition: int, out: Path, progress: Progress | N
     return {
         "map_pieces": map_pieces,
         "merge_passes": passes,
+        "merge_pass_records": pass_records,
         "merged_in_memory": in_memory,
         "shuffle_output_records": count,
         "shuffle_output_bytes": (out / SHUFFLE_DATA).stat().st_size,
@@ -79,21 +81,23 @@ _MERGE_PREFIX = "merge-"
 
 
 def _merge_pass(pieces: list[Piece], fan_in: int, combiner: Any, by_value: bool, out: Path, number: int,
-                seal: Seal | None) -> list[Piece]:
-    """Merge groups of ``fan_in`` pieces into new runs, deleting merged runs of earlier passes."""
+                seal: Seal | None) -> tuple[list[Piece], int]:
+    """Merge groups of ``fan_in`` pieces into new runs, deleting merged runs of earlier passes; and the records written
+    (combined, with a combiner: each run holds each of its keys once)."""
     merged: list[Piece] = []
+    written = 0
     for i in range(0, len(pieces), fan_in):
         group = pieces[i : i + fan_in]
         if len(group) == 1:
             merged.append(group[0])
             continue
         path = out / f"{_MERGE_PREFIX}{number:03d}-{i // fan_in:05d}"
-        write_run(path, _merge_pieces(group, combiner, by_value, seal), seal)
+        written += write_run(path, _merge_pieces(group, combiner, by_value, seal), seal)
         merged.append((path, 0, None))
         for source, _, _ in group:
             if source.parent == out and source.name.startswith(_MERGE_PREFIX):
                 source.unlink()
-    return merged
+    return merged, written
 
 
 def _merge_pieces(pieces: list[Piece], combiner: Any, by_value: bool, seal: Seal | None) -> Iterator[tuple[Any, Any]]:
