@@ -551,6 +551,15 @@ def failing_init():
     raise RuntimeError("model file missing")
 
 
+def combine_init_failing_after_the_maps():
+    """Appends to $HOOK_LOG like log_combine_init, and raises once the $HOOK_MAPS maps have called it: in a shuffle."""
+    with open(os.environ["HOOK_LOG"], "a+") as fh:
+        fh.write(f"{os.getpid()}\n")
+        fh.seek(0)
+        if len(fh.read().splitlines()) > int(os.environ["HOOK_MAPS"]):
+            raise RuntimeError("no state for the merge")
+
+
 def final_not_pairs():
     return ["just a string"]
 

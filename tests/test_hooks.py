@@ -118,6 +118,17 @@ def test_a_failing_init_hook_fails_the_task_naming_the_hook(inputs, tmp_path):
     assert not (tmp_path / "out" / "_SUCCESS").exists()
 
 
+def test_a_combine_init_failing_in_a_shuffle_fails_it_naming_the_hook_and_the_shuffle(inputs, tmp_path, monkeypatch):
+    job = config(inputs, tmp_path, combine_function=jobs.total, combine_init=jobs.combine_init_failing_after_the_maps)
+    monkeypatch.setenv("HOOK_LOG", str(tmp_path / "hook.log"))
+    monkeypatch.setenv("HOOK_MAPS", str(make_plan(job).num_maps))
+    scheduler = MapReduceScheduler(1)
+    assert not scheduler.execute_job(job)
+    assert re.search(r"combine_init raised RuntimeError: no state for the merge \(shuffle [01]\)",
+                     scheduler.last_result.describe_failure()), scheduler.last_result.describe_failure()
+    assert not (tmp_path / "out" / "_SUCCESS").exists()
+
+
 def test_a_final_hook_that_yields_no_pairs_is_a_record_error(inputs, tmp_path):
     scheduler = MapReduceScheduler(1)
     assert not scheduler.execute_job(config(inputs, tmp_path, reduce_final=jobs.final_not_pairs))
