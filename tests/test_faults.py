@@ -173,3 +173,27 @@ def test_a_malformed_rule_stops_the_job_before_any_task_runs(tmp_path, inputs, m
     with pytest.raises(ConfigError, match=r"MR_LUIGI_FAULTS: rule 'map:0:first:raise': task and attempts must be numbers"):
         MapReduceScheduler(1).execute_job(config)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_attempts_of_a_job_with_steps_are_named_with_their_step(tmp_path, inputs, monkeypatch):
+    """Each step's map 0 fails once: both failures are listed, under their step; the final task, running while the
+    manifest is written, is not taken for an interrupted one."""
+    from mr_luigi import JobConfig, Step
+    from tests import jobs_for_tests as jobs
+
+    monkeypatch.setenv(ENV, "map:0:1:raise")
+    config = JobConfig(job_name="two", input_files=[str(p) for p in inputs], output_dir=str(tmp_path / "out"),
+                       max_retries=1, split_size_mb=0.01, num_reduce_tasks=R,
+                       steps=[Step(map_function=jobs.count_words, reduce_function=jobs.total),
+                              Step(map_function=jobs.by_count, reduce_function=jobs.sorted_words)])
+    scheduler = MapReduceScheduler(2)
+    assert scheduler.execute_job(config), scheduler.last_result.describe_failure()
+    attempts = scheduler.last_result.manifest["attempts"]
+    per_task = attempts["per_task"]
+    assert per_task["step1/map-00000"] == per_task["step2/map-00000"] == 2
+    assert per_task["step2/final"] == 1 and "step1/final" not in per_task  # only the last step publishes
+    assert {name.split("/")[0] for name in per_task} == {"step1", "step2"}
+    assert sorted((f["task"], f["attempt"]) for f in attempts["unsuccessful"]) == [("step1/map-00000", 1),
+                                                                                   ("step2/map-00000", 1)]
+    assert all(set(f) == {"task", "attempt", "host", "pid", "error"} and "InjectedFault" in f["error"]
+               for f in attempts["unsuccessful"])
