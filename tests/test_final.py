@@ -98,10 +98,14 @@ def test_leftovers_of_killed_attempts_are_removed_nested_or_already_gone(tmp_pat
     assert sorted(str(p.relative_to(work)) for p in work.rglob("*")) == ["map-00000", "map-00000/output"]
 
 
+@pytest.mark.parametrize("sealed", [False, True], ids=["plain", "sealed"])
 @pytest.mark.parametrize("change", ["a line added", "a line removed"])
-def test_a_reduce_output_changed_before_the_final_step_fails_it_naming_the_file(tmp_path, monkeypatch, change):
+def test_a_reduce_output_changed_before_the_final_step_fails_it_naming_the_file(tmp_path, monkeypatch, change, sealed):
     """The final step puts lines in key order by the keys file the reducer wrote beside them: a part file
-    changed since cannot be, and the job fails naming it and the way out instead of publishing it."""
+    changed since cannot be, and the job fails naming it and the way out instead of publishing it (its keys
+    counted through the seal check when MR_LUIGI_SECRET is set)."""
+    if sealed:
+        monkeypatch.setenv("MR_LUIGI_SECRET", "final-test-secret-0123456789")
     (tmp_path / "in.txt").write_text("".join(f"w{n % 40} x{n % 7}\n" for n in range(500)))
     config = make_config([tmp_path / "in.txt"], tmp_path / "out", num_reduce_tasks=2, max_retries=0)
     monkeypatch.setenv(ENV, "final:*:*:raise:start")

@@ -193,9 +193,13 @@ def test_bad_user_functions_fail_with_a_clear_error(tmp_path, changes, message):
     assert __import__("re").search(message, error), error
 
 
-def test_keys_of_two_types_in_different_parts_fail_the_final_step_naming_a_key_of_each(tmp_path):
+@pytest.mark.parametrize("sealed", [False, True], ids=["plain", "sealed"])
+def test_keys_of_two_types_in_different_parts_fail_the_final_step_naming_a_key_of_each(tmp_path, monkeypatch, sealed):
     """Each map gives keys of one type and each partition holds one type, so every map, shuffle and reduce sorts;
-    only the final step's merge of the parts meets both."""
+    only the final step's merge of the parts meets both (and reads their keys files through the seal check when
+    MR_LUIGI_SECRET is set)."""
+    if sealed:
+        monkeypatch.setenv("MR_LUIGI_SECRET", "runner-test-secret-0123456789")
     words, numbers = tmp_path / "words.txt", tmp_path / "numbers.txt"
     words.write_text("apple\npear\n")
     numbers.write_text("nine\nno\n")  # mixed_key_map: a line starting with "n" gives its length
