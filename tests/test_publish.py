@@ -80,6 +80,16 @@ def test_a_different_job_removes_what_an_interrupted_publish_left(tmp_path, monk
     published = sorted(p.name for p in out.iterdir() if p.name != "_work")  # _work: the failed job's intermediates
     assert published == ["_SUCCESS", "_report.html", "final_output.txt", "part-00000", "part-00001"]
     assert counts_from_output(out / "final_output.txt") == reference_word_count([src])
+    caplog.clear()
+    other = Journal(out, "job-a")  # another job's publish, interrupted after two outputs
+    for name in ("part-00007", "words.txt"):
+        other.add(name)
+        (out / name).write_text("written by an interrupted publish\n")
+    with caplog.at_level(logging.INFO, logger="luigi-interface.mr_luigi"):
+        assert MapReduceScheduler(1).execute_job(config([src], out, num_reduce_tasks=3))
+    assert "words: removed 2 output(s) of an interrupted publish: part-00007, words.txt" in [
+        r.getMessage() for r in caplog.records]
+    assert not (out / "part-00007").exists() and not (out / "words.txt").exists()
 
 
 def test_a_job_whose_folder_another_job_took_meanwhile_fails_naming_it(tmp_path):
