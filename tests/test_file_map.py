@@ -234,7 +234,7 @@ def test_a_key_a_file_map_gives_many_times_is_combined_in_the_map_and_every_pair
     folder.mkdir()
     tags = ["hot"] * 1000 + ["warm"] * 64 + ["cold"] * 3 + ["hot"] * 7
     (folder / "doc.json").write_text(json.dumps({"id": 0, "tags": tags}))
-    for combiner in (jobs.total, None):  # without a combiner, the values are kept as they come
+    for combiner in (jobs.keyed_total, None):  # a combiner given its key; without one, the values are kept
         out = tmp_path / f"out-{combiner is None}"
         manifest = run(config([folder / "doc.json"], out, combine_function=combiner))
         assert counts_from_output(out / "final_output.txt") == Counter(tags)
