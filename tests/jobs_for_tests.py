@@ -364,6 +364,12 @@ def mean_or_nan(key, values):
     return float("nan") if key == "end" else total_
 
 
+def named_mean_or_nan(key, values):
+    """mean_or_nan for named outputs: NaN for the key ('words', 'end')."""
+    total_ = sum(values)
+    return float("nan") if key == ("words", "end") else total_
+
+
 def first_letter_and_length_map(line):
     """Tuple keys: (first letter, length) of each word."""
     for word in line.split():

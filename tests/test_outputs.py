@@ -115,15 +115,20 @@ def test_params_reach_the_user_functions_and_change_the_job_id(tmp_path):
     assert job_params() == {}, "outside a task there are no params"
 
 
-@pytest.mark.parametrize("output_format", ["jsonl", "tsv"])
-def test_a_nan_value_is_refused_naming_its_key(tmp_path, output_format):
+@pytest.mark.parametrize("output_format, named", [("jsonl", False), ("tsv", False), ("jsonl", True), ("tsv", True)])
+def test_a_nan_value_is_refused_naming_its_key(tmp_path, output_format, named):
     scheduler = MapReduceScheduler(1)
-    config = JobConfig(job_name="nan", map_function=jobs.count_words, reduce_function=jobs.mean_or_nan,
-                       input_files=[str(text(tmp_path))], output_dir=str(tmp_path / "out"), max_retries=0,
-                       output_format=output_format)
+    functions = (dict(map_function=jobs.named_map, reduce_function=jobs.named_mean_or_nan, named_outputs=True) if named
+                 else dict(map_function=jobs.count_words, reduce_function=jobs.mean_or_nan))
+    config = JobConfig(job_name="nan", input_files=[str(text(tmp_path))], output_dir=str(tmp_path / "out"),
+                       max_retries=0, output_format=output_format, **functions)
     assert not scheduler.execute_job(config)
     (error,) = scheduler.last_result.failures.values()
-    assert re.search(r"RecordError: cannot write the (result|value) for key 'end'.*NaN or infinity", error), error
+    key = {(False, "jsonl"): "'end'", (False, "tsv"): "'end'", (True, "jsonl"): re.escape("('words', 'end')"),
+           (True, "tsv"): "'end'"}[named, output_format]
+    assert re.search(rf"RecordError: cannot write the (result|value) for key {key}.*NaN or infinity", error), error
+    if named and output_format == "tsv":  # the line's key alone: the output it was for is named too
+        assert error.endswith("turn it into None or a string first (named output 'words')"), error
     assert not (tmp_path / "out" / "final_output.txt").exists()
 
 

@@ -261,7 +261,10 @@ def line_renderer(plan: JobPlan) -> Callable[[Any, Any], str]:
             )
         if value_only:
             return render_json_line(value, key)
-        return render_line(key[1] if len(key) == 2 else key[1:], value)
+        try:
+            return render_line(key[1] if len(key) == 2 else key[1:], value)
+        except RecordError as exc:  # the line's key alone would not say which output
+            raise RecordError(f"{exc} (named output {key[0]!r})") from None
 
     return render_named
 
