@@ -248,3 +248,20 @@ def test_the_later_steps_of_a_sealed_job_read_the_records_of_the_step_before(tmp
     for path in step1_outputs:  # sealed: not readable as plain records
         with pytest.raises(Exception):
             list(read_run(path))
+
+
+def test_a_sealed_reduce_writing_several_batches_of_keys_is_published_in_key_order(tmp_path, monkeypatch):
+    """A reduce writes its keys file a batch of 4,096 keys at a time; every batch is sealed, or the final step,
+    which reads them back to put the lines in key order, fails."""
+    from mr_luigi import JobConfig, MapReduceScheduler
+    from tests import jobs_for_tests as jobs
+
+    path = tmp_path / "in.txt"
+    path.write_text("".join(f"distinct{i} common\n" for i in range(9000)))
+    monkeypatch.setenv("MR_LUIGI_SECRET", SECRET)
+    job = JobConfig(job_name="many_keys", map_function=jobs.count_words, reduce_function=jobs.total,
+                    input_files=[str(path)], output_dir=str(tmp_path / "out"), num_reduce_tasks=2, max_retries=0)
+    scheduler = MapReduceScheduler(1)
+    assert scheduler.execute_job(job), scheduler.last_result.describe_failure()
+    rows = read_tsv(tmp_path / "out" / "final_output.txt")
+    assert rows == sorted(reference_word_count([path]).items())
