@@ -64,6 +64,15 @@ def test_mixed_key_types_in_a_merge_name_both_keys():
         list(checked_merge(streams, lambda: ["a", 2]))
 
 
+def test_keys_that_cannot_be_ordered_below_comparable_heads_are_named_in_general_not_as_values():
+    """Tuple keys whose first items order them at the heads of the runs, and whose second items cannot be compared
+    further on: no pair of heads shows it, and without sort_values it is about the keys, not the values."""
+    streams = [[(("b", 1), 0)], [(("a", 0), 0), (("b", "x"), 0)]]
+    with pytest.raises(RecordError) as caught:
+        list(checked_merge(streams, lambda: [("b", 1), ("a", 0)]))
+    assert str(caught.value) == "keys cannot be ordered against each other; every key of a job must be mutually comparable"
+
+
 def test_unorderable_keys_are_named_in_pairs_or_in_general():
     from mr_luigi.io.merge import unorderable_keys_error
 
