@@ -220,6 +220,7 @@ def _tiles_every_file(splits, sizes: dict[str, int]) -> None:
     assert set(seen) == set(sizes)
     for path, ranges in seen.items():
         ranges.sort()
+        assert all(type(start) is int and type(end) is int for start, end in ranges), ranges  # byte offsets to seek to
         assert ranges[0][0] == 0 and ranges[-1][1] == sizes[path]
         assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
 
