@@ -12,6 +12,7 @@ from pathlib import Path
 from tests.mutants_by_line import (
     _changed_lines,
     _fixed_tests,
+    _shards,
     _statement_lines,
     _within,
     load_maps,
@@ -155,3 +156,12 @@ def test_tests_given_by_hand_are_split_on_spaces_or_read_one_per_line_from_a_fil
     listed = tmp_path / "tests.txt"
     listed.write_text("tests/test_a.py::t[work_dir, the output being local]\n\n  tests/test_b.py::u  \n")
     assert _fixed_tests(f"@{listed}") == ["tests/test_a.py::t[work_dir, the output being local]", "tests/test_b.py::u"]
+
+
+def test_test_files_are_shared_out_by_size_and_no_shard_is_empty(tmp_path):
+    """An empty shard would run pytest without files, which runs every test: a map of one file must not."""
+    for name, size in (("a.py", 300), ("b.py", 200), ("c.py", 150)):
+        (tmp_path / name).write_text("#" * size)
+    assert _shards(tmp_path, ["a.py"], 2) == [["a.py"]]
+    assert _shards(tmp_path, ["c.py", "b.py", "a.py"], 2) == [["a.py"], ["b.py", "c.py"]]
+    assert _shards(tmp_path, [], 2) == []
