@@ -56,7 +56,7 @@ def identity(**changes):
      "other inputs (1 added, 0 gone, e.g. '/in/c.txt')"),
     (identity(functions={"map_function": ["m:f", "d2"]}), "functions: map_function"),
     (identity(num_reduce_tasks=8), "num_reduce_tasks"),
-    (identity(sealed=True), "MR_LUIGI_SECRET is set for one and not for the other"),
+    (identity(sealed=True), "whether MR_LUIGI_SECRET is set"),
     (identity(splits=[[["/in/a.txt", 0, 500]], [["/in/a.txt", 500, 1000]], [["/in/b.txt", 0, 5]]]), "splits"),
 ])
 def test_what_differs_between_two_jobs_is_named(after, words):

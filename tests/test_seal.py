@@ -159,7 +159,14 @@ def test_a_work_folder_on_a_network_filesystem_needs_the_secret(tmp_path, monkey
     sealed = planning.make_plan(config)
     monkeypatch.setattr(planning, "filesystem_type", lambda path: "ext4")
     monkeypatch.delenv("MR_LUIGI_SECRET")
-    assert planning.make_plan(config).job_id != sealed.job_id  # sealing or not: two jobs, never each other's files
+    plain = planning.make_plan(config)
+    assert plain.job_id != sealed.job_id  # sealing or not: two jobs, never each other's files
+    planning.record_identity(sealed)  # a worker without the secret asked for a task of the sealed job says why not
+    planning._plans.clear()
+    with pytest.raises(planning.JobChanged) as changed:
+        planning.plan_of_task(sealed.job_id, sealed.spec)
+    assert str(changed.value) == (f"job {sealed.job_id} is planned here as {plain.job_id}: it differs in whether "
+                                  "MR_LUIGI_SECRET is set; every worker of a job needs the same inputs, code and settings")
 
 
 def luigi_word_count(config: Path, **env: str) -> subprocess.CompletedProcess:

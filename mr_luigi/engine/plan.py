@@ -425,7 +425,7 @@ def identity_difference(before: dict[str, Any], after: dict[str, Any]) -> str:
         if name in ("inputs", "splits") or before.get(name) == after.get(name):
             continue
         if name == "sealed":
-            return f"{SECRET_ENV} is set for one and not for the other"
+            return f"whether {SECRET_ENV} is set"  # read after "it differs in" / "they differ in"
         if name == "after":  # a later step's: the id of the step it reads
             return f"the step before ({before.get(name)} -> {after.get(name)})"
         if isinstance(before.get(name), dict) and isinstance(after.get(name), dict):
