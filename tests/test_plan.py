@@ -102,3 +102,18 @@ def test_a_table_on_one_side_only_is_named_and_a_table_names_only_its_changed_en
     assert identity_difference(identity(), identity(code={"m": "a"})) == "code"
     assert identity_difference(identity(code={"a": "1", "b": "2"}), identity(code={"a": "1", "b": "3"})) == \
         "code: b (source edited)"
+
+
+def test_a_process_keeps_the_plans_it_made_last(tmp_path, monkeypatch):
+    """Plans are kept per process so that each task does not plan its job again; the oldest go first."""
+    from mr_luigi import JobConfig
+    from mr_luigi.engine import plan as planning
+
+    (tmp_path / "in.txt").write_text("a b\n")
+    monkeypatch.setattr(planning, "_PLANS_KEPT", 2)
+    monkeypatch.setattr(planning, "_plans", type(planning._plans)())
+    plans = [planning.make_plan(JobConfig(job_name=f"job{i}", map_function="tests.jobs_for_tests:count_words",
+                                          reduce_function="sum", input_files=[str(tmp_path / "in.txt")],
+                                          output_dir=str(tmp_path / f"out{i}"))) for i in range(3)]
+    assert list(planning._plans) == [plans[1].job_id, plans[2].job_id]
+    assert planning.plan_of_task(plans[2].job_id, plans[2].spec) is plans[2]

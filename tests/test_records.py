@@ -43,6 +43,20 @@ def test_truncated_file_is_detected(tmp_path):
         list(read_run(path))
 
 
+def test_a_file_cut_inside_a_header_or_a_batch_names_the_byte_where_the_cut_batch_starts(tmp_path):
+    path = tmp_path / "run"
+    write_run(path, [("a", 1)] * 10)  # one batch, at byte 0
+    whole = path.read_bytes()
+    path.write_bytes(whole + b"\x01\x02")  # half of the next batch's 4-byte length
+    with pytest.raises(EOFError) as caught:
+        list(read_run(path))
+    assert str(caught.value) == f"{path}: record stream truncated at byte {len(whole)}"
+    path.write_bytes(whole[:-3])
+    with pytest.raises(EOFError) as caught:
+        list(read_run(path))
+    assert str(caught.value) == f"{path}: record stream truncated at byte 0"
+
+
 def test_an_unpicklable_record_is_named_by_its_key(tmp_path):
     from mr_luigi.errors import RecordError
 
