@@ -117,3 +117,49 @@ def test_a_process_keeps_the_plans_it_made_last(tmp_path, monkeypatch):
                                           output_dir=str(tmp_path / f"out{i}"))) for i in range(3)]
     assert list(planning._plans) == [plans[1].job_id, plans[2].job_id]
     assert planning.plan_of_task(plans[2].job_id, plans[2].spec) is plans[2]
+
+
+@pytest.mark.parametrize("changes, named", [
+    ({"params": {"n": 2}}, "params"),
+    ({"named_outputs": True}, "named_outputs"),
+    ({"output_format": "jsonl"}, "output_format"),
+    ({"max_bad_records": 5}, "max_bad_records"),
+    ({"skip_exceptions": ["ValueError"]}, "skip_exceptions"),
+    ({"encoding": "latin-1"}, "encoding"),
+    ({"output_dir": "{tmp}/elsewhere", "work_dir": "{tmp}/work"}, "output_dir"),
+    ({"split_size_mb": 0.000002}, "splits"),
+    ({"sort_values": True}, "sort_values"),
+], ids=lambda value: value if isinstance(value, str) else None)
+def test_each_setting_of_a_job_changes_its_id_and_is_named_as_the_difference(tmp_path, changes, named):
+    """Two plans of a job that differ in one setting: two job ids, and the words a re-run or a worker uses
+    name that setting (the work folder is shared, so the output folder alone decides the id's output_dir)."""
+    from mr_luigi import JobConfig
+    from mr_luigi.engine.plan import make_plan
+
+    (tmp_path / "in.txt").write_text("".join(f"word{i} other\n" for i in range(40)))
+    base = dict(job_name="one", map_function="tests.jobs_for_tests:count_words", reduce_function="sum",
+                input_files=[str(tmp_path / "in.txt")], output_dir=str(tmp_path / "out"), work_dir=str(tmp_path / "work"),
+                split_size_mb=1)
+    changed = {k: v.format(tmp=tmp_path) if isinstance(v, str) else v for k, v in changes.items()}
+    before, after = make_plan(JobConfig(**base)), make_plan(JobConfig(**{**base, **changed}))
+    assert before.job_id != after.job_id
+    assert identity_difference(before.identity, after.identity) == named
+    assert identity_difference(after.identity, before.identity) == named
+
+
+def test_an_edited_module_of_the_job_changes_its_id_and_is_named(tmp_path, monkeypatch):
+    from mr_luigi import JobConfig
+    from mr_luigi.engine.plan import make_plan
+
+    (tmp_path / "in.txt").write_text("a b\n")
+    (tmp_path / "mine").mkdir()
+    module = tmp_path / "mine" / "edited_job.py"
+    module.write_text("def count(line):\n    return [(w, 1) for w in line.split()]\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "mine"))
+    config = JobConfig(job_name="edited", map_function="edited_job:count", reduce_function="sum",
+                       input_files=[str(tmp_path / "in.txt")], output_dir=str(tmp_path / "out"))
+    before = make_plan(config)
+    module.write_text(module.read_text() + "\n\nLIMIT = 3  # an edit the function does not call\n")
+    after = make_plan(config)
+    assert before.job_id != after.job_id
+    assert identity_difference(before.identity, after.identity) == "code: edited_job (source edited)"
