@@ -163,3 +163,17 @@ def test_an_edited_module_of_the_job_changes_its_id_and_is_named(tmp_path, monke
     after = make_plan(config)
     assert before.job_id != after.job_id
     assert identity_difference(before.identity, after.identity) == "code: edited_job (source edited)"
+
+
+def test_split_size_mb_is_in_mebibytes(tmp_path):
+    """0.001 MB is 1,048 bytes (int(0.001 x 1024 x 1024)), and a piece of a file holds at most 1.25 of that (1,310
+    bytes): a file of 5,241 bytes is five pieces of 1,049 bytes or so; one byte more per split would make it four."""
+    from mr_luigi import JobConfig
+    from mr_luigi.engine.plan import make_plan
+
+    path = tmp_path / "in.txt"
+    path.write_bytes(b"x" * 5240 + b"\n")
+    plan = make_plan(JobConfig(job_name="mib", map_function="tests.jobs_for_tests:count_words", reduce_function="sum",
+                               input_files=[str(path)], output_dir=str(tmp_path / "out"), split_size_mb=0.001))
+    assert [(s.start, s.end) for split in plan.splits for s in split.segments] == \
+        [(0, 1049), (1049, 2098), (2098, 3147), (3147, 4196), (4196, 5241)]
