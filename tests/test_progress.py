@@ -74,3 +74,33 @@ def test_every_task_ends_done_at_100_percent_with_a_summary(tmp_path):
         assert t["progress_percentage"] == 100, tid
         assert re.fullmatch(r"done in [\d.]+s\nui (map|shuffle|reduce) \d+/\d+\n[\d,]+ \w.*", t["status_message"]), \
             t["status_message"]
+
+
+def test_a_shuffle_and_a_reduce_report_the_records_they_merge_and_reduce(tmp_path, monkeypatch):
+    """A job of two maps (one run each) and one partition, its intermediates kept; its shuffle and reduce run again
+    here with a progress of their own. Each run holds one record per distinct word (a map groups a key's values),
+    counted here, and nothing combines the two runs' records: the shuffle merges, and the reduce reads, twice that
+    many (99 %: a task says 100 % when it is done)."""
+    from mr_luigi import MapReduceScheduler
+    from mr_luigi.engine.phases import reduce as reduce_phase
+    from mr_luigi.engine.phases import shuffle as shuffle_phase
+
+    paths = [tmp_path / "a.txt", tmp_path / "b.txt"]
+    for path in paths:
+        path.write_text("".join(f"word{i % 500} other{i % 7}\n" for i in range(6_000)))
+    distinct = len({w for line in paths[0].read_text().splitlines() for w in line.split()})
+    config = JobConfig(job_name="p", map_function=jobs.count_words, reduce_function=jobs.total,
+                       input_files=[str(p) for p in paths], output_dir=str(tmp_path / "out"), split_size_mb=0.1,
+                       num_reduce_tasks=1, keep_intermediate=True)
+    assert MapReduceScheduler(1).execute_job(config)
+    plan = make_plan(config)
+    assert plan.num_maps == 2
+    monkeypatch.setattr(progress, "INTERVAL", 0.0)
+    task = FakeTask()
+    shuffle_phase.run_shuffle(plan, 0, Path(tempfile.mkdtemp(dir=tmp_path)), Progress(task, "p shuffle 0/1", 0, ""))
+    records = 2 * distinct
+    assert task.messages == [f"99% · {records:,} of {records:,} records merged\np shuffle 0/1\n"
+                             "2 runs, 0 earlier merge passes"]
+    task = FakeTask()
+    reduce_phase.run_reduce(plan, 0, Path(tempfile.mkdtemp(dir=tmp_path)), Progress(task, "p reduce 0/1", 0, ""))
+    assert task.messages == [f"99% · {records:,} of {records:,} records reduced\np reduce 0/1"]
