@@ -703,6 +703,12 @@ def key_counts_words(lines):
 
 
 @batch_map
+def key_counts_words_and_nan(lines):
+    """key_counts_words, and a NaN key once per batch: a key no job may use (it is not equal to itself)."""
+    return mr_luigi.KeyCounts([*words("\n".join(lines).lower()), float("nan")])
+
+
+@batch_map
 def word_lengths_mapping(lines):
     """A mapping of subtotals: each word's summed length in the batch."""
     totals = {}

@@ -179,6 +179,19 @@ def test_map_final_pairs_join_a_batch_maps_running_sums(inputs, tmp_path):
     assert with_hook["map_output_records"] == without["map_output_records"] + 2 * maps
 
 
+@pytest.mark.parametrize("hooked", [False, True], ids=["sums alone", "sums and a map_final's pairs"])
+def test_an_invalid_key_in_a_batch_maps_running_sums_fails_the_map(inputs, tmp_path, hooked):
+    """The sums are checked when they are written: alone, or folded into a buffer a map_final hook filled, where only
+    the keys the buffer does not hold yet are new."""
+    extra = {"map_final": jobs.extra_totals_final} if hooked else {}
+    scheduler = MapReduceScheduler(1)
+    assert not scheduler.execute_job(config(inputs[:1], tmp_path, map_function=jobs.key_counts_words_and_nan,
+                                            combine_function="sum", reduce_function="sum", **extra))
+    errors = list(scheduler.last_result.failures.values())
+    assert errors and all(re.fullmatch(r"InvalidKey: key nan: NaN is not equal to itself, .* \(emitted by map_function, "
+                                       r'a batch_map summed by combine_function = "sum"\)', e) for e in errors), errors
+
+
 def test_an_invalid_key_from_map_final_fails_the_map_naming_the_hook(inputs, tmp_path):
     scheduler = MapReduceScheduler(1)
     assert not scheduler.execute_job(config(inputs[:1], tmp_path, map_final=jobs.nan_key_final))
