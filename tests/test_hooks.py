@@ -165,10 +165,13 @@ def test_a_failing_hook_of_a_map_only_job_fails_it_naming_the_hook_and_the_map(i
     assert not (tmp_path / "out" / "_SUCCESS").exists()
 
 
-def test_map_final_pairs_join_a_batch_maps_running_sums(inputs, tmp_path):
+@pytest.mark.parametrize("memory", [None, 0.001], ids=["one spill", "several spills"])
+def test_map_final_pairs_join_a_batch_maps_running_sums(inputs, tmp_path, memory):
     """A batch map summed by the named "sum" (KeyCounts) keeps subtotals apart from the buffer; a map_final hook's pairs go
-    to the buffer, so the last spill must merge both: counts and the pair count add up with and without the hook."""
-    plain = config(inputs, tmp_path, map_function=jobs.key_counts_words, combine_function="sum", reduce_function="sum")
+    to the buffer, so the last spill must merge both: counts and the pair count add up with and without the hook, also
+    after earlier spills of the sums alone."""
+    plain = config(inputs, tmp_path, map_function=jobs.key_counts_words, combine_function="sum", reduce_function="sum",
+                   **({} if memory is None else {"map_memory_mb": memory}))
     without = run(plain).last_result.manifest["totals"]
     hooked = plain.replace(map_final=jobs.extra_totals_final, output_dir=str(tmp_path / "hooked"))
     maps = make_plan(hooked).num_maps
@@ -177,6 +180,9 @@ def test_map_final_pairs_join_a_batch_maps_running_sums(inputs, tmp_path):
     expected = reference_word_count(inputs) + Counter({"the": 1000 * maps, "extra-key": 5 * maps})
     assert counts_from_output(tmp_path / "hooked" / "final_output.txt") == expected
     assert with_hook["map_output_records"] == without["map_output_records"] + 2 * maps
+    assert without["map_output_records"] == sum(reference_word_count(inputs).values())
+    if memory is not None:
+        assert with_hook["spills"] > maps, "the sums were spilled before the hook's pairs came"
 
 
 @pytest.mark.parametrize("hooked", [False, True], ids=["sums alone", "sums and a map_final's pairs"])
