@@ -76,7 +76,7 @@ def test_every_task_ends_done_at_100_percent_with_a_summary(tmp_path):
             t["status_message"]
 
 
-def test_a_shuffle_and_a_reduce_report_the_records_they_merge_and_reduce_and_the_shuffle_its_statistics(tmp_path, monkeypatch):
+def test_a_shuffle_and_a_reduce_report_the_records_they_merge_and_reduce_and_their_statistics(tmp_path, monkeypatch):
     """A job of two maps (one run each) and one partition, its intermediates kept; its shuffle and reduce run again
     here with a progress of their own. Each run holds one record per distinct word (a map groups a key's values),
     counted here, and nothing combines the two runs' records: the shuffle merges, and the reduce reads, twice that
@@ -105,5 +105,10 @@ def test_a_shuffle_and_a_reduce_report_the_records_they_merge_and_reduce_and_the
     assert stats == {"map_pieces": 2, "merge_passes": 0, "merge_pass_records": 0, "merged_in_memory": True,
                      "shuffle_output_records": records, "shuffle_output_bytes": (out / shuffle_phase.SHUFFLE_DATA).stat().st_size}
     task = FakeTask()
-    reduce_phase.run_reduce(plan, 0, Path(tempfile.mkdtemp(dir=tmp_path)), Progress(task, "p reduce 0/1", 0, ""))
+    out = Path(tempfile.mkdtemp(dir=tmp_path))
+    stats = reduce_phase.run_reduce(plan, 0, out, Progress(task, "p reduce 0/1", 0, ""))
     assert task.messages == [f"99% · {records:,} of {records:,} records reduced\np reduce 0/1"]
+    part = out / "part-00000"
+    assert stats == {"reduce_input_groups": distinct, "output_records": distinct, "output_bytes": part.stat().st_size,
+                     "bad_records": 0}
+    assert part.read_bytes().count(b"\n") == distinct
