@@ -223,6 +223,16 @@ def test_a_run_with_other_settings_says_whose_results_it_replaces_and_why(tmp_pa
             "this run replaces them when it finishes") in [r.getMessage() for r in caplog.records]
 
 
+def test_a_finished_job_run_again_is_not_said_to_replace_its_own_results(tmp_path, sample, caplog):
+    config = make_config(sample, tmp_path / "out")
+    assert MapReduceScheduler(1).execute_job(config)
+    stamp = (tmp_path / "out" / "_SUCCESS").stat().st_mtime_ns
+    with caplog.at_level(logging.WARNING, logger="luigi-interface.mr_luigi"):
+        assert MapReduceScheduler(1).execute_job(config)
+    assert not [r.getMessage() for r in caplog.records if "results" in r.getMessage()]
+    assert (tmp_path / "out" / "_SUCCESS").stat().st_mtime_ns == stamp  # nothing was run again
+
+
 def test_a_final_step_finding_the_job_finished_by_another_worker_succeeds(tmp_path, sample, monkeypatch, caplog):
     from mr_luigi.engine.phases import final
     from mr_luigi.io import publish
@@ -242,10 +252,13 @@ def test_a_final_step_finding_the_job_finished_by_another_worker_succeeds(tmp_pa
     (tmp_path / "out" / "_SUCCESS").unlink()
     real_lock = publish.output_lock
 
+    published = {}
+
     @contextmanager
     def other_worker_holds_the_lock_first(folder):
         monkeypatch.setattr(publish, "output_lock", real_lock)
         other = finish_job(plan)
+        published["stamp"] = (tmp_path / "out" / "_SUCCESS").stat().st_mtime_ns
         with real_lock(folder):
             yield
         assert other["job_id"] == plan.job_id
@@ -253,6 +266,7 @@ def test_a_final_step_finding_the_job_finished_by_another_worker_succeeds(tmp_pa
     monkeypatch.setattr(publish, "output_lock", other_worker_holds_the_lock_first)
     assert run_final_step(plan)["job_id"] == plan.job_id
     assert (tmp_path / "out" / "final_output.txt").read_bytes() == before
+    assert (tmp_path / "out" / "_SUCCESS").stat().st_mtime_ns == published["stamp"], "this worker published nothing again"
     # on a filesystem without working locks: the other worker's step removes the intermediates mid-way
     (tmp_path / "out" / "_SUCCESS").unlink()
     write = final.write_final_outputs

@@ -146,6 +146,7 @@ def test_stale_part_files_of_an_unfinished_run_are_removed(tmp_path, messy_input
     out = tmp_path / "out"
     out.mkdir()
     (out / "part-00007").write_text("stale\t1\n")
+    (out / "part-00002").write_text("stale\t1\n")  # the first part beyond this job's two
     (out / "final_output.txt-luigi-tmp-0123456789ab").write_text("half written")
     (out / "_bad_records-luigi-tmp-0123456789ab").mkdir()  # a folder published atomically, killed half way
     (out / "_bad_records-luigi-tmp-0123456789ab" / "map-00000.jsonl").write_text("{}\n")
