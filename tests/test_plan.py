@@ -177,3 +177,22 @@ def test_split_size_mb_is_in_mebibytes(tmp_path):
                                input_files=[str(path)], output_dir=str(tmp_path / "out"), split_size_mb=0.001))
     assert [(s.start, s.end) for split in plan.splits for s in split.segments] == \
         [(0, 1049), (1049, 2098), (2098, 3147), (3147, 4196), (4196, 5241)]
+
+
+def test_a_plans_warnings_are_logged_when_a_process_first_plans_the_job_and_only_then(tmp_path, monkeypatch, caplog):
+    import logging
+
+    from mr_luigi import JobConfig
+    from mr_luigi.engine import plan as planning
+
+    (tmp_path / "in.txt").write_text("a b\n" * 100)
+    monkeypatch.setattr(planning, "PARTITION_WARN_BYTES", 100)  # 400 bytes in 2 partitions: "huge" at this bound
+    monkeypatch.setattr(planning, "_plans", type(planning._plans)())
+    config = JobConfig(job_name="warned", map_function="tests.jobs_for_tests:count_words", reduce_function="sum",
+                       input_files=[str(tmp_path / "in.txt")], output_dir=str(tmp_path / "out"), num_reduce_tasks=2)
+    with caplog.at_level(logging.WARNING, logger="luigi-interface.mr_luigi"):
+        planning.make_plan(config)
+        first = [r.getMessage() for r in caplog.records]
+        planning.make_plan(config)
+    assert len(first) == 1 and first[0].startswith("warned: warning: num_reduce_tasks = 2: each reduce would sort about")
+    assert [r.getMessage() for r in caplog.records] == first
