@@ -431,12 +431,12 @@ def test_a_later_step_whose_step_before_changed_names_both_ids_of_that_step(inpu
 
 def test_a_job_with_steps_is_described_step_by_step(inputs, tmp_path):
     """The line the job logs when it starts: its inputs, then each step's id and tasks; a later step reads records."""
-    last = make_plan(two_steps(inputs, tmp_path / "out", split_size_mb=None))
+    last = make_plan(two_steps(inputs, tmp_path / "out", split_size_mb=None, num_reduce_tasks=4))
     first = last.previous
-    assert (first.num_maps, first.num_partitions, last.num_maps, last.num_partitions) == (1, 3, 3, 2)  # small files: packed
-    assert [split.index for split in last.splits] == [0, 1, 2]  # one per partition of the step before
+    assert (first.num_maps, first.num_partitions, last.num_maps, last.num_partitions) == (1, 4, 4, 2)  # small files: packed
+    assert [split.index for split in last.splits] == [0, 1, 2, 3]  # one per partition of the step before
     assert last.describe() == (f"job bycount: 3 input file(s), 2 steps: {first.job_id}: 3 input file(s), 1 map task(s), "
-                               f"3 shuffle and 3 reduce task(s); {last.job_id}: the step before's records, 3 map task(s), "
+                               f"4 shuffle and 4 reduce task(s); {last.job_id}: the step before's records, 4 map task(s), "
                                "2 shuffle and 2 reduce task(s)")
 
 
