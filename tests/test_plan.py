@@ -196,3 +196,13 @@ def test_a_plans_warnings_are_logged_when_a_process_first_plans_the_job_and_only
         planning.make_plan(config)
     assert len(first) == 1 and first[0].startswith("warned: warning: num_reduce_tasks = 2: each reduce would sort about")
     assert [r.getMessage() for r in caplog.records] == first
+
+
+def test_an_output_is_published_in_the_output_folder(tmp_path):
+    from mr_luigi import JobConfig
+    from mr_luigi.engine.plan import make_plan
+
+    (tmp_path / "in.txt").write_text("a b\n")
+    plan = make_plan(JobConfig(job_name="here", map_function="tests.jobs_for_tests:count_words", reduce_function="sum",
+                               input_files=[str(tmp_path / "in.txt")], output_dir=str(tmp_path / "out")))
+    assert plan.published("_bad_records") == str(tmp_path / "out" / "_bad_records")

@@ -800,3 +800,13 @@ def test_a_work_folder_on_the_store_without_the_secret_is_refused_word_for_word(
                                  "have put there (see the README, Running on several machines)")
     monkeypatch.setenv("MR_LUIGI_SECRET", SECRET)
     assert make_plan(config).identity["sealed"] is True
+
+
+def test_an_output_of_a_job_on_the_store_is_published_under_its_url(tmp_path, bucket, monkeypatch):
+    from mr_luigi.engine.plan import make_plan
+
+    bucket.fs.pipe(f"{bucket.name}/data/a.txt", b"a\n")
+    bucket.fs.invalidate_cache()
+    plan = make_plan(_config_on_the_store(bucket, monkeypatch, tmp_path, output_dir=f"{bucket.url}/results/"))
+    assert plan.published("_bad_records") == f"{bucket.url}/results/_bad_records"
+    assert plan.output_dir == tmp_path / "cache" / "mr_luigi" / bucket.name / "results" / "_outputs" / bucket.name / "results"
