@@ -489,6 +489,38 @@ def read_verdicts(verdicts: Path) -> dict[str, tuple[str, str]]:
     return found
 
 
+#: Verdicts that end a mutant's story: killed, or (``partial`` aside) alive and to be explained in MUTATION.md.
+KILLED = ("killed", "timeout")
+
+
+def short_name(name: str) -> tuple[str, int]:
+    """``("engine.config._as_step", 22)`` for mutmut's ``mr_luigi.engine.config.x__as_step__mutmut_22``
+    (``MapErrors.where`` for a method's ``xǁMapErrorsǁwhere``): how MUTATION.md names a mutant."""
+    head, number = name.rsplit("__mutmut_", 1)
+    module, function = head.rsplit(".", 1)
+    function = function.replace("xǁ", "", 1).replace("ǁ", ".") if function.startswith("xǁ") else function[2:]
+    return f"{module.removeprefix('mr_luigi.')}.{function}", int(number)
+
+
+def survivors_of(verdicts: Path) -> set[tuple[str, int]]:
+    """The mutants whose last verdict is neither a kill nor ``partial`` (unfinished), by :func:`short_name`."""
+    return {short_name(name) for name, (verdict, _) in read_verdicts(verdicts).items()
+            if verdict not in KILLED and verdict != "partial"}
+
+
+_LISTED = re.compile(r"^- `([\w.]+)` (\d+(?: \d+)*): \S")
+
+
+def listed_survivors(markdown: str) -> set[tuple[str, int]]:
+    """The mutants a MUTATION.md list names, one line per function: ``- `module.function` 3 17: why``."""
+    listed = set()
+    for line in markdown.splitlines():
+        match = _LISTED.match(line)
+        if match:
+            listed.update((match.group(1), int(n)) for n in match.group(2).split())
+    return listed
+
+
 def _write(out, verdict: str, name: str, entry: dict, seconds: float, count: int, killer: str) -> None:
     out.write(f"{verdict}\t{name}\t{entry['hash']}\t{seconds:.1f}\t{count}\t{killer}\n")
     out.flush()
@@ -533,7 +565,7 @@ def show_survivors(clone: Path, verdicts: Path) -> None:
     """Print every mutant not killed, with its place in the original source and what it changes, for review."""
     mutants = mutant_lines(clone)
     for name, (verdict, digest) in sorted(read_verdicts(verdicts).items()):
-        if verdict in ("killed", "timeout") or name not in mutants:
+        if verdict in KILLED or name not in mutants:
             continue
         entry = mutants[name]
         stale = "" if digest == entry["hash"] else " (its function changed since)"

@@ -15,10 +15,13 @@ from tests.mutants_by_line import (
     _shards,
     _statement_lines,
     _within,
+    listed_survivors,
     load_maps,
     mutant_lines,
     read_verdicts,
     selected_tests,
+    short_name,
+    survivors_of,
 )
 
 SOURCE = textwrap.dedent('''\
@@ -165,3 +168,27 @@ def test_test_files_are_shared_out_by_size_and_no_shard_is_empty(tmp_path):
     assert _shards(tmp_path, ["a.py"], 2) == [["a.py"]]
     assert _shards(tmp_path, ["c.py", "b.py", "a.py"], 2) == [["a.py"], ["b.py", "c.py"]]
     assert _shards(tmp_path, [], 2) == []
+
+
+def test_a_mutant_is_named_by_its_module_function_and_number():
+    assert short_name("mr_luigi.engine.config.x__as_step__mutmut_22") == ("engine.config._as_step", 22)
+    assert short_name("mr_luigi.engine.phases.map.xǁMapErrorsǁwhere__mutmut_4") == ("engine.phases.map.MapErrors.where", 4)
+    assert short_name("mr_luigi.io.splits.xǁLineNumbersǁ__init____mutmut_5") == ("io.splits.LineNumbers.__init__", 5)
+
+
+def test_survivors_are_the_mutants_neither_killed_nor_unfinished(tmp_path):
+    verdicts = tmp_path / "verdicts.tsv"
+    verdicts.write_text("".join(f"{v}\tmr_luigi.io.m.x_f__mutmut_{n}\th\t1.0\t1\t\n" for n, v in enumerate(
+        ["killed", "timeout", "partial", "survived", "no-tests", "error4"], 1)))
+    assert survivors_of(verdicts) == {("io.m.f", 4), ("io.m.f", 5), ("io.m.f", 6)}
+    markdown = "text\n- `io.m.f` 4 5: why\n- `io.m.g` 12: another reason\n-  `io.m.h` 1: not a list line\n"
+    assert listed_survivors(markdown) == {("io.m.f", 4), ("io.m.f", 5), ("io.m.g", 12)}
+
+
+def test_every_mutant_that_survives_is_listed_in_mutation_md_with_why():
+    """tests/MUTATION.md explains each surviving mutant of tests/mutation_verdicts.tsv by name, and names no other."""
+    here = Path(__file__).resolve().parent
+    survivors = survivors_of(here / "mutation_verdicts.tsv")
+    listed = listed_survivors((here / "MUTATION.md").read_text(encoding="utf-8"))
+    assert sorted(survivors - listed) == [], "surviving mutants MUTATION.md does not explain"
+    assert sorted(listed - survivors) == [], "mutants MUTATION.md lists that are not survivors (killed since?)"
