@@ -111,10 +111,18 @@ def test_a_map_only_jobs_final_pairs_end_each_part_file(inputs, tmp_path):
     assert manifest["totals"]["map_output_records"] == manifest["totals"]["output_records"] == pairs
 
 
-def test_a_failing_init_hook_fails_the_task_naming_the_hook(inputs, tmp_path):
+@pytest.mark.parametrize("hook, task", [("map_init", "map"), ("combine_init", "map"), ("map_final", "map"),
+                                        ("reduce_init", "reduce"), ("reduce_final", "reduce")])
+def test_a_failing_hook_fails_the_task_naming_the_hook_and_the_task(inputs, tmp_path, hook, task):
+    """Each hook of a job with a reduce, failing in the first task that calls it (one worker runs the maps, then
+    the shuffles, then the reduces, each in index order)."""
+    failing = jobs.failing_final if hook.endswith("_final") else jobs.failing_init
+    error = "could not flush the totals" if hook.endswith("_final") else "model file missing"
+    extra = {"combine_function": jobs.total} if hook == "combine_init" else {}
     scheduler = MapReduceScheduler(1)
-    assert not scheduler.execute_job(config(inputs, tmp_path, map_init=jobs.failing_init))
-    assert "map_init raised RuntimeError: model file missing (map 0)" in scheduler.last_result.describe_failure()
+    assert not scheduler.execute_job(config(inputs, tmp_path, **{hook: failing}, **extra))
+    failures = scheduler.last_result.describe_failure()
+    assert re.search(rf"{hook} raised RuntimeError: {error} \({task} \d\)", failures), failures
     assert not (tmp_path / "out" / "_SUCCESS").exists()
 
 
