@@ -277,6 +277,22 @@ def test_a_wrong_command_line_is_exit_2_naming_it(args, words, inputs, tmp_path)
     assert proc.returncode == 2 and words in proc.stderr, proc.stderr[-2000:]
 
 
+def test_a_job_file_edited_at_the_same_size_and_second_runs_its_new_code(tmp_path):
+    """Python's bytecode cache takes a file of the same size and modification second for unchanged: a job file
+    rewritten so (as a tool or a quick edit does) must still run what it now says, as its job id does."""
+    import py_compile
+
+    from mr_luigi.api.mrjob.shim import load_script
+
+    script = tmp_path / "case.py"
+    script.write_text("def shout(word):\n    return word.lower()\n")
+    stat = script.stat()
+    py_compile.compile(str(script), cfile=importlib.util.cache_from_source(str(script)), doraise=True)  # an earlier import's
+    script.write_text("def shout(word):\n    return word.upper()\n")  # the same size
+    os.utime(script, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the same second
+    assert load_script(script).shout("Ab") == "AB"
+
+
 def test_an_edited_job_file_is_a_new_job(inputs, tmp_path):
     script = tmp_path / "count.py"
     script.write_text((EXAMPLES / "mr_word_freq_count.py").read_text())

@@ -75,7 +75,9 @@ def load_script(path: str | Path) -> ModuleType:
     sys.modules[name] = module  # dataclasses and pickle look their module up by name
     with mrjob_modules():
         try:
-            spec.loader.exec_module(module)
+            # the bytes read above, not the loader's: it may take a stale __pycache__ file (same size, same second)
+            # for the source, and run other code than the job id (its digest) says
+            exec(compile(source, str(path), "exec"), module.__dict__)
         except BaseException:
             sys.modules.pop(name, None)
             raise
