@@ -261,3 +261,20 @@ def test_validate_says_what_run_would_refuse_and_run_force_replaces_another_jobs
     assert changed.returncode == 0, changed.stderr
     assert re.search(r"^the output folder holds an earlier run's results \(cli_job-\w+\): run replaces them when it "
                      r"finishes$", changed.stdout, re.MULTILINE), changed.stdout
+
+
+def test_a_job_reads_and_writes_utf8_whatever_the_locale_says(tmp_path):
+    """The engine names UTF-8 for every text file it opens: under the plain C locale with
+    Python's UTF-8 mode and locale coercion off, the default encoding is ASCII, and a file
+    opened without one would fail on the first accented word, or write other bytes."""
+    config, _ = write_config(tmp_path, "num_reduce_tasks = 3\n")
+    inputs = sorted((tmp_path / "in").glob("*.txt"))
+    for i, path in enumerate(inputs):
+        path.write_text("".join(f"Ünïcode straße{j % 7} 日本語 naïve{i} ß\n" for j in range(300)), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(REPO), LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
+    env.pop("PYTHONIOENCODING", None)
+    ran = subprocess.run([sys.executable, "-m", "mr_luigi.ops.cli", "run", str(config), "--workers", "2"],
+                         capture_output=True, env=env, timeout=120)
+    assert ran.returncode == 0, ran.stderr.decode("utf-8", "replace")
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count(inputs)
+    assert any(not word.isascii() for word in counts_from_output(tmp_path / "out" / "final_output.txt"))
