@@ -125,3 +125,21 @@ def test_a_reduce_output_changed_before_the_final_step_fails_it_naming_the_file(
     shutil.rmtree(part.parent)
     assert MapReduceScheduler(2).execute_job(config)
     assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count([tmp_path / "in.txt"])
+
+
+def test_the_writing_fault_point_finds_exactly_the_first_line_written_under_a_temporary_name(tmp_path):
+    """``writing`` is documented as "half written": one line in the temporary file, none under the final name."""
+    from mr_luigi.engine.phases.final import _write_lines
+
+    path = tmp_path / "final_output.txt"
+    lines = [(i, f"k{i}\t{i}\n") for i in range(5)]
+    seen = []
+
+    def inject(point):
+        temporary = [p.read_text() for p in tmp_path.iterdir() if p.name.startswith(path.name + TMP_MARKER)]
+        seen.append((point, temporary, path.exists()))
+
+    assert _write_lines(path, iter(lines), inject) == 5
+    assert seen == [("writing", ["k0\t0\n"], False)]
+    assert path.read_text() == "".join(line for _, line in lines)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["final_output.txt"]
