@@ -287,3 +287,25 @@ def test_map_memory_mb_must_be_a_positive_number(tmp_path, value):
                        input_files=[str(path)], output_dir=str(tmp_path / "out"), map_memory_mb=value)
     with pytest.raises(ConfigError, match="map_memory_mb"):
         validate(config)
+
+
+@pytest.mark.parametrize("combiner", [jobs.total, None])
+def test_a_split_of_many_small_files_spills_in_every_file_not_only_its_first(tmp_path, combiner):
+    """Small files are packed into one split, read one segment after the other: the buffer is
+    checked against the budget by the lines of the whole split, so the later files spill too."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    inputs = []
+    for f in range(40):
+        path = folder / f"small{f:02d}.txt"
+        path.write_text("".join(f"f{f}l{n}a f{f}l{n}b f{f}l{n}c\n" for n in range(60)))  # every word new
+        inputs.append(path)
+    manifest = run_job(inputs, tmp_path / "out", combine_function=combiner, split_size_mb=1, map_memory_mb=0.02)
+    [task] = map_tasks(manifest)
+    keys = 40 * 60 * 3
+    per_key = estimate_entry_bytes({"f39l59a": [1]})
+    # the keys are many times the budget: spilling only while reading the first file would give a handful of runs
+    assert task["spills"] >= 0.5 * keys * per_key / (0.02 * 1024 * 1024), task["spills"]
+    assert task["input_records"] == 40 * 60 and task["input_bytes"] == sum(p.stat().st_size for p in inputs)
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == Counter(
+        word for p in inputs for line in p.read_text().splitlines() for word in line.split())
