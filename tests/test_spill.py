@@ -309,3 +309,15 @@ def test_a_split_of_many_small_files_spills_in_every_file_not_only_its_first(tmp
     assert task["input_records"] == 40 * 60 and task["input_bytes"] == sum(p.stat().st_size for p in inputs)
     assert counts_from_output(tmp_path / "out" / "final_output.txt") == Counter(
         word for p in inputs for line in p.read_text().splitlines() for word in line.split())
+
+
+def test_a_buffer_exactly_at_its_budget_spills_and_one_byte_under_it_does_not(tmp_path):
+    """``map_memory_mb`` is in MiB and a buffer that reaches it spills (keys of one size give a whole estimate)."""
+    buffer = {f"k{i:04d}": [1] for i in range(1000)}
+    estimate = len(buffer) * estimate_entry_bytes(buffer)
+    assert estimate == int(estimate)
+    for budget_bytes, spills in ((estimate, 1), (estimate + 1, 0)):
+        output = MapOutput(tmp_path / str(budget_bytes), num_partitions=1, memory_mb=budget_bytes / (1024 * 1024))
+        (tmp_path / str(budget_bytes)).mkdir()
+        output.check(dict(buffer), 1, estimate=True)
+        assert len(output.index) == spills, budget_bytes
