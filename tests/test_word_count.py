@@ -14,7 +14,7 @@ import pytest
 
 from mr_luigi import JobConfig, MapReduceScheduler
 from pipelines.word_count import WordCount, word_count_map, word_count_reduce
-from tests.conftest import counts_from_output, read_tsv, reference_word_count
+from tests.conftest import counts_from_output, read_tsv, reference_lines, reference_word_count
 
 
 def run_word_count(inputs, out: Path, workers: int = 1, **params) -> None:
@@ -109,6 +109,9 @@ def test_intermediates_removed_after_success_unless_kept(tmp_path, messy_inputs)
     run_word_count(tmp_path / "in", kept, config=str(config))
     (job_dir,) = (tmp_path / "work").iterdir()
     assert {p.name for p in job_dir.iterdir()} == {"attempts", "identity.json", "map_output", "maps_checked.json", "reduce_input", "reduce_output"}
+    # the barrier's record of the maps it checked: every input line, none of them bad
+    lines = sum(len(reference_lines(p.read_bytes())) for p in (tmp_path / "in").iterdir())
+    assert json.loads((job_dir / "maps_checked.json").read_text()) == {"bad_records": 0, "input_records": lines}
 
 
 def test_luigi_command_from_another_directory(tmp_path, messy_inputs):
