@@ -200,6 +200,23 @@ def test_reduce_bad_records_count_against_the_limit(tmp_path):
     assert error.startswith("RecordError: bad record at key 'pear' (partition ") and "unwanted_key" in error
 
 
+@pytest.mark.parametrize("limit, succeeds", [(0.1, True), (0.09, False)])
+def test_a_fraction_limit_counts_the_reduces_bad_records_against_the_input_lines(tmp_path, limit, succeeds):
+    """One bad key of 10 input lines is 10 %: within max_bad_records = 0.1, over 0.09. The shuffle and
+    reduce tasks read no input lines, so they add nothing to the lines the fraction is of."""
+    path = tmp_path / "in.txt"
+    path.write_text("apple plum\n" * 9 + "pear\n")
+    scheduler = MapReduceScheduler(1)
+    ran = scheduler.execute_job(config(path, tmp_path / "out", map_function=jobs.split_words, num_reduce_tasks=4,
+                                       reduce_function=jobs.skip_key_reduce, max_bad_records=limit))
+    assert ran == succeeds, scheduler.last_result.failures
+    if succeeds:
+        assert counts_from_output(tmp_path / "out" / "final_output.txt") == Counter({"apple": 9, "plum": 9})
+    else:
+        (error,) = scheduler.last_result.failures.values()
+        assert error.startswith("TooManyBadRecords: too many bad records: 1 of 10 input records (10.00%), over "
+                                "max_bad_records = 0.09 (9% of input records); by reason: unwanted_key: 1."), error
+
 def test_a_bug_in_the_reduce_names_the_key(tmp_path):
     path = tmp_path / "in.txt"
     path.write_text("apple pear\n")
