@@ -182,6 +182,13 @@ def test_a_callable_whose_state_cannot_be_told_apart_is_refused(tmp_path):
                             input_files=[str(src)], output_dir=str(tmp_path / "out")))
 
 
+def test_a_param_whose_value_cannot_be_told_apart_is_refused_naming_params(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("a b\n")
+    with pytest.raises(ConfigError, match=r"^params: cannot fingerprint <object object at 0x\w+> \(object\)"):
+        make_plan(JobConfig(job_name="opaque", map_function=jobs.count_words, reduce_function=jobs.total,
+                            input_files=[str(src)], output_dir=str(tmp_path / "out"), params={"token": object()}))
+
 def test_job_ids_are_the_same_in_another_process(tmp_path):
     """Set constants and dicts must not make the id depend on the per-process string hash."""
     src = tmp_path / "in.txt"
