@@ -128,6 +128,16 @@ def test_a_file_a_few_bytes_over_whole_splits_is_not_cut_into_a_sliver(tmp_path,
     assert min(end - start for start, end in ranges) >= size // pieces
 
 
+def test_the_last_piece_of_a_cut_file_is_packed_with_the_small_files_after_it(tmp_path):
+    """A 2,501-byte file is cut in two halves of about 1,250 bytes: the second half and a 10-byte file
+    after it fit in one 2,000-byte split (what counts is each piece's length, not where it starts)."""
+    big, small = tmp_path / "big.txt", tmp_path / "small.txt"
+    big.write_bytes(b"x" * 2500 + b"\n")
+    small.write_bytes(b"123456789\n")
+    splits = plan_splits([big, small], 2000)
+    assert [[(Path(s.path).name, s.start, s.end) for s in split.segments] for split in splits] == [
+        [("big.txt", 0, 1251)], [("big.txt", 1251, 2501), ("small.txt", 0, 10)]]
+
 @pytest.mark.parametrize("opener, suffix", [(gzip.open, ".gz"), (bz2.open, ".bz2")])
 def test_compressed_files_are_one_streamed_split(tmp_path, opener, suffix):
     data = b"\xef\xbb\xbfone\r\ntwo\n" * 500
