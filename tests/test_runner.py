@@ -212,6 +212,17 @@ def test_keys_of_two_types_in_different_parts_fail_the_final_step_naming_a_key_o
     assert error.startswith("RecordError: keys 'apple' (str) and 2 (int) cannot be ordered against each other: "), error
 
 
+def test_a_finished_job_logs_its_summary_naming_where_its_results_are(tmp_path, sample, caplog):
+    out = tmp_path / "out"
+    with caplog.at_level(logging.INFO, logger="luigi-interface.mr_luigi"):
+        assert MapReduceScheduler(1).execute_job(make_config(sample, out))
+    counts = reference_word_count(sample)
+    lines = sum(len(p.read_text().splitlines()) for p in sample)
+    first_lines = [r.getMessage().split("\n")[0] for r in caplog.records]
+    pattern = (rf"Job test_job succeeded in \d+\.\d\ds: {lines} input records, {sum(counts.values())} map outputs, "
+               rf"{len(counts)} keys -> {re.escape(str(out))}/final_output\.txt")
+    assert [line for line in first_lines if re.fullmatch(pattern, line)], first_lines
+
 def test_a_run_with_other_settings_says_whose_results_it_replaces_and_why(tmp_path, sample, caplog):
     first = make_config(sample, tmp_path / "out")
     assert MapReduceScheduler(1).execute_job(first)
