@@ -233,6 +233,24 @@ def test_a_map_only_publish_interrupted_before_success_leaves_nothing_behind_for
                                                                           "words.txt"]
 
 
+def test_a_publish_with_a_reduce_interrupted_before_success_leaves_nothing_behind_for_the_next_job(tmp_path, monkeypatch):
+    """Everything but _SUCCESS published (part files, final_output.txt, the bad records), then another
+    job in the folder that writes none of those names: the journal's list is what removes them."""
+    src = tmp_path / "in.txt"
+    src.write_text("alpha beta\nBAD line\nbeta gamma\n" * 20)
+    out = tmp_path / "out"
+    monkeypatch.setenv(ENV, "final:0:1:raise:commit")
+    first = config([src], out, map_function=jobs.strict_map, num_reduce_tasks=3, max_bad_records=100)
+    assert not MapReduceScheduler(1).execute_job(first)
+    assert sorted(p.name for p in out.iterdir() if p.name != "_work") == [
+        "_bad_records", JOURNAL_NAME, "_report.html", "final_output.txt", "part-00000", "part-00001", "part-00002"]
+    monkeypatch.delenv(ENV)
+    src.write_text("alpha beta\nbeta gamma\n" * 20)
+    named = config([src], out, map_function=jobs.named_map, named_outputs=True, num_reduce_tasks=1)
+    assert MapReduceScheduler(1).execute_job(named)
+    assert sorted(p.name for p in out.iterdir() if p.name != "_work") == ["_SUCCESS", "_report.html", "lengths.txt",
+                                                                          "words.txt"]
+
 def test_a_named_output_job_interrupted_while_writing_stops_in_its_first_output(tmp_path, monkeypatch):
     src = tmp_path / "in.txt"
     src.write_text("alpha beta\nbeta gamma\n")
