@@ -265,6 +265,21 @@ def test_a_hot_key_with_a_million_values_streams_through_a_small_budget(tmp_path
     assert sum(t["spills"] for t in map_tasks(manifest)) > 3
 
 
+def test_with_a_combiner_a_hot_keys_values_are_folded_as_they_come_not_held_until_a_spill(tmp_path):
+    """400,000 values of one key in a 0.25 MiB budget (held, they would fill it many times over): folded
+    every few dozen values, the buffer holds three keys and never fills, so the map writes one run,
+    of one record per key."""
+    inputs = tmp_path / "in.txt"
+    inputs.write_text("\n".join(["1000"] * 400 + ["3"]) + "\n")
+    manifest = run_job([inputs], tmp_path / "out", map_function=hot_key_map, combine_function=jobs.total,
+                       map_memory_mb=0.25, num_reduce_tasks=2, split_size_mb=1)
+    [task] = map_tasks(manifest)
+    assert task["spills"] == 1, task
+    assert task["combine_input_records"] == task["map_output_records"] == 400 * 1001 + 4
+    assert task["combine_output_records"] == 3
+    counts = counts_from_output(tmp_path / "out" / "final_output.txt")
+    assert counts == Counter({"hot": 400 * 1000 + 3, "cold1000": 400, "cold3": 1})
+
 def test_mixed_key_types_across_runs_name_both_keys(tmp_path):
     path = tmp_path / "in.txt"
     # str keys first, int keys later: with a tiny budget they land in different runs
