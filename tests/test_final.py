@@ -7,6 +7,8 @@ and identity, or no identity at all.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 import shutil
 
@@ -143,3 +145,26 @@ def test_the_writing_fault_point_finds_exactly_the_first_line_written_under_a_te
     assert seen == [("writing", ["k0\t0\n"], False)]
     assert path.read_text() == "".join(line for _, line in lines)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["final_output.txt"]
+
+
+def test_intermediates_that_cannot_all_be_removed_leave_the_published_job_a_success(tmp_path, monkeypatch, caplog):
+    """Removing the work folder comes after _SUCCESS: a file in it that will not go is left, the job stands."""
+    (tmp_path / "in.txt").write_text("a b\nb c\n")
+    config = JobConfig(job_name="words", map_function=jobs.count_words, reduce_function=jobs.total,
+                       input_files=[str(tmp_path / "in.txt")], output_dir=str(tmp_path / "out"), work_dir=str(tmp_path / "work"))
+    unlink = os.unlink
+
+    def refuse_in_rmtree(path, *args, **kwargs):  # shutil.rmtree unlinks by a folder's descriptor, nothing else here does
+        if kwargs.get("dir_fd") is not None:
+            raise PermissionError(1, "Operation not permitted", os.fspath(path))
+        return unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", refuse_in_rmtree)
+    with caplog.at_level(logging.INFO, logger="luigi-interface.mr_luigi"):
+        assert MapReduceScheduler(1).execute_job(config)
+    monkeypatch.undo()
+    logged = [r.getMessage() for r in caplog.records]
+    assert [m for m in logged if m.startswith("Job words succeeded")] and "words: another worker finished this job" not in logged
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count([tmp_path / "in.txt"])
+    assert json.loads((tmp_path / "out" / "_SUCCESS").read_text())["job_name"] == "words"
+    assert list((tmp_path / "work").rglob("*")), "the files that would not go are still there"
