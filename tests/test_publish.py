@@ -251,6 +251,23 @@ def test_a_publish_with_a_reduce_interrupted_before_success_leaves_nothing_behin
     assert sorted(p.name for p in out.iterdir() if p.name != "_work") == ["_SUCCESS", "_report.html", "lengths.txt",
                                                                           "words.txt"]
 
+def test_a_publish_with_a_reduce_interrupted_between_two_part_files_is_undone_by_the_rerun(tmp_path, monkeypatch):
+    src = tmp_path / "in.txt"
+    src.write_text("".join(f"alpha beta w{i}\n" for i in range(300)))
+    clean = tmp_path / "clean"
+    assert MapReduceScheduler(1).execute_job(config([src], clean, num_reduce_tasks=3))
+    out = tmp_path / "out"
+    monkeypatch.setenv(ENV, "final:0:1:raise:parts")  # part-00000 published, part-00001 not yet
+    assert not MapReduceScheduler(1).execute_job(config([src], out, num_reduce_tasks=3))
+    assert sorted(p.name for p in out.iterdir() if p.name != "_work") == [JOURNAL_NAME, "part-00000"]
+    assert (out / "part-00000").read_bytes() == (clean / "part-00000").read_bytes()
+    monkeypatch.delenv(ENV)
+    assert MapReduceScheduler(1).execute_job(config([src], out, num_reduce_tasks=3))
+    names = sorted(p.name for p in clean.iterdir() if p.name not in ("_SUCCESS", "_report.html"))
+    assert sorted(p.name for p in out.iterdir() if p.name not in ("_SUCCESS", "_report.html")) == names
+    for name in names:
+        assert (out / name).read_bytes() == (clean / name).read_bytes(), name
+
 def test_a_named_output_job_interrupted_while_writing_stops_in_its_first_output(tmp_path, monkeypatch):
     src = tmp_path / "in.txt"
     src.write_text("alpha beta\nbeta gamma\n")
