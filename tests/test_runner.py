@@ -244,6 +244,21 @@ def test_a_finished_job_run_again_is_not_said_to_replace_its_own_results(tmp_pat
     assert (tmp_path / "out" / "_SUCCESS").stat().st_mtime_ns == stamp  # nothing was run again
 
 
+def test_a_final_step_of_a_job_already_finished_writes_nothing_not_even_its_work_folder(tmp_path, sample):
+    """A second root task of the job (another worker's) reaches the final step after the first finished
+    and removed the intermediates: it must not start an attempt, which would make the job folder again."""
+    from mr_luigi.engine.phases.final import run_final_step
+    from mr_luigi.engine.plan import make_plan
+
+    config = make_config(sample, tmp_path / "out", work_dir=str(tmp_path / "work"))
+    assert MapReduceScheduler(1).execute_job(config)
+    assert not (tmp_path / "work").exists()
+    listing = sorted(p.name for p in (tmp_path / "out").iterdir())
+    manifest = json.loads((tmp_path / "out" / "_SUCCESS").read_text())
+    assert run_final_step(make_plan(config)) == manifest
+    assert not (tmp_path / "work").exists()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == listing
+
 def test_a_final_step_finding_the_job_finished_by_another_worker_succeeds(tmp_path, sample, monkeypatch, caplog):
     from mr_luigi.engine.phases import final
     from mr_luigi.io import publish
