@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mr_luigi import ConfigError, JobConfig, MapReduceScheduler
+from mr_luigi import ConfigError, JobConfig, MapReduceScheduler, map_with_record
 from mr_luigi.engine.config import validate
 from mr_luigi.io.records import read_run
 from mr_luigi.io.spill import MapOutput, estimate_entry_bytes, estimate_total_bytes
@@ -304,8 +304,14 @@ def test_map_memory_mb_must_be_a_positive_number(tmp_path, value):
         validate(config)
 
 
-@pytest.mark.parametrize("combiner", [jobs.total, None])
-def test_a_split_of_many_small_files_spills_in_every_file_not_only_its_first(tmp_path, combiner):
+@map_with_record
+def words_with_record(line, record):
+    return [(word, 1) for word in line.split()]
+
+
+@pytest.mark.parametrize("mapper, combiner", [(jobs.count_words, jobs.total), (jobs.count_words, None),
+                                             (words_with_record, None), (words_with_record, jobs.total)])
+def test_a_split_of_many_small_files_spills_in_every_file_not_only_its_first(tmp_path, mapper, combiner):
     """Small files are packed into one split, read one segment after the other: the buffer is
     checked against the budget by the lines of the whole split, so the later files spill too."""
     folder = tmp_path / "in"
@@ -315,7 +321,8 @@ def test_a_split_of_many_small_files_spills_in_every_file_not_only_its_first(tmp
         path = folder / f"small{f:02d}.txt"
         path.write_text("".join(f"f{f}l{n}a f{f}l{n}b f{f}l{n}c\n" for n in range(60)))  # every word new
         inputs.append(path)
-    manifest = run_job(inputs, tmp_path / "out", combine_function=combiner, split_size_mb=1, map_memory_mb=0.02)
+    manifest = run_job(inputs, tmp_path / "out", map_function=mapper, combine_function=combiner, split_size_mb=1,
+                       map_memory_mb=0.02)
     [task] = map_tasks(manifest)
     keys = 40 * 60 * 3
     per_key = estimate_entry_bytes({"f39l59a": [1]})
