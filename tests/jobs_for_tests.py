@@ -917,3 +917,8 @@ def batch_strict_generator(lines):
     """batch_strict_map as a generator: its pairs come while it runs, and it raises part way through a bad batch."""
     for line in lines:
         yield from strict_map(line)
+
+
+def accented_final():
+    """A reduce_final hook's line of non-ASCII text, once per reduce task."""
+    yield "größe der teile", "ä"

@@ -11,11 +11,13 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from mr_luigi import JobConfig
 from mr_luigi.engine.plan import make_plan
 from mr_luigi.ops.cli import ProgressWatcher
 from tests import jobs_for_tests as jobs
-from tests.conftest import counts_from_output, reference_word_count
+from tests.conftest import counts_from_output, read_tsv, reference_word_count, reference_words
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -263,18 +265,52 @@ def test_validate_says_what_run_would_refuse_and_run_force_replaces_another_jobs
                      r"finishes$", changed.stdout, re.MULTILINE), changed.stdout
 
 
-def test_a_job_reads_and_writes_utf8_whatever_the_locale_says(tmp_path):
+#: A job of each shape that writes text files of its own, as config lines: see the test below.
+LOCALE_JOBS = {
+    "reduce": 'num_reduce_tasks = 3\nreduce_function = "tests.jobs_for_tests:total"\n',
+    "map only": "num_reduce_tasks = 0\n",
+    "named outputs": ('named_outputs = true\nnum_reduce_tasks = 2\n'
+                      'reduce_function = "tests.jobs_for_tests:count_into_named_outputs"\n'),
+    "bad records and a reduce_final hook": ('num_reduce_tasks = 2\nreduce_function = "tests.jobs_for_tests:total"\n'
+                                            'map_function = "tests.jobs_for_tests:strict_map"\nmax_bad_records = 100\n'
+                                            'reduce_final = "tests.jobs_for_tests:accented_final"\n'),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(LOCALE_JOBS))
+def test_a_job_reads_and_writes_utf8_whatever_the_locale_says(tmp_path, shape):
     """The engine names UTF-8 for every text file it opens: under the plain C locale with
     Python's UTF-8 mode and locale coercion off, the default encoding is ASCII, and a file
     opened without one would fail on the first accented word, or write other bytes."""
-    config, _ = write_config(tmp_path, "num_reduce_tasks = 3\n")
-    inputs = sorted((tmp_path / "in").glob("*.txt"))
+    (tmp_path / "in").mkdir()
+    inputs = [tmp_path / "in" / f"f{i}.txt" for i in range(3)]
     for i, path in enumerate(inputs):
-        path.write_text("".join(f"Ünïcode straße{j % 7} 日本語 naïve{i} ß\n" for j in range(300)), encoding="utf-8")
+        path.write_text("".join(f"Ünïcode straße{j % 7} 日本語 naïve{i} ß\n" + ("BAD größe\n" if j % 50 == 0 else "")
+                                for j in range(300)), encoding="utf-8")
+    fields = 'job_name = "utf8_job"\nmap_function = "tests.jobs_for_tests:count_words"\ninput_files = ["in/*.txt"]\n'
+    shape_fields = LOCALE_JOBS[shape]
+    if "map_function" in shape_fields:
+        fields = fields.replace('map_function = "tests.jobs_for_tests:count_words"\n', "")
+    config = tmp_path / "job.toml"
+    config.write_text(f'{fields}output_dir = "out"\nsplit_size_mb = 0.005\n{shape_fields}', encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=str(REPO), LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
     env.pop("PYTHONIOENCODING", None)
     ran = subprocess.run([sys.executable, "-m", "mr_luigi.ops.cli", "run", str(config), "--workers", "2"],
                          capture_output=True, env=env, timeout=120)
     assert ran.returncode == 0, ran.stderr.decode("utf-8", "replace")
-    assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count(inputs)
-    assert any(not word.isascii() for word in counts_from_output(tmp_path / "out" / "final_output.txt"))
+    out = tmp_path / "out"
+    good = [line for p in inputs for line in p.read_text(encoding="utf-8").splitlines() if not line.startswith("BAD")]
+    expected = Counter(word for line in (good if "bad" in shape else [*good, *["BAD größe"] * 18]) for word in reference_words(line))
+    if shape == "map only":  # one line per word: count them
+        assert Counter(word for word, one in read_tsv(out / "final_output.txt") if one == 1) == expected
+    elif shape == "named outputs":
+        assert dict(read_tsv(out / "words.txt")) == dict(expected)
+    else:
+        rows = read_tsv(out / "final_output.txt")
+        hook = [value for key, value in rows if key == "größe der teile"]
+        assert Counter(dict(row for row in rows if row[0] != "größe der teile")) == expected
+        assert hook == (["ä"] * 2 if "hook" in shape else [])
+    if "bad" in shape:
+        kept = [json.loads(line)["raw"] for f in sorted((out / "_bad_records").glob("*.jsonl"))
+                for line in f.read_text(encoding="utf-8").splitlines()]
+        assert kept == ["BAD größe"] * 18
