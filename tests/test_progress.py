@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import luigi
+import pytest
 
 from mr_luigi import JobConfig
 from mr_luigi.engine import progress
@@ -112,3 +113,27 @@ def test_a_shuffle_and_a_reduce_report_the_records_they_merge_and_reduce_and_the
     assert stats == {"reduce_input_groups": distinct, "output_records": distinct, "output_bytes": part.stat().st_size,
                      "bad_records": 0}
     assert part.read_bytes().count(b"\n") == distinct
+
+
+@pytest.mark.parametrize("mapper, combiner", [(jobs.count_words, None), (jobs.count_words, jobs.total),
+                                             (jobs.lines_per_file_map, None)])
+def test_a_maps_bytes_read_count_each_piece_of_its_split_once(tmp_path, mapper, combiner):
+    """A split can hold the second half of a cut file (a segment that starts mid-file) and the small
+    files after it: the bytes it reports read count each segment's own length, never past the split."""
+    big = tmp_path / "a.txt"
+    big.write_bytes(b"".join(b"line%05d\n" % i for i in range(260)))  # 2,600 bytes: cut in two halves
+    smalls = []
+    for f in range(20):
+        small = tmp_path / f"b{f:02d}.txt"
+        small.write_bytes(b"ab\n" * 10)
+        smalls.append(small)
+    plan = make_plan(JobConfig(job_name="p", map_function=mapper, reduce_function=jobs.total, combine_function=combiner,
+                               input_files=[str(p) for p in (big, *smalls)], output_dir=str(tmp_path / "out"),
+                               split_size_mb=2000 / 1024 / 1024))
+    split = plan.splits[1]
+    assert split.segments[0].start == 1300 and len(split.segments) == 21, split.segments
+    reported: list[int] = []
+    map_phase.run_map(plan, 1, Path(tempfile.mkdtemp(dir=tmp_path)), lambda done, detail="", final=False: reported.append(done))
+    assert len(reported) >= 3, reported  # checked in the first half, and in the small files after it
+    assert reported == sorted(reported) and reported[-1] <= split.size == 1300 + 20 * 30, reported
+    assert any(0 < done < 1300 for done in reported) and any(done > 1300 for done in reported), reported
