@@ -168,3 +168,34 @@ def test_intermediates_that_cannot_all_be_removed_leave_the_published_job_a_succ
     assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count([tmp_path / "in.txt"])
     assert json.loads((tmp_path / "out" / "_SUCCESS").read_text())["job_name"] == "words"
     assert list((tmp_path / "work").rglob("*")), "the files that would not go are still there"
+
+
+@pytest.mark.parametrize("where", ["output folder", "kept work folder"])
+def test_leftovers_that_cannot_be_removed_do_not_fail_the_job(tmp_path, monkeypatch, caplog, where):
+    """A killed attempt's temporary folder is removed when the job publishes; one that will not go is left
+    (its name says what it is), and the job publishes all the same."""
+    (tmp_path / "in.txt").write_text("a b\nb c\n")
+    config = JobConfig(job_name="words", map_function=jobs.count_words, reduce_function=jobs.total, max_retries=0,
+                       input_files=[str(tmp_path / "in.txt")], output_dir=str(tmp_path / "out"),
+                       work_dir=str(tmp_path / "work"), keep_intermediate=where == "kept work folder")
+    monkeypatch.setenv(ENV, "final:0:1:raise:start")  # every task done but the final step
+    assert not MapReduceScheduler(1).execute_job(config)
+    monkeypatch.delenv(ENV)
+    folder = tmp_path / "out" if where == "output folder" else next((tmp_path / "work").iterdir())
+    leftover = folder / f"part-00000{TMP_MARKER}0123456789ab"
+    leftover.mkdir(parents=True)
+    (leftover / "half").write_text("a killed attempt's file")
+    unlink = os.unlink
+
+    def refuse_in_rmtree(path, *args, **kwargs):
+        if kwargs.get("dir_fd") is not None:
+            raise PermissionError(1, "Operation not permitted", os.fspath(path))
+        return unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", refuse_in_rmtree)
+    with caplog.at_level(logging.INFO, logger="luigi-interface.mr_luigi"):
+        assert MapReduceScheduler(1).execute_job(config)
+    monkeypatch.undo()
+    assert "words: another worker finished this job" not in [r.getMessage() for r in caplog.records]
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count([tmp_path / "in.txt"])
+    assert (leftover / "half").exists()
