@@ -489,7 +489,8 @@ def read_verdicts(verdicts: Path) -> dict[str, tuple[str, str]]:
     return found
 
 
-#: Verdicts that end a mutant's story: killed, or (``partial`` aside) alive and to be explained in MUTATION.md.
+#: Verdicts that end a mutant's story: killed, or (``partial`` aside) alive and to be explained in MUTATION.md:
+#: ``survived`` after its tests, or ``equivalent``, a ``partial`` mutant judged by reading its change (written by hand).
 KILLED = ("killed", "timeout")
 
 

@@ -179,8 +179,8 @@ def test_a_mutant_is_named_by_its_module_function_and_number():
 def test_survivors_are_the_mutants_neither_killed_nor_unfinished(tmp_path):
     verdicts = tmp_path / "verdicts.tsv"
     verdicts.write_text("".join(f"{v}\tmr_luigi.io.m.x_f__mutmut_{n}\th\t1.0\t1\t\n" for n, v in enumerate(
-        ["killed", "timeout", "partial", "survived", "no-tests", "error4"], 1)))
-    assert survivors_of(verdicts) == {("io.m.f", 4), ("io.m.f", 5), ("io.m.f", 6)}
+        ["killed", "timeout", "partial", "survived", "no-tests", "error4", "equivalent"], 1)))
+    assert survivors_of(verdicts) == {("io.m.f", 4), ("io.m.f", 5), ("io.m.f", 6), ("io.m.f", 7)}
     markdown = "text\n- `io.m.f` 4 5: why\n- `io.m.g` 12: another reason\n-  `io.m.h` 1: not a list line\n"
     assert listed_survivors(markdown) == {("io.m.f", 4), ("io.m.f", 5), ("io.m.g", 12)}
 
