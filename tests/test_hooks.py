@@ -83,6 +83,7 @@ def test_reduce_final_lines_come_after_each_partitions_lines(inputs, tmp_path):
         per_part.append(rows[-1][1])
     assert sum(per_part) == len(expected)
     assert totals["output_records"] == manifest["final_output_records"] == len(final)  # the hook's lines counted too
+    assert totals["output_bytes"] == sum(part.stat().st_size for part in out.glob("part-*"))  # and their bytes
 
 
 def test_combine_init_runs_once_in_every_task_that_combines(inputs, tmp_path, monkeypatch):
