@@ -52,6 +52,48 @@ def environment(faults: str = "") -> dict[str, str]:
     return env
 
 
+def live_processes_of(group: int, wait: float = 10.0) -> list[str]:
+    """The processes of a process group that are alive (not zombies) once ``wait`` seconds have let them end."""
+    deadline = time.monotonic() + wait
+    while True:
+        alive = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the process ended meanwhile
+                continue
+            if int(fields[2]) == group and fields[0] != "Z":
+                alive.append(stat.parent.name)
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)
+
+
+def test_an_interrupted_command_kills_the_task_processes_that_do_not_end(monkeypatch):
+    """A task process can be stuck for good on its way out (its result queue's lock held by a sibling Luigi killed):
+    the command waits for its task processes, then kills those still alive, so none outlives it."""
+    import multiprocessing
+
+    from mr_luigi.engine import interrupts
+
+    ending, stuck = multiprocessing.Process(target=time.sleep, args=(0.2,)), multiprocessing.Process(target=_stuck)
+    ending.start()
+    stuck.start()
+    started = time.monotonic()
+    interrupts.stop_task_processes(wait=3)
+    assert time.monotonic() - started < 10
+    assert (ending.exitcode, stuck.exitcode) == (0, -signal.SIGKILL)
+    assert multiprocessing.active_children() == []
+
+
+def _stuck() -> None:
+    """A process that ignores Ctrl-C and SIGTERM, and never ends by itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    while True:
+        time.sleep(1)
+
+
 @pytest.mark.parametrize("command, workers", [(luigi_command, 2), (luigi_command, 1), (mr_luigi_command, 2)],
                          ids=["luigi-workers-2", "luigi-workers-1", "mr-luigi-run"])
 def test_ctrl_c_prints_one_line_exits_130_and_the_same_command_resumes(data, tmp_path, command, workers):
@@ -64,8 +106,13 @@ def test_ctrl_c_prints_one_line_exits_130_and_the_same_command_resumes(data, tmp
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-3000:]
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # a process of the run holds its pipes: leave none behind
+        raise
     assert proc.returncode == 130, err[-3000:]
+    assert live_processes_of(proc.pid) == [], "the interrupted command left a process behind"
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
     last = err.strip().splitlines()[-1]
     match = __import__("re").search(INTERRUPTED + "$", last)

@@ -16,8 +16,10 @@ Ctrl-C sends SIGINT to every process of the run: the ``luigi`` (or
 - the command prints ``interrupted: N of M tasks done; run the same command
   again to resume`` and exits 130, without a traceback
   (:func:`install_for_luigi_command`, :func:`interrupted_line`), having waited for its
-  task processes and, with the embedded scheduler (no other worker can be
-  writing), removed what any of them left in a temporary folder.
+  task processes (killing any still alive after :data:`TASK_PROCESS_WAIT`
+  seconds, :func:`stop_task_processes`: none outlives the command) and, with
+  the embedded scheduler (no other worker can be writing), removed what any
+  of them left in a temporary folder.
 
 A re-run resumes from the finished tasks, as after any other failure.
 """
@@ -30,6 +32,7 @@ import shutil
 import signal
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -159,10 +162,30 @@ def task_counts(plan: JobPlan) -> tuple[int, int]:
     return done, total
 
 
-def interrupted_line(plans: Iterable[JobPlan], clean: bool) -> str:
-    """Wait for the task processes, remove their leftovers if ``clean``, and say how far the jobs got."""
+#: Seconds an interrupted command waits for its task processes to end before it kills them.
+TASK_PROCESS_WAIT = 10.0
+
+
+def stop_task_processes(wait: float | None = None) -> None:
+    """Wait (up to ``wait`` seconds in all) for the task processes to end, then kill those still alive.
+
+    An interrupted task process ends within moments. One can instead be stuck
+    for good on its way out: multiprocessing makes it hand its result to
+    the command through a queue whose lock a sibling held when Luigi's
+    SIGTERM killed it, so the lock is never released. The command is about
+    to exit and nothing else would ever end such a process.
+    """
+    deadline = time.monotonic() + (TASK_PROCESS_WAIT if wait is None else wait)
     for child in multiprocessing.active_children():
-        child.join(timeout=10)
+        child.join(timeout=max(0.0, deadline - time.monotonic()))
+    for child in multiprocessing.active_children():
+        child.kill()
+        child.join(timeout=5)
+
+
+def interrupted_line(plans: Iterable[JobPlan], clean: bool) -> str:
+    """Stop the task processes, remove their leftovers if ``clean``, and say how far the jobs got."""
+    stop_task_processes()
     done = total = 0
     for plan in plans:
         if clean:
