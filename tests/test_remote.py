@@ -89,6 +89,22 @@ def local_files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
+def test_local_inputs_with_results_on_the_store_give_the_local_runs_bytes(tmp_path, bucket):
+    """The job has a store (its output is on it) and its inputs are local files: they are read from the disk."""
+    inputs = write_inputs(tmp_path / "in")
+    local = mr_luigi("run", str(word_count_config(tmp_path / "local.toml", str(tmp_path / "in"), str(tmp_path / "out"), None)),
+                     tmp_path=tmp_path)
+    assert local.returncode == 0, local.stderr[-3000:]
+    config = word_count_config(tmp_path / "mixed.toml", str(tmp_path / "in"), f"{bucket.url}/out", bucket.endpoint)
+    ran = mr_luigi("run", str(config), "--workers", "2", tmp_path=tmp_path)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    published, mine = remote_files(bucket, "out"), local_files(tmp_path / "out")
+    assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count(inputs[:3]) + COMPRESSED_WORDS
+    for name in ["final_output.txt", "part-00000", "part-00001", "part-00002"]:
+        assert published[name] == mine[name], name
+    manifest = json.loads(published["_SUCCESS"])
+    assert {row["path"] for row in manifest["inputs"]} == {str(p) for p in inputs}
+
 def test_word_count_from_and_to_the_store_gives_the_local_runs_bytes(tmp_path, bucket):
     inputs = write_inputs(tmp_path / "in")
     upload(bucket, tmp_path / "in", "in")
