@@ -279,6 +279,28 @@ def test_bad_store_input_is_one_clear_line_naming_the_url_and_nothing_is_publish
 
 
 
+def test_a_final_step_on_another_host_fetches_what_the_reduces_put_on_the_store(tmp_path, bucket):
+    """Every task but the final step ran on one host; the final step runs on another, with a local folder of its
+    own (another cache folder): it gets the reduces' outputs from the store, and publishes the same bytes."""
+    write_inputs(tmp_path / "in")
+    upload(bucket, tmp_path / "in", "in")
+    local = mr_luigi("run", str(word_count_config(tmp_path / "local.toml", str(tmp_path / "in"), str(tmp_path / "out"), None)),
+                     tmp_path=tmp_path)
+    assert local.returncode == 0, local.stderr[-3000:]
+    config = word_count_config(tmp_path / "remote.toml", f"{bucket.url}/in", f"{bucket.url}/out", bucket.endpoint,
+                               f'work_dir = "{bucket.url}/work"')
+    first = mr_luigi("run", str(config), tmp_path=tmp_path, MR_LUIGI_SECRET=SECRET, MR_LUIGI_FAULTS="final:*:*:raise")
+    assert first.returncode != 0 and "final" in first.stderr, first.stderr[-3000:]
+    assert "_SUCCESS" not in remote_files(bucket, "out")
+    other_host = tmp_path / "other_host"
+    other_host.mkdir()
+    second = mr_luigi("run", str(config), tmp_path=other_host, MR_LUIGI_SECRET=SECRET)
+    assert second.returncode == 0, second.stderr[-3000:]
+    published = remote_files(bucket, "out")
+    for name in ["final_output.txt", "part-00000", "part-00001", "part-00002"]:
+        assert published[name] == (tmp_path / "out" / name).read_bytes(), name
+    assert json.loads(published["_SUCCESS"])["attempts"]["per_task"]["map-00000"] == 1, "no map ran again"
+
 def test_everything_on_the_store_work_dir_too_gives_the_local_runs_bytes(tmp_path, bucket):
     inputs = write_inputs(tmp_path / "in")
     upload(bucket, tmp_path / "in", "in")
