@@ -147,14 +147,14 @@ def test_the_writing_fault_point_finds_exactly_the_first_line_written_under_a_te
     assert sorted(p.name for p in tmp_path.iterdir()) == ["final_output.txt"]
 
 
-def test_intermediates_that_cannot_all_be_removed_leave_the_published_job_a_success(tmp_path, monkeypatch, caplog):
-    """Removing the work folder comes after _SUCCESS: a file in it that will not go is left, the job stands."""
-    (tmp_path / "in.txt").write_text("a b\nb c\n")
-    config = JobConfig(job_name="words", map_function=jobs.count_words, reduce_function=jobs.total,
-                       input_files=[str(tmp_path / "in.txt")], output_dir=str(tmp_path / "out"), work_dir=str(tmp_path / "work"))
+def run_where_removing_fails(config: JobConfig, monkeypatch, caplog) -> None:
+    """Run the job to success while every file ``shutil.rmtree`` removes refuses to go.
+
+    ``shutil.rmtree`` unlinks by a folder's descriptor; nothing else the engine does here passes one.
+    """
     unlink = os.unlink
 
-    def refuse_in_rmtree(path, *args, **kwargs):  # shutil.rmtree unlinks by a folder's descriptor, nothing else here does
+    def refuse_in_rmtree(path, *args, **kwargs):
         if kwargs.get("dir_fd") is not None:
             raise PermissionError(1, "Operation not permitted", os.fspath(path))
         return unlink(path, *args, **kwargs)
@@ -163,6 +163,14 @@ def test_intermediates_that_cannot_all_be_removed_leave_the_published_job_a_succ
     with caplog.at_level(logging.INFO, logger="luigi-interface.mr_luigi"):
         assert MapReduceScheduler(1).execute_job(config)
     monkeypatch.undo()
+
+
+def test_intermediates_that_cannot_all_be_removed_leave_the_published_job_a_success(tmp_path, monkeypatch, caplog):
+    """Removing the work folder comes after _SUCCESS: a file in it that will not go is left, the job stands."""
+    (tmp_path / "in.txt").write_text("a b\nb c\n")
+    config = JobConfig(job_name="words", map_function=jobs.count_words, reduce_function=jobs.total,
+                       input_files=[str(tmp_path / "in.txt")], output_dir=str(tmp_path / "out"), work_dir=str(tmp_path / "work"))
+    run_where_removing_fails(config, monkeypatch, caplog)
     logged = [r.getMessage() for r in caplog.records]
     assert [m for m in logged if m.startswith("Job words succeeded")] and "words: another worker finished this job" not in logged
     assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count([tmp_path / "in.txt"])
@@ -185,17 +193,7 @@ def test_leftovers_that_cannot_be_removed_do_not_fail_the_job(tmp_path, monkeypa
     leftover = folder / f"part-00000{TMP_MARKER}0123456789ab"
     leftover.mkdir(parents=True)
     (leftover / "half").write_text("a killed attempt's file")
-    unlink = os.unlink
-
-    def refuse_in_rmtree(path, *args, **kwargs):
-        if kwargs.get("dir_fd") is not None:
-            raise PermissionError(1, "Operation not permitted", os.fspath(path))
-        return unlink(path, *args, **kwargs)
-
-    monkeypatch.setattr(os, "unlink", refuse_in_rmtree)
-    with caplog.at_level(logging.INFO, logger="luigi-interface.mr_luigi"):
-        assert MapReduceScheduler(1).execute_job(config)
-    monkeypatch.undo()
+    run_where_removing_fails(config, monkeypatch, caplog)
     assert "words: another worker finished this job" not in [r.getMessage() for r in caplog.records]
     assert counts_from_output(tmp_path / "out" / "final_output.txt") == reference_word_count([tmp_path / "in.txt"])
     assert (leftover / "half").exists()
