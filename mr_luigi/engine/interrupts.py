@@ -89,15 +89,30 @@ def stoppable() -> Iterator[None]:
             signal.signal(number, handler)
 
 
-#: The process whose interrupt :func:`raise_if_interrupted` raises again, once it was caught there.
-_main: dict[str, int] = {"pid": -1, "interrupts": 0}
+#: The process whose interrupt :func:`raise_if_interrupted` raises again, once it was caught there, and
+#: whether it has started a task process since the worker loop's last turn (see :func:`_fork_starts`).
+_main: dict[str, int] = {"pid": -1, "interrupts": 0, "forking": 0}
 #: Holds the fork hook once it is registered (a hook cannot be removed: register it once per process).
 _fork_hook: list[Callable[[], None]] = []
 
 
 def _remember_and_raise(signum: int, frame: Any) -> None:
     _main["interrupts"] += 1
+    if _main.get("forking"):
+        return  # raised at the worker loop's next turn, once the task process being started is counted
     raise KeyboardInterrupt()
+
+
+def _fork_starts() -> None:
+    """Hold a Ctrl-C back from the moment this process forks a task process until the worker loop's next turn.
+
+    Raised as the fork returns, before multiprocessing counts the new
+    process among its children, the interrupt would leave that process
+    unknown to :func:`stop_task_processes`: it would run its task on after
+    the command said it was interrupted.
+    """
+    if os.getpid() == _main["pid"]:
+        _main["forking"] = 1
 
 
 def catch_in_main_process() -> None:
@@ -111,11 +126,11 @@ def catch_in_main_process() -> None:
     if threading.current_thread() is not threading.main_thread():
         return
     if signal.getsignal(signal.SIGINT) is not _remember_and_raise:
-        _main["pid"], _main["interrupts"] = os.getpid(), 0
+        _main["pid"], _main["interrupts"], _main["forking"] = os.getpid(), 0, 0
         signal.signal(signal.SIGINT, _remember_and_raise)
     if not _fork_hook:
         _fork_hook.append(_quiet_child)
-        os.register_at_fork(after_in_child=_quiet_child)
+        os.register_at_fork(before=_fork_starts, after_in_child=_quiet_child)
     if raise_if_interrupted not in luigi_patches.SAFE_POINT_CHECKS:
         luigi_patches.SAFE_POINT_CHECKS.append(raise_if_interrupted)
     if not getattr(sys.unraisablehook, "_mr_luigi", False):
@@ -146,9 +161,12 @@ def _quiet_child() -> None:
 
 
 def raise_if_interrupted() -> None:
-    """Raise KeyboardInterrupt if this process had a Ctrl-C (a raise in a finalizer is dropped: here it is not)."""
-    if _main["interrupts"] and os.getpid() == _main["pid"]:
-        raise KeyboardInterrupt()
+    """Raise KeyboardInterrupt if this process had a Ctrl-C (a raise in a finalizer is dropped, one while a task
+    process is started is held back: here it is raised), at a turn of the worker loop."""
+    if os.getpid() == _main["pid"]:
+        _main["forking"] = 0
+        if _main["interrupts"]:
+            raise KeyboardInterrupt()
 
 
 def task_counts(plan: JobPlan) -> tuple[int, int]:
