@@ -652,6 +652,32 @@ def test_a_finished_jobs_prefix_means_its_part_objects_however_it_is_spelled(buc
     assert [url.rsplit("/", 1)[1] for url in found] == ["part-00000", "part-00001"]  # final_output.txt would count twice
 
 
+def test_a_finished_jobs_prefix_whose_manifest_cannot_be_read_is_refused_not_read_as_a_folder(bucket, monkeypatch):
+    """Reading ``_SUCCESS`` fails (the store refuses, once) while listing works: taken for "no manifest", the
+    prefix would be read as a folder, part objects and final_output.txt both, every record twice."""
+    import errno
+
+    from mr_luigi.engine.config import _expand_url
+    from mr_luigi.errors import ConfigError
+
+    for name in ("part-00000", "part-00001", "final_output.txt"):
+        bucket.fs.pipe(f"{bucket.name}/done-Y/{name}", b"x\t1\n")
+    bucket.fs.pipe(f"{bucket.name}/done-Y/_SUCCESS", json.dumps({"job_id": "earlier-0123456789ab"}).encode())
+    bucket.fs.invalidate_cache()
+    real_fetch = remote.fetch
+
+    def refused_for_manifests(urls, store):
+        got = real_fetch(urls, store)
+        return [ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused") if url.endswith("/_SUCCESS") else data
+                for url, data in zip(urls, got)]
+
+    monkeypatch.setattr(remote, "fetch", refused_for_manifests)
+    with pytest.raises(ConfigError) as refused:
+        _expand_url(f"{bucket.url}/done-Y", remote.Store(endpoint_url=bucket.endpoint))
+    assert re.fullmatch(rf"input_files: s3://{bucket.name}/done-Y: cannot reach the object store \(.*Connection refused\): "
+                        r"check \[s3\] endpoint_url or AWS_ENDPOINT_URL", str(refused.value)), str(refused.value)
+
+
 def test_a_finished_jobs_prefix_without_part_objects_asks_which_output_to_read(bucket):
     """A finished job of named outputs has no part objects: the prefix alone would read nothing, so it is refused."""
     from mr_luigi.engine.config import _expand_url

@@ -32,7 +32,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 from mr_luigi.engine import aggregations
 from mr_luigi.engine.hooks import HOOK_FIELDS
 from mr_luigi.engine.mapping import is_batch_map, is_file_map, takes_record
-from mr_luigi.errors import ConfigError, StorageError
+from mr_luigi.errors import ConfigError
 from mr_luigi.io import remote
 from mr_luigi.io.decoding import Decoding
 from mr_luigi.io.remote import SCHEME, Store, is_url
@@ -676,10 +676,21 @@ _PART_OBJECT = re.compile(r"part-[0-9]{5}")
 
 
 def _finished_job_at(url: str, store: Store) -> dict[str, Any] | None:
-    """The ``_SUCCESS`` manifest of a finished mr_luigi job under an ``s3://`` prefix, or None."""
+    """The ``_SUCCESS`` manifest of a finished mr_luigi job under an ``s3://`` prefix, or None.
+
+    Only a missing object (or one that is not a manifest) means "not a finished
+    job". A store that cannot be read (refused, denied, timed out) is an error:
+    taking it for "no manifest" would read the prefix as a folder, part files
+    and ``final_output.txt`` both, and count every record twice.
+    """
+    (data,) = remote.fetch([f"{url}/_SUCCESS"], store)
+    if isinstance(data, FileNotFoundError):
+        return None
+    if isinstance(data, BaseException):
+        raise ConfigError("input_files", remote.describe(data, url))
     try:
-        manifest = json.loads(remote.read_text(f"{url}/_SUCCESS", store) or "null")
-    except (ValueError, StorageError):
+        manifest = json.loads(data)
+    except ValueError:
         return None
     return manifest if isinstance(manifest, dict) and "job_id" in manifest else None
 
