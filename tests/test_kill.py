@@ -15,8 +15,8 @@ is run again, and must:
   output folder or the kept work folder.
 
 A last case kills the process group once a share of the tasks is done,
-wherever the others are then: it needs a run of several seconds, so it has
-12 MB.
+wherever the others are then: it needs tasks of some length, so it has about
+8 MB (nine maps of 1 MB).
 """
 
 from __future__ import annotations
@@ -65,9 +65,9 @@ def small(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def large(tmp_path_factory) -> Path:
-    """About 12 MB of text: several seconds of work with 2 workers, to kill wherever its tasks are."""
+    """About 8 MB of text: nine maps and seven more tasks, each long enough to be killed in its middle."""
     folder = tmp_path_factory.mktemp("kill_large")
-    make_text(folder, files=10, lines=20_000)
+    make_text(folder, files=10, lines=10_000)
     return folder
 
 
