@@ -72,7 +72,7 @@ def word_count_config(path: Path, inputs: str, output: str, endpoint: str | None
              'reduce_function = "pipelines.word_count:word_count_reduce"',
              'combine_function = "pipelines.word_count:word_count_reduce"',
              f"input_files = {json.dumps([inputs])}", f"output_dir = {json.dumps(output)}",
-             "split_size_mb = 0.02", "num_reduce_tasks = 3", extra]
+             "split_size_mb = 0.05", "num_reduce_tasks = 3", extra]
     if endpoint:
         lines += ["[s3]", f"endpoint_url = {json.dumps(endpoint)}"]
     path.write_text("\n".join(lines) + "\n")
