@@ -74,9 +74,27 @@ def pytest_configure(config) -> None:
 
     seed = config.getoption("hypothesis_seed", None)
     if seed is None:
-        seed = random.SystemRandom().randrange(2**32)
+        # a pytest-xdist worker takes the seed its controller chose (see pytest_configure_node),
+        # so the one seed the report header shows reproduces every worker's examples
+        seed = getattr(config, "workerinput", {}).get("mr_luigi_hypothesis_seed")
+        if seed is None:
+            seed = random.SystemRandom().randrange(2**32)
         core.global_force_seed = seed
     config._mr_luigi_hypothesis_seed = seed
+    if not hasattr(config, "workerinput"):  # the session that runs the tests, or pytest-xdist's controller
+        config._mr_luigi_lock_files = _luigi_lock_files()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist starts a worker: hand it this session's Hypothesis seed."""
+    node.workerinput["mr_luigi_hypothesis_seed"] = node.config._mr_luigi_hypothesis_seed
+
+
+def pytest_unconfigure(config) -> None:
+    before = getattr(config, "_mr_luigi_lock_files", None)
+    if before is not None:
+        _remove_new_lock_files(*before)
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -86,16 +104,19 @@ def pytest_collection_modifyitems(config, items) -> None:
         fastest_first(items)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _luigi_lock_files_removed():
-    """The ``luigi`` commands the tests start write a pid file each to Luigi's lock folder (/tmp/luigi): the
-    ones this session made are removed after it, and the folder too if the session made it."""
+def _luigi_lock_files() -> tuple[Path, bool, set[Path]]:
+    """Luigi's lock folder (/tmp/luigi), whether it exists, and the pid files in it now."""
     import tempfile
 
     folder = Path(tempfile.gettempdir()) / "luigi"
     existed = folder.exists()
-    before = set(folder.glob("*.pid")) if existed else set()
-    yield
+    return folder, existed, set(folder.glob("*.pid")) if existed else set()
+
+
+def _remove_new_lock_files(folder: Path, existed: bool, before: set[Path]) -> None:
+    """The ``luigi`` commands the tests start write a pid file each to Luigi's lock folder: the ones this
+    session made are removed after it, and the folder too if the session made it. Done once, by the
+    process that started the session (never by a pytest-xdist worker, whose end is not the session's)."""
     for pid_file in set(folder.glob("*.pid")) - before:
         pid_file.unlink(missing_ok=True)
     if not existed and folder.exists() and not any(folder.iterdir()):
